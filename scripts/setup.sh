@@ -28,7 +28,7 @@ if ! stamp_ok requirements "$req_hash"; then
   # them at this interpreter's headers and numpy (see ROS2_ON_PYPI.md in the shared notes).
   py_inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
   np_inc=$("$py" -c 'import numpy; print(numpy.get_include())')
-  grep -rlE '/opt/python/cp[0-9]+-cp[0-9]+' "$venv/share" --include='*.cmake' 2>/dev/null | while read -r f; do
+  { grep -rlE '/opt/python/cp[0-9]+-cp[0-9]+' "$venv/share" --include='*.cmake' 2>/dev/null || true; } | while read -r f; do
     sed -i -E \
       -e "s#/opt/python/cp[0-9]+-cp[0-9]+[^;\"]*/site-packages/numpy/_core/include#${np_inc}#g" \
       -e "s#/opt/python/cp[0-9]+-cp[0-9]+/include/python[0-9.]+#${py_inc}#g" "$f"
