@@ -1,0 +1,66 @@
+"""Video planning on a robot: planner_node + inverse_dynamics_node, and the simulated robot by default.
+
+    ros2 launch video_planner plan.launch.py                          # simulator, nothing executed
+    ros2 launch video_planner plan.launch.py execute:=true arm:=ur5   # simulator, commands executed
+    ros2 launch video_planner plan.launch.py use_sim:=false urdf_path:=/path/arm.urdf \
+        image_topic:=/camera/color/image_raw depth_topic:=/camera/aligned_depth_to_color/image_raw \
+        camera_info_topic:=/camera/color/camera_info
+
+Parameters come from config/{planner,inverse_dynamics,sim_robot}.yaml in the package share directory;
+the launch arguments override the few that change per robot.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+PACKAGE = 'video_planner'
+
+ARGUMENTS = {
+    # name: (default, description)
+    'use_sim': ('true', 'start sim_robot_node: the simulated arm + camera (no hardware needed)'),
+    'arm': ('panda', 'simulator arm name (its URDF is used when urdf_path is empty)'),
+    'urdf_path': ('', 'URDF of the real arm (takes precedence over arm)'),
+    'task': ('', 'simulator task family ("" = any)'),
+    'seed': ('0', 'simulator task seed'),
+    'image_topic': ('camera/image_raw', 'colour camera topic (sensor_msgs/Image)'),
+    'depth_topic': ('camera/depth/image_raw', 'depth topic (32FC1 metres or 16UC1 mm); "" when there is none'),
+    'camera_info_topic': ('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera'),
+    'checkpoint': ('', 'video model checkpoint ("" = the shipped default)'),
+    'execute': ('false', 'let inverse_dynamics_node send commands to the robot'),
+    'rviz': ('false', 'start RViz with config/plan.rviz'),
+}
+
+
+def _config(name: str) -> str:
+    return os.path.join(get_package_share_directory(PACKAGE), 'config', name)
+
+
+def _arg(name: str, value_type=str) -> ParameterValue:
+    return ParameterValue(LaunchConfiguration(name), value_type=value_type)
+
+
+def generate_launch_description() -> LaunchDescription:
+    arguments = [DeclareLaunchArgument(name, default_value=default, description=description)
+                 for name, (default, description) in ARGUMENTS.items()]
+    robot = {'arm': _arg('arm'), 'urdf_path': _arg('urdf_path')}
+    camera = {'image_topic': _arg('image_topic'), 'depth_topic': _arg('depth_topic'),
+              'camera_info_topic': _arg('camera_info_topic')}
+    sim = Node(package=PACKAGE, executable='sim_robot_node', name='sim_robot_node', output='screen',
+               condition=IfCondition(LaunchConfiguration('use_sim')),
+               parameters=[_config('sim_robot.yaml'),
+                           {'arm': _arg('arm'), 'task': _arg('task'), 'seed': _arg('seed', int)}])
+    planner = Node(package=PACKAGE, executable='planner_node', name='planner_node', output='screen',
+                   parameters=[_config('planner.yaml'), robot, camera, {'checkpoint': _arg('checkpoint')}])
+    inverse_dynamics = Node(package=PACKAGE, executable='inverse_dynamics_node', name='inverse_dynamics_node',
+                            output='screen',
+                            parameters=[_config('inverse_dynamics.yaml'), robot, camera,
+                                        {'execute_enabled': _arg('execute', bool)}])
+    rviz = Node(package='rviz2', executable='rviz2', name='rviz2', output='screen',
+                arguments=['-d', _config('plan.rviz')], condition=IfCondition(LaunchConfiguration('rviz')))
+    return LaunchDescription(arguments + [sim, planner, inverse_dynamics, rviz])

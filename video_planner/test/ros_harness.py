@@ -1,0 +1,153 @@
+"""What the ROS tests share: a tiny trained video model, node processes, and an in-process client node.
+
+The client plays the user's part: it sends goals through a real ActionClient, listens on the real
+topics (DDS on the loopback interface, a private ROS_DOMAIN_ID per run, see conftest.py), and
+publishes what a camera or a misbehaving driver would.
+"""
+from __future__ import annotations
+
+import functools
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import rclpy
+from rclpy.action import ActionClient
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.qos import QoSProfile
+from video_planner_interfaces.action import PlanVideo
+
+from video_planner.ros.process import NodeProcess, start_node
+
+ARM = 'panda'
+IMAGE_SIZE = 64
+READY = 'ready:'
+
+# Gates wide open: the tiny model's videos are noise, and these tests are about the plumbing.
+OPEN_GATES = {'min_confidence': 0.0, 'max_step_m': 10.0, 'workspace_min': [-10.0, -10.0, -10.0],
+              'workspace_max': [10.0, 10.0, 10.0]}
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_checkpoint() -> Path:
+    """One tiny trained checkpoint per test process, shared by every test module."""
+    return train_tiny_checkpoint(Path(tempfile.mkdtemp(prefix='video_planner_tiny_model_')))
+
+
+def train_tiny_checkpoint(out_dir: Path, steps: int = 3) -> Path:
+    """The model engineer's Trainer on the tiny config, a few steps on random clips -> model.pt."""
+    import torch
+
+    from video_planner.model.config import load_model_config
+    from video_planner.model.trainer import TrainConfig, Trainer
+    from video_planner.model.video_model import VideoModel
+
+    torch.set_num_threads(1)
+    config = load_model_config('tiny')
+    model = VideoModel(config)
+    rng = torch.Generator().manual_seed(0)
+    s, k = config.image_size, config.horizon
+    clips = [{'frame0': torch.rand(3, s, s, generator=rng) * 2 - 1,
+              'future': torch.rand(k, 3, s, s, generator=rng) * 2 - 1,
+              'text_emb': torch.nn.functional.normalize(torch.randn(config.text_dim, generator=rng), dim=0)}
+             for _ in range(4)]
+    trainer = Trainer(model, model.loss, clips, TrainConfig(batch_size=2, steps=steps, warmup_steps=0,
+                                                            checkpoint_every=0, log_every=1),
+                      out_dir, model_config=config.to_dict(), kind='video', progress=False)
+    trainer.fit()
+    return Path(out_dir) / 'model.pt'
+
+
+def pipeline_params(checkpoint: Path, **overrides) -> dict[str, Any]:
+    """Parameters for planner_node / inverse_dynamics_node against the simulated Panda."""
+    params = {'arm': ARM, 'checkpoint': str(checkpoint), 'sampling_steps': 2, 'num_candidates': 1,
+              'frame_period_s': 0.2, **OPEN_GATES}
+    params.update(overrides)
+    return params
+
+
+def start(node: str, log_dir: Path, params: dict[str, Any], timeout_s: float = 60.0,
+          node_name: Optional[str] = None) -> NodeProcess:
+    """Start a node process and wait for its 'ready' line (fails the test with its log if it dies)."""
+    proc = start_node(node, params, log_dir=log_dir, node_name=node_name)
+    if not proc.wait_for_log(READY, timeout_s):
+        log = proc.log()
+        proc.stop()
+        raise AssertionError(f'{node} did not become ready in {timeout_s} s; its log:\n{log[-4000:]}')
+    return proc
+
+
+class Client:
+    """An rclpy node on its own context and executor thread, with helpers to act like a user."""
+
+    def __init__(self, name: str = 'test_client'):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+        self.action = ActionClient(self.node, PlanVideo, 'plan_video')
+
+    def record(self, msg_type, topic: str, qos: QoSProfile | int = 10) -> list:
+        """Every message on ``topic`` from now on, appended to the returned list."""
+        received: list = []
+        self.node.create_subscription(msg_type, topic, received.append, qos)
+        return received
+
+    def publisher(self, msg_type, topic: str, qos: QoSProfile | int = 10):
+        return self.node.create_publisher(msg_type, topic, qos)
+
+    def wait_for_server(self, timeout_s: float = 30.0) -> None:
+        assert self.action.wait_for_server(timeout_sec=timeout_s), 'plan_video action server not found'
+
+    def send_goal(self, instruction: str, timeout_s: float = 60.0, feedback: Optional[list] = None,
+                  **fields):
+        """Send a goal; returns the goal handle (None if rejected). Feedback goes to ``feedback``."""
+        goal = PlanVideo.Goal(instruction=instruction, **fields)
+        callback = (lambda msg: feedback.append(msg.feedback)) if feedback is not None else None
+        future = self.action.send_goal_async(goal, feedback_callback=callback)
+        handle = wait_future(future, timeout_s, 'goal response')
+        return handle if handle.accepted else None
+
+    def result(self, handle, timeout_s: float = 60.0):
+        """(status, PlanVideo.Result) of an accepted goal."""
+        response = wait_future(handle.get_result_async(), timeout_s, 'goal result')
+        return response.status, response.result
+
+    def plan(self, instruction: str, timeout_s: float = 60.0, **fields):
+        handle = self.send_goal(instruction, timeout_s, **fields)
+        assert handle is not None, f'goal {instruction!r} was rejected'
+        return self.result(handle, timeout_s)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self._thread.join(timeout=5.0)
+
+
+def wait_future(future, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while not future.done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f'no {what} within {timeout_s} s')
+        time.sleep(0.01)
+    return future.result()
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, period_s: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+        time.sleep(period_s)
+
+
+def image_msg(rgb: np.ndarray, stamp, frame_id: str = 'camera_optical_frame'):
+    from video_planner.ros import conversions
+    return conversions.rgb_to_image(rgb, stamp, frame_id)

@@ -1,0 +1,140 @@
+"""Video model: configs, the network's shapes, the schedule's algebra, seeded batched sampling, cancel."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.model import (PRESETS, DiffusionSchedule, SamplingCancelled, VideoModel, VideoModelConfig,
+                                 VideoUNet, load_model_config)
+from video_planner.model.config import CONFIG_DIR
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope='module')
+def model():
+    torch.manual_seed(0)
+    m = VideoModel(load_model_config('tiny'))
+    # Perturb the zero-initialised output layers so samples depend on the inputs.
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return m.eval()
+
+
+def frames(b, size, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (b, size, size, 3), dtype=np.uint8)
+
+
+def text(b, seed=0):
+    e = np.random.default_rng(seed).normal(size=(b, 384)).astype(np.float32)
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+def test_shipped_yaml_configs_match_the_presets():
+    for name in ('tiny', 'default'):
+        assert (CONFIG_DIR / f'model_{name}.yaml').is_file()
+        assert load_model_config(name) == PRESETS[name]
+
+
+def test_default_model_is_a_few_megabytes():
+    n = sum(p.numel() for p in VideoUNet(PRESETS['default']).parameters())
+    assert 1_000_000 <= n <= 4_000_000
+
+
+def test_config_yaml_errors_name_the_field(tmp_path):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text(yaml.safe_dump({'model': {'image_size': 64, 'horizon': 8, 'chanels': 3}}))
+    with pytest.raises(ConfigError, match='chanels'):
+        load_model_config(bad)
+    bad.write_text(yaml.safe_dump({'model': {'prediction': 'x0'}}))
+    with pytest.raises(ConfigError, match='prediction'):
+        load_model_config(bad)
+    with pytest.raises(ConfigError, match='divisible'):
+        VideoModelConfig(image_size=60)
+    with pytest.raises(ConfigError, match='does not exist'):
+        load_model_config(tmp_path / 'missing.yaml')
+    with pytest.raises(ConfigError, match="'tiny', 'default'"):
+        load_model_config('huge')
+
+
+def test_config_round_trips_through_yaml(tmp_path):
+    cfg = dataclasses.replace(PRESETS['tiny'], horizon=6, prediction='eps')
+    cfg.to_yaml(tmp_path / 'c.yaml')
+    assert load_model_config(tmp_path / 'c.yaml') == cfg
+
+
+def test_network_maps_noisy_video_and_first_frame_to_a_video():
+    cfg = PRESETS['tiny']
+    net = VideoUNet(cfg)
+    x = torch.randn(2, cfg.horizon, 3, cfg.image_size, cfg.image_size)
+    out = net(x, torch.randn(2, 3, cfg.image_size, cfg.image_size), torch.tensor([3, 70]), torch.randn(2, 384))
+    assert out.shape == x.shape
+
+
+@pytest.mark.parametrize('prediction', ['v', 'eps'])
+def test_schedule_recovers_x0_and_noise_from_its_own_target(prediction):
+    s = DiffusionSchedule(1000, 'cosine', prediction)
+    assert torch.all(s.alpha_bar[1:] < s.alpha_bar[:-1]) and s.alpha_bar[-1] < 1e-3 < s.alpha_bar[0]
+    x0, noise = torch.rand(4, 2, 3, 8, 8) * 2 - 1, torch.randn(4, 2, 3, 8, 8)
+    t = torch.tensor([0, 10, 500, 990])
+    x0_hat, eps_hat = s.predict_x0_eps(s.q_sample(x0, t, noise), t, s.target(x0, t, noise))
+    torch.testing.assert_close(x0_hat, x0, atol=2e-3, rtol=0)
+    torch.testing.assert_close(eps_hat, noise, atol=2e-3, rtol=0)
+
+
+def test_sampling_is_deterministic_for_a_seed_and_varies_across_seeds(model):
+    cfg = model.config
+    f0, emb = frames(2, cfg.image_size), text(2)
+    a = model.sample(f0, emb, steps=4, seed=7)
+    b = model.sample(f0, emb, steps=4, seed=7)
+    c = model.sample(f0, emb, steps=4, seed=8)
+    assert a.shape == (2, cfg.horizon, cfg.image_size, cfg.image_size, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a.astype(int) - c.astype(int)).mean() > 1.0
+
+
+def test_one_call_samples_a_batch_of_distinct_candidates(model):
+    cfg = model.config
+    plans = model.sample(np.repeat(frames(1, cfg.image_size), 4, axis=0), text(1), steps=3, seed=0)
+    assert plans.shape[0] == 4
+    assert len({p.tobytes() for p in plans}) == 4  # different noise per candidate
+
+
+def test_guidance_changes_the_plan_and_keeps_the_shape(model):
+    cfg = model.config
+    f0, emb = frames(1, cfg.image_size), text(1)
+    plain = model.sample(f0, emb, steps=3, seed=1)
+    guided = model.sample(f0, emb, steps=3, seed=1, guidance_scale=3.0)
+    assert guided.shape == plain.shape and not np.array_equal(guided, plain)
+
+
+def test_progress_callback_and_cancel_between_steps(model):
+    cfg = model.config
+    seen = []
+    model.sample(frames(1, cfg.image_size), text(1), steps=5, seed=0, callback=lambda s, n: seen.append((s, n)))
+    assert seen == [(i, 5) for i in range(1, 6)]
+
+    seen.clear()
+    with pytest.raises(SamplingCancelled, match='step 3 of 5'):
+        model.sample(frames(1, cfg.image_size), text(1), steps=5, seed=0,
+                     callback=lambda s, n: seen.append(s), should_cancel=lambda: len(seen) >= 2)
+    assert seen == [1, 2]
+    assert issubclass(SamplingCancelled, VideoPlannerError)
+
+
+def test_bad_sampling_inputs_are_rejected_with_the_field_name(model):
+    size = model.config.image_size
+    with pytest.raises(VideoPlannerError, match='frame0'):
+        model.sample(frames(1, size + 2), text(1))
+    with pytest.raises(VideoPlannerError, match='uint8'):
+        model.sample(frames(1, size).astype(np.float32), text(1))
+    with pytest.raises(VideoPlannerError, match='text_emb'):
+        model.sample(frames(1, size), np.zeros((1, 10), np.float32))
+    with pytest.raises(VideoPlannerError, match='batch'):
+        model.sample(frames(2, size), text(3))
+    with pytest.raises(VideoPlannerError, match='steps'):
+        model.sample(frames(1, size), text(1), steps=0)

@@ -1,0 +1,198 @@
+"""`video-planner generate`: scripted-expert episodes -> one HDF5 file per episode in a directory.
+
+Episode i uses seed S + i, arm arms[i % len(arms)] and family tasks[(i // len(arms)) % len(tasks)],
+whatever the number of workers, so a dataset is a pure function of its arguments. Finished episodes
+are files `ep_<i>.hdf5` (written atomically); failed expert runs leave `ep_<i>.failed` unless
+--keep-failures. A rerun skips both, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from video_planner.errors import VideoPlannerError
+
+_WORLDS: dict = {}  # per worker process: arm -> TabletopWorld, reused across episodes
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    arms: tuple[str, ...]
+    tasks: tuple[str, ...]
+    episodes: int
+    seed: int
+    out: Path
+    workers: int = 1
+    image_size: int = 64
+    frames: int = 24
+    split: str = 'train'
+    keep_failures: bool = False
+    randomize: bool = True
+
+    def validate(self) -> None:
+        from video_planner.sim.arms import ARMS
+        from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
+        bad = [a for a in self.arms if a not in ARMS]
+        if bad or not self.arms:
+            raise VideoPlannerError(f'--arms: unknown {bad}; expected names from {sorted(ARMS)}')
+        bad = [t for t in self.tasks if t not in TASK_FAMILIES]
+        if bad or not self.tasks:
+            raise VideoPlannerError(f'--tasks: unknown {bad}; expected names from {list(TASK_FAMILIES)}')
+        if self.episodes < 1:
+            raise VideoPlannerError(f'--episodes: expected >= 1, got {self.episodes}')
+        if self.workers < 1:
+            raise VideoPlannerError(f'--workers: expected >= 1, got {self.workers}')
+        if self.frames < 9:
+            raise VideoPlannerError(f'--frames: expected >= 9 (a K=8 clip needs 9 frames), got {self.frames}')
+        if self.split not in SPLITS:
+            raise VideoPlannerError(f'--split: expected one of {SPLITS}, got {self.split!r}')
+
+    def episode_plan(self, i: int) -> tuple[str, str, int]:
+        """(arm, task family, seed) of episode i."""
+        return self.arms[i % len(self.arms)], self.tasks[(i // len(self.arms)) % len(self.tasks)], self.seed + i
+
+
+def episode_path(out: Path, i: int) -> Path:
+    return out / f'ep_{i:06d}.hdf5'
+
+
+def _failed_marker(out: Path, i: int) -> Path:
+    return out / f'ep_{i:06d}.failed'
+
+
+def generate_one(config: GenerateConfig, i: int) -> tuple[int, bool]:
+    """Generate episode i into config.out (in this process). Returns (i, expert success)."""
+    import numpy as np
+
+    from video_planner.data.episode import write_episode
+    from video_planner.data.recording import record_expert_episode
+    from video_planner.sim.arms import get_arm
+    from video_planner.sim.randomization import DomainRandomization
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+
+    arm, family, seed = config.episode_plan(i)
+    world = _WORLDS.get(arm)
+    if world is None:
+        randomization = DomainRandomization() if config.randomize else DomainRandomization.none()
+        world = _WORLDS[arm] = TabletopWorld(arm, seed=seed, image_size=config.image_size,
+                                             randomization=randomization)
+    rng = np.random.default_rng(seed)
+    task = sample_task(get_arm(arm), family, rng, split=config.split)
+    episode = record_expert_episode(world, task, seed=seed, frames=config.frames)
+    if episode.success or config.keep_failures:
+        env = {'arm': arm, 'image_size': config.image_size, 'generator': 'video_planner.data.generate'}
+        write_episode(episode_path(config.out, i), episode, env)
+    else:
+        _failed_marker(config.out, i).write_text(f'{arm} {family} seed={seed}: expert failed\n')
+    return i, episode.success
+
+
+def _worker_init() -> None:
+    import torch
+    torch.set_num_threads(1)
+
+
+def _work(args: tuple[GenerateConfig, int]) -> tuple[int, bool]:
+    return generate_one(*args)
+
+
+def pending_episodes(config: GenerateConfig) -> list[int]:
+    return [i for i in range(config.episodes)
+            if not episode_path(config.out, i).exists() and not _failed_marker(config.out, i).exists()]
+
+
+def write_manifest(config: GenerateConfig) -> None:
+    from video_planner.sim.arms import HELD_OUT_ARM, SEEN_ARMS
+    from video_planner.sim.tasks import paraphrase_split
+    manifest = {
+        'format': 'video_planner episodes v1 (docs/DATASET.md)',
+        'arms': list(config.arms), 'tasks': list(config.tasks), 'episodes': config.episodes,
+        'seed': config.seed, 'image_size': config.image_size, 'frames': config.frames,
+        'split': config.split, 'keep_failures': config.keep_failures, 'randomize': config.randomize,
+        'seen_arms': list(SEEN_ARMS), 'held_out_arm': HELD_OUT_ARM,
+        'paraphrases': paraphrase_split(),
+    }
+    tmp = config.out / '.manifest.json.tmp'
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, config.out / 'manifest.json')
+
+
+def generate(config: GenerateConfig, progress: bool = True) -> dict:
+    """Generate the missing episodes of `config`; returns counts {'done', 'success', 'failed', 'skipped'}."""
+    from tqdm import tqdm
+    config.validate()
+    config.out.mkdir(parents=True, exist_ok=True)
+    write_manifest(config)
+    todo = pending_episodes(config)
+    counts = {'done': 0, 'success': 0, 'failed': 0, 'skipped': config.episodes - len(todo)}
+    bar = tqdm(total=len(todo), desc='episodes', unit='ep', disable=not progress)
+    jobs = [(config, i) for i in todo]
+    if config.workers == 1:
+        results = map(_work, jobs)
+        pool = None
+    else:
+        pool = mp.get_context('spawn').Pool(config.workers, initializer=_worker_init)
+        results = pool.imap_unordered(_work, jobs)
+    try:
+        for _, ok in results:
+            counts['done'] += 1
+            counts['success' if ok else 'failed'] += 1
+            bar.update(1)
+            bar.set_postfix(success=f"{counts['success']}/{counts['done']}")
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return counts
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from video_planner.sim.arms import SEEN_ARMS
+    from video_planner.sim.tasks import TASK_FAMILIES
+    parser.add_argument('--arms', nargs='+', default=list(SEEN_ARMS),
+                        help='arm names (comma or space separated); default: the seen (training) arms')
+    parser.add_argument('--tasks', nargs='+', default=list(TASK_FAMILIES), help='task families')
+    parser.add_argument('--episodes', type=int, required=True, help='number of episodes (indices 0..N-1)')
+    parser.add_argument('--seed', type=int, default=0, help='episode i uses seed SEED + i')
+    parser.add_argument('--out', type=Path, required=True, help='output directory (one .hdf5 per episode)')
+    parser.add_argument('--workers', type=int, default=1, help='parallel processes')
+    parser.add_argument('--image-size', type=int, default=64, help='rendered image width = height')
+    parser.add_argument('--frames', type=int, default=24, help='recorded frames per episode')
+    parser.add_argument('--split', default='train', help="instruction paraphrases: 'train' or 'heldout'")
+    parser.add_argument('--keep-failures', action='store_true', help='also write episodes the expert failed')
+    parser.add_argument('--no-randomization', action='store_true', help='fixed look (no domain randomisation)')
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    return tuple(v for item in values for v in item.split(',') if v)
+
+
+def config_from_args(args: argparse.Namespace) -> GenerateConfig:
+    return GenerateConfig(arms=_names(args.arms), tasks=_names(args.tasks), episodes=args.episodes, seed=args.seed,
+                          out=Path(args.out), workers=args.workers, image_size=args.image_size, frames=args.frames,
+                          split=args.split, keep_failures=args.keep_failures, randomize=not args.no_randomization)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    counts = generate(config)
+    print(f"generated {counts['done']} episodes ({counts['success']} expert successes, {counts['failed']} failed"
+          f"{'' if config.keep_failures else ' and not kept'}), skipped {counts['skipped']} already done -> "
+          f'{config.out}')
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-planner generate', description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Reading episodes back: `EpisodeReader` (files -> `Episode`s) and `VideoClipDataset` (-> training clips)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import h5py
+import numpy as np
+import torch
+
+from video_planner.data.episode import Episode, read_episode
+from video_planner.dynamics.camera import CameraModel
+from video_planner.errors import VideoPlannerError
+from video_planner.sim.world import SEG_GRIPPER
+
+
+def episode_files(path_or_dir: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The episode files named by a file, a directory of `*.hdf5`, or a list of either (sorted)."""
+    if isinstance(path_or_dir, (list, tuple)):
+        return [f for item in path_or_dir for f in episode_files(item)]
+    path = Path(path_or_dir)
+    if path.is_dir():
+        return sorted(f for f in path.glob('*.hdf5') if not f.name.startswith('.'))
+    if path.is_file():
+        return [path]
+    raise VideoPlannerError(f'dataset path {path}: expected an .hdf5 episode file or a directory of them')
+
+
+class EpisodeReader:
+    """`EpisodeReader(path_or_dir)`: len(), [i] and iteration over the episodes, loaded on demand."""
+
+    def __init__(self, path_or_dir: str | Path | Sequence[str | Path]):
+        self.files = episode_files(path_or_dir)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> Episode:
+        return read_episode(self.files[index])
+
+    def __iter__(self) -> Iterator[Episode]:
+        for f in self.files:
+            yield read_episode(f)
+
+
+class VideoClipDataset(torch.utils.data.Dataset):
+    """Clips of `horizon` future frames after a start frame, for the video model.
+
+    stride: frames between clip frames; None spreads the K+1 clip frames evenly over the whole
+    episode (first to last frame, rounded; AVDC plans the whole task in one clip): one clip per episode.
+    Items: frame0 (H,W,3) uint8, future (K,H,W,3) uint8, ee_poses (K+1,4,4), gripper (K+1,),
+    instruction, arm, task_family, camera (CameraModel at image_size), K (3,3), T_base_camera (4,4),
+    depth0_m (H,W) float32, ee_mask0 (H,W) bool. Use `collate_clips` as a DataLoader's collate_fn.
+    """
+
+    def __init__(self, paths: str | Path | Sequence[str | Path], horizon: int = 8, stride: int | None = None,
+                 image_size: int = 64, arms: Sequence[str] | None = None, only_success: bool = True):
+        if horizon < 1:
+            raise VideoPlannerError(f'horizon: expected >= 1, got {horizon}')
+        if stride is not None and stride < 1:
+            raise VideoPlannerError(f'stride: expected >= 1 or None, got {stride}')
+        self.files = episode_files(paths)
+        self.horizon, self.stride, self.image_size = horizon, stride, image_size
+        self.index: list[tuple[Path, tuple[int, ...]]] = []  # (file, recorded frame indices)
+        for f in self.files:
+            with h5py.File(f, 'r') as h:
+                a = h['data/demo_0'].attrs
+                n, arm, ok = int(a['num_samples']), str(a['arm']), bool(a['success'])
+            if (arms is not None and arm not in arms) or (only_success and not ok):
+                continue
+            if stride is None:
+                if n >= horizon + 1:
+                    frames = np.round(np.linspace(0, n - 1, horizon + 1)).astype(int)
+                    self.index.append((f, tuple(int(t) for t in frames)))
+            else:
+                self.index.extend((f, tuple(range(t0, t0 + stride * (horizon + 1), stride)))
+                                  for t0 in range(0, n - horizon * stride))
+        if not self.index:
+            raise VideoPlannerError(f'VideoClipDataset: no clips of horizon {horizon} in {len(self.files)} files')
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        path, frames = self.index[i]
+        frames, t0 = list(frames), frames[0]
+        with h5py.File(path, 'r') as h:
+            g = h['data/demo_0']
+            rgb = g['obs/rgb'][frames]
+            depth0 = g['obs/depth_m'][t0]
+            seg0 = g['obs/seg'][t0]
+            ee = g['obs/ee_pose'][frames]
+            grip = g['obs/gripper'][frames]
+            a = g.attrs
+            camera = CameraModel(K=np.array(a['camera_K']), width=int(a['camera_width']),
+                                 height=int(a['camera_height']), T_base_camera=np.array(a['T_base_camera']))
+            instruction, arm, family = str(a['instruction']), str(a['arm']), str(a['task_family'])
+        size = self.image_size
+        if rgb.shape[1:3] != (size, size):
+            rgb = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in rgb])
+            depth0 = cv2.resize(depth0, (size, size), interpolation=cv2.INTER_NEAREST)
+            seg0 = cv2.resize(seg0.astype(np.float32), (size, size), interpolation=cv2.INTER_NEAREST).astype(np.int32)
+            camera = camera.resized(size, size)
+        return {'frame0': rgb[0], 'future': rgb[1:], 'ee_poses': ee, 'gripper': grip.astype(np.float32),
+                'instruction': instruction, 'arm': arm, 'task_family': family, 'camera': camera,
+                'K': camera.K.copy(), 'T_base_camera': camera.T_base_camera.copy(),
+                'depth0_m': depth0.astype(np.float32), 'ee_mask0': seg0 == SEG_GRIPPER}
+
+
+def collate_clips(items: list[dict]) -> dict:
+    """Batch clip dicts: arrays become stacked tensors, everything else a list."""
+    out = {}
+    for key in items[0]:
+        values = [it[key] for it in items]
+        out[key] = torch.from_numpy(np.stack(values)) if isinstance(values[0], np.ndarray) else values
+    return out

@@ -1,0 +1,75 @@
+"""dynamics.yaml -> the configs of the inverse-dynamics methods and of the post-processing."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from video_planner.dynamics.flow import FlowConfig
+from video_planner.dynamics.postprocess import PostprocessConfig
+from video_planner.errors import ConfigError
+
+DEFAULT_YAML = Path(__file__).resolve().parents[2] / 'config' / 'dynamics.yaml'
+
+
+def load_dynamics_yaml(path: str | Path | None = None) -> dict:
+    """The YAML as a dict; ``None`` reads the package's config/dynamics.yaml (empty if absent)."""
+    p = Path(path) if path is not None else DEFAULT_YAML
+    if not p.is_file():
+        if path is None:
+            return {}
+        raise ConfigError(f'dynamics config: file {p} does not exist')
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f'dynamics config {p}: not valid YAML ({exc})') from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f'dynamics config {p}: expected a mapping at the top level')
+    return data
+
+
+def _build(cls, values, section: str):
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f'dynamics config: section {section!r} must be a mapping')
+    unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f'dynamics config: unknown field(s) {unknown} in {section!r}; '
+                          f'known: {sorted(cls.__dataclass_fields__)}')
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f'dynamics config {section!r}: {exc}') from exc
+
+
+@dataclass
+class DynamicsConfig:
+    method: str = 'flow'  # 'flow' (FlowDepthInverseDynamics) or 'learned' (LearnedInverseDynamics)
+    learned_checkpoint: str | None = None  # model.pt written by `video-planner train --model idm`
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
+
+    def __post_init__(self):
+        if self.method not in ('flow', 'learned'):
+            raise ConfigError(f"dynamics config: method must be 'flow' or 'learned', got {self.method!r}")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None = None) -> 'DynamicsConfig':
+        d = load_dynamics_yaml(path)
+        learned = d.get('learned', {}) or {}
+        return cls(method=d.get('method', 'flow'), learned_checkpoint=learned.get('checkpoint'),
+                   flow=_build(FlowConfig, d.get('flow'), 'flow'),
+                   postprocess=_build(PostprocessConfig, d.get('postprocess'), 'postprocess'))
+
+
+def make_inverse_dynamics(config: DynamicsConfig | None = None, device: str = 'cpu'):
+    """The InverseDynamics the config names."""
+    config = config or DynamicsConfig()
+    if config.method == 'flow':
+        from video_planner.dynamics.flow import FlowDepthInverseDynamics
+        return FlowDepthInverseDynamics(config.flow)
+    if not config.learned_checkpoint:
+        raise ConfigError("dynamics config: method 'learned' needs learned.checkpoint (a model.pt path)")
+    from video_planner.dynamics.learned import LearnedInverseDynamics
+    return LearnedInverseDynamics.load(config.learned_checkpoint, device=device)

@@ -1,0 +1,112 @@
+"""Post-processing of an estimated end-effector motion: jump check, smoothing, refusal.
+
+Order (``postprocess``): 1. steps that jump more than ``max_step_m`` / ``max_step_rad`` from the
+previous pose are flagged, get confidence 0 and are replaced by the previous pose (a robot must never
+be sent a jump the video could not have shown); 2. positions and rotations are smoothed with a
+confidence-weighted window, frame 0 kept exactly (it is the robot's measured pose); 3. ``check``
+raises ``InverseDynamicsRefused`` when any step's confidence is below ``min_confidence``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import transforms3d
+
+from video_planner.dynamics.motion import EeMotion, InverseDynamicsRefused
+from video_planner.errors import ConfigError
+
+
+@dataclass
+class PostprocessConfig:
+    max_step_m: float = 0.06  # translation between consecutive frames beyond this: flagged
+    max_step_rad: float = 0.6  # rotation between consecutive frames beyond this: flagged
+    # Odd; 1 = off (default): on 9-frame plans a window cuts the corner at the bottom of a grasp.
+    smoothing_window: int = 1
+    min_confidence: float = 0.5  # any step below this: the plan is refused
+    gripper_threshold: float = 0.5  # gripper output is binarised at this value (0 open, 1 closed)
+
+    def __post_init__(self):
+        if not self.max_step_m > 0:
+            raise ConfigError(f'postprocess.max_step_m: expected > 0, got {self.max_step_m!r}')
+        if not self.max_step_rad > 0:
+            raise ConfigError(f'postprocess.max_step_rad: expected > 0, got {self.max_step_rad!r}')
+        if not (isinstance(self.smoothing_window, int) and self.smoothing_window >= 1
+                and self.smoothing_window % 2 == 1):
+            raise ConfigError(
+                f'postprocess.smoothing_window: expected an odd int >= 1, got {self.smoothing_window!r}')
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(
+                f'postprocess.min_confidence: expected a value in [0, 1], got {self.min_confidence!r}')
+
+
+def rotation_angle(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
+    """Angle (rad) of Ra^T Rb, batched over leading dimensions."""
+    c = (np.trace(np.swapaxes(Ra, -1, -2) @ Rb, axis1=-2, axis2=-1) - 1.0) / 2.0
+    return np.arccos(np.clip(c, -1.0, 1.0))
+
+
+def flag_jumps(motion: EeMotion, max_step_m: float, max_step_rad: float) -> EeMotion:
+    """Flag steps that jump beyond the limits from the last accepted pose; hold that pose instead."""
+    T = motion.T_base_ee.copy()
+    conf = motion.confidence.copy()
+    flagged = motion.flagged.copy()
+    last = T[0].copy()
+    for i in range(1, len(T)):
+        dp = np.linalg.norm(T[i, :3, 3] - last[:3, 3])
+        dr = rotation_angle(last[:3, :3], T[i, :3, :3])
+        if dp > max_step_m or dr > max_step_rad or not np.all(np.isfinite(T[i])):
+            flagged[i] = True
+            conf[i] = 0.0
+            T[i] = last
+        else:
+            last = T[i].copy()
+    return replace(motion, T_base_ee=T, confidence=conf, flagged=flagged)
+
+
+def smooth(motion: EeMotion, window: int) -> EeMotion:
+    """Confidence-weighted moving average of positions and rotations (quaternion mean); frame 0 fixed."""
+    n = len(motion)
+    if window <= 1 or n < 3:
+        return motion
+    half = window // 2
+    T = motion.T_base_ee.copy()
+    quats = np.array([transforms3d.quaternions.mat2quat(R) for R in motion.T_base_ee[:, :3, :3]])
+    for i in range(1, len(quats)):  # one hemisphere, so that averaging is meaningful
+        if quats[i] @ quats[i - 1] < 0:
+            quats[i] = -quats[i]
+    w_all = np.maximum(motion.confidence, 1e-3)
+    for i in range(1, n):
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        w = w_all[lo:hi]
+        T[i, :3, 3] = (w[:, None] * motion.T_base_ee[lo:hi, :3, 3]).sum(0) / w.sum()
+        # Weighted quaternion mean: principal eigenvector of sum w q q^T.
+        Q = quats[lo:hi]
+        _, vecs = np.linalg.eigh((w[:, None, None] * Q[:, :, None] * Q[:, None, :]).sum(0))
+        T[i, :3, :3] = transforms3d.quaternions.quat2mat(vecs[:, -1])
+    return replace(motion, T_base_ee=T)
+
+
+def check(motion: EeMotion, min_confidence: float) -> None:
+    """Raise InverseDynamicsRefused if any step's confidence is below ``min_confidence``."""
+    low = np.nonzero(motion.confidence < min_confidence)[0]
+    if len(low):
+        flagged = np.nonzero(motion.flagged)[0]
+        reason = f'; steps {flagged.tolist()} jumped beyond the max step' if len(flagged) else ''
+        raise InverseDynamicsRefused(
+            f'plan failed: low inverse-dynamics confidence ({motion.method}): steps {low.tolist()} '
+            f'below {min_confidence:.2f} (min {motion.confidence.min():.2f}){reason}. The generated '
+            f'video does not show a trackable end-effector motion; replan or check the camera.',
+            motion)
+
+
+def postprocess(motion: EeMotion, config: PostprocessConfig | None = None,
+                refuse: bool = True) -> EeMotion:
+    """Jump check -> smoothing -> gripper binarised -> refusal (raise) when ``refuse``."""
+    cfg = config or PostprocessConfig()
+    out = flag_jumps(motion, cfg.max_step_m, cfg.max_step_rad)
+    out = smooth(out, cfg.smoothing_window)
+    out = replace(out, gripper=(out.gripper >= cfg.gripper_threshold).astype(np.float64))
+    if refuse:
+        check(out, cfg.min_confidence)
+    return out

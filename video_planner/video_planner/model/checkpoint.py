@@ -1,0 +1,84 @@
+"""Checkpoint files: one torch file holding config, raw + EMA weights, optimizer, step and RNG state.
+
+Loaded with `weights_only=True`, so a checkpoint is data, never code. Every failure to read one (missing,
+truncated, not ours, wrong model kind, wrong shapes) becomes a CheckpointError that names the file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from video_planner.errors import VideoPlannerError
+
+FORMAT = 'video_planner.checkpoint'
+VERSION = 1
+
+
+class CheckpointError(VideoPlannerError):
+    """A checkpoint file is missing, unreadable, or does not fit the model it is loaded into."""
+
+
+@dataclass
+class Checkpoint:
+    kind: str                         # 'video' or 'idm' (learned inverse dynamics) or another model's name
+    config: dict                      # the model config, enough to rebuild the network
+    model: dict                       # raw (trained) weights
+    ema: dict | None = None           # exponential moving average of the weights (used for inference)
+    optimizer: dict | None = None
+    step: int = 0
+    rng: dict = field(default_factory=dict)   # {'torch': ByteTensor}
+    extra: dict = field(default_factory=dict)  # e.g. train config, loss history
+
+    def weights(self, use_ema: bool = True) -> dict:
+        return self.ema if use_ema and self.ema is not None else self.model
+
+
+def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
+    """Write atomically (tmp file + rename) so a crash mid-save never leaves a torn checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        'format': FORMAT, 'version': VERSION, 'kind': ckpt.kind, 'config': ckpt.config,
+        'model': ckpt.model, 'ema': ckpt.ema, 'optimizer': ckpt.optimizer, 'step': int(ckpt.step),
+        'rng': ckpt.rng, 'extra': ckpt.extra,
+    }
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, kind: str | None = None, map_location: str = 'cpu') -> Checkpoint:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'checkpoint: file {path} does not exist')
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated/foreign files
+        raise CheckpointError(f'checkpoint {path}: cannot be read ({type(exc).__name__}: {exc}); '
+                              'the file is corrupt or not a video_planner checkpoint') from exc
+    if not isinstance(payload, dict) or payload.get('format') != FORMAT:
+        raise CheckpointError(f'checkpoint {path}: not a video_planner checkpoint (format field missing)')
+    if payload.get('version') != VERSION:
+        raise CheckpointError(f"checkpoint {path}: format version {payload.get('version')} is not the "
+                              f'supported version {VERSION}')
+    if kind is not None and payload.get('kind') != kind:
+        raise CheckpointError(f"checkpoint {path}: holds a {payload.get('kind')!r} model, expected {kind!r}")
+    if not isinstance(payload.get('model'), dict) or not isinstance(payload.get('config'), dict):
+        raise CheckpointError(f'checkpoint {path}: model weights or config missing')
+    return Checkpoint(kind=payload['kind'], config=payload['config'], model=payload['model'],
+                      ema=payload.get('ema'), optimizer=payload.get('optimizer'), step=payload.get('step', 0),
+                      rng=payload.get('rng') or {}, extra=payload.get('extra') or {})
+
+
+def load_weights_into(module: torch.nn.Module, state: dict, source: str) -> None:
+    """load_state_dict(strict) with an error that names the checkpoint and the mismatching keys."""
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0:3]
+        raise CheckpointError(f'checkpoint {source}: weights do not fit this model '
+                              f'(different config?): {" ".join(first)}') from exc

@@ -1,0 +1,72 @@
+"""Turns the data package's clips into training tensors with cached instruction embeddings.
+
+`video_planner.data.VideoClipDataset` yields dicts {frame0 (H,W,3) uint8, instruction, future (K,H,W,3) uint8,
+ee_poses, gripper, arm, camera}; the video model trains on {frame0 (3,H,W), future (K,3,H,W) in [-1,1],
+text_emb (384,)}. Embeddings come from a TextEncoder (memory + optional disk cache), so each distinct
+instruction goes through the transformer once per machine.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from video_planner.errors import VideoPlannerError
+from video_planner.model.video_model import images_to_tensor
+
+
+class ClipTensorDataset(Dataset):
+    """Map-style adapter over a clip dataset (map-style or iterable); `preload` keeps every clip in memory."""
+
+    def __init__(self, clips, text_encoder, horizon: int, image_size: int, preload: bool = False):
+        self.text_encoder = text_encoder
+        self.horizon = horizon
+        self.image_size = image_size
+        if preload or not (hasattr(clips, '__getitem__') and hasattr(clips, '__len__')):
+            clips = [self._check(c) for c in clips]
+        self.clips = clips
+        if len(self.clips) == 0:
+            raise VideoPlannerError('training data: no clips found (episodes shorter than the horizon?)')
+
+    def _check(self, clip: dict) -> dict:
+        k, s = self.horizon, self.image_size
+        f0, fut = np.asarray(clip['frame0']), np.asarray(clip['future'])
+        if f0.shape != (s, s, 3) or fut.shape != (k, s, s, 3):
+            raise VideoPlannerError(
+                f'training clip: expected frame0 ({s},{s},3) and future ({k},{s},{s},3), got {f0.shape} and '
+                f'{fut.shape}; generate data at image_size {s} / horizon {k} or pick a matching model config')
+        return clip
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def raw(self, i: int) -> dict:
+        return self._check(self.clips[i])
+
+    def __getitem__(self, i: int) -> dict:
+        clip = self.raw(i)
+        return {
+            'frame0': images_to_tensor(clip['frame0']),
+            'future': images_to_tensor(clip['future']),
+            'text_emb': torch.from_numpy(self.text_encoder.encode(clip['instruction'])),
+        }
+
+
+def find_episode_files(data: str | Path | Sequence[str | Path]) -> list[Path]:
+    """A folder (all *.hdf5/*.h5 under it), one file, or a list of those -> sorted HDF5 paths."""
+    items = [data] if isinstance(data, (str, Path)) else list(data)
+    files: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            files += sorted(q for q in p.rglob('*') if q.suffix in ('.hdf5', '.h5'))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise VideoPlannerError(f'--data: {p} is neither an HDF5 file nor a folder')
+    if not files:
+        raise VideoPlannerError(f'--data: no .hdf5/.h5 episode files under {data}; run `video-planner generate`')
+    return files

@@ -1,0 +1,182 @@
+"""VideoUNet: the denoiser of the video plan, factorised into per-frame 2D convs and temporal mixing.
+
+As in UniPi / AVDC, the observed first frame is concatenated on channels to every noisy future frame, so the
+network only has to learn how the scene changes; the instruction embedding and the diffusion time enter every
+residual block through FiLM (per-channel scale and shift). The K frames are processed as a batch of images by
+2D convolutions, and mixed along time by a temporal conv at every level and temporal self-attention at the
+coarser levels, which is far cheaper than 3D convolutions and lets one network serve any arm seen on camera.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from video_planner.model.config import VideoModelConfig
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of (possibly fractional) diffusion times t (B,) -> (B, dim)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+
+
+def _groups(ch: int) -> int:
+    return 8 if ch % 8 == 0 else 1
+
+
+class FilmResBlock(nn.Module):
+    """Conv residual block whose second normalisation is modulated by the conditioning vector (FiLM)."""
+
+    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, dropout: float):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(_groups(in_ch), in_ch)
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.film = nn.Linear(cond_dim, 2 * out_ch)
+        self.norm2 = nn.GroupNorm(_groups(out_ch), out_ch)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+        # Start as identity so a deep stack trains stably from step 0.
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        scale, shift = self.film(cond).chunk(2, dim=1)
+        h = self.norm2(h) * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(h)))
+        return self.skip(x) + h
+
+
+class TemporalConv(nn.Module):
+    """Residual 1D conv along the K frames at every pixel: cheap local motion coupling."""
+
+    def __init__(self, ch: int, horizon: int):
+        super().__init__()
+        self.horizon = horizon
+        self.norm = nn.GroupNorm(_groups(ch), ch)
+        self.conv = nn.Conv1d(ch, ch, 3, padding=1)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bk, c, h, w = x.shape
+        k = self.horizon
+        y = F.silu(self.norm(x)).view(bk // k, k, c, h, w).permute(0, 3, 4, 2, 1).reshape(-1, c, k)
+        y = self.conv(y).view(bk // k, h, w, c, k).permute(0, 4, 3, 1, 2).reshape(bk, c, h, w)
+        return x + y
+
+
+class TemporalAttention(nn.Module):
+    """Residual self-attention over the K frames at every pixel, with a learned frame-position embedding."""
+
+    def __init__(self, ch: int, horizon: int, heads: int):
+        super().__init__()
+        self.horizon = horizon
+        self.norm = nn.LayerNorm(ch)
+        self.pos = nn.Parameter(torch.zeros(1, horizon, ch))
+        self.attn = nn.MultiheadAttention(ch, heads, batch_first=True)
+        nn.init.zeros_(self.attn.out_proj.weight)
+        nn.init.zeros_(self.attn.out_proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bk, c, h, w = x.shape
+        k = self.horizon
+        seq = x.view(bk // k, k, c, h, w).permute(0, 3, 4, 1, 2).reshape(-1, k, c)
+        q = self.norm(seq) + self.pos
+        out, _ = self.attn(q, q, q, need_weights=False)
+        seq = seq + out
+        return seq.view(bk // k, h, w, k, c).permute(0, 3, 4, 1, 2).reshape(bk, c, h, w)
+
+
+class Level(nn.Module):
+    """The residual blocks of one resolution, each followed by temporal mixing."""
+
+    def __init__(self, in_ch: int, out_ch: int, n_blocks: int, cfg: VideoModelConfig, cond_dim: int,
+                 attention: bool):
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        self.temporal = nn.ModuleList()
+        for i in range(n_blocks):
+            self.blocks.append(FilmResBlock(in_ch if i == 0 else out_ch, out_ch, cond_dim, cfg.dropout))
+            mix = [TemporalConv(out_ch, cfg.horizon)]
+            if attention:
+                mix.append(TemporalAttention(out_ch, cfg.horizon, cfg.attention_heads))
+            self.temporal.append(nn.Sequential(*mix))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        for block, mix in zip(self.blocks, self.temporal):
+            x = mix(block(x, cond))
+        return x
+
+
+class VideoUNet(nn.Module):
+    """(noisy future (B,K,C,H,W), first frame (B,C,H,W), t (B,), text (B,D)) -> prediction (B,K,C,H,W)."""
+
+    def __init__(self, cfg: VideoModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        c, e = cfg.base_channels, cfg.time_embed_dim
+        self.time_mlp = nn.Sequential(nn.Linear(e, e), nn.SiLU(), nn.Linear(e, e))
+        self.text_mlp = nn.Sequential(nn.Linear(cfg.text_dim, e), nn.SiLU(), nn.Linear(e, e))
+        # Each future frame also knows which step of the plan it is.
+        self.frame_embed = nn.Parameter(torch.zeros(cfg.horizon, e))
+        # Pixel-unshuffle: the UNet runs on (patch x patch) cells, 1/patch^2 of the pixels, which is
+        # what keeps a 10-step plan under a second on two CPU cores.
+        p2 = cfg.patch_size ** 2
+        self.stem = nn.Conv2d(2 * cfg.in_channels * p2, c, 3, padding=1)
+
+        chans = [c * m for m in cfg.channel_mults]
+        attn = set(cfg.temporal_attention_levels)
+        self.down = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        prev = c
+        for i, ch in enumerate(chans):
+            self.down.append(Level(prev, ch, cfg.blocks_per_level, cfg, e, i in attn))
+            prev = ch
+            if i < len(chans) - 1:
+                self.downsample.append(nn.Conv2d(ch, ch, 3, stride=2, padding=1))
+        self.mid = Level(prev, prev, 1, cfg, e, True)
+        self.up = nn.ModuleList()
+        self.upsample = nn.ModuleList()
+        for i in reversed(range(len(chans))):
+            self.up.append(Level(prev + chans[i], chans[i], cfg.blocks_per_level, cfg, e, i in attn))
+            prev = chans[i]
+            if i > 0:
+                self.upsample.append(nn.Conv2d(prev, prev, 3, padding=1))
+        self.out_norm = nn.GroupNorm(_groups(prev), prev)
+        self.out = nn.Conv2d(prev, cfg.in_channels * p2, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, frame0: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        b, k, ch, h, w = x.shape
+        cond = self.time_mlp(timestep_embedding(t, self.cfg.time_embed_dim)) + self.text_mlp(text)
+        cond = (cond[:, None, :] + self.frame_embed[None, :k]).reshape(b * k, -1)
+        cond = F.silu(cond)
+        ctx = frame0[:, None].expand(b, k, ch, h, w)
+        inp = torch.cat([x, ctx], dim=2).reshape(b * k, 2 * ch, h, w)
+        hid = self.stem(F.pixel_unshuffle(inp, self.cfg.patch_size))
+
+        skips = []
+        for i, level in enumerate(self.down):
+            hid = level(hid, cond)
+            skips.append(hid)
+            if i < len(self.downsample):
+                hid = self.downsample[i](hid)
+        hid = self.mid(hid, cond)
+        for j, level in enumerate(self.up):
+            hid = level(torch.cat([hid, skips.pop()], dim=1), cond)
+            if j < len(self.upsample):
+                hid = self.upsample[j](F.interpolate(hid, scale_factor=2.0, mode='nearest'))
+        out = F.pixel_shuffle(self.out(F.silu(self.out_norm(hid))), self.cfg.patch_size)
+        return out.view(b, k, ch, h, w)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,61 @@
+"""DDIM sampling: a deterministic (eta=0) or stochastic few-step walk down the diffusion schedule.
+
+The sampler knows nothing of videos: `denoise(x_t, t)` returns the network output for a batch, so the same
+loop serves B candidate plans at once, and a different network is a drop-in change.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from video_planner.errors import VideoPlannerError
+from video_planner.model.schedule import DiffusionSchedule
+
+
+class SamplingCancelled(VideoPlannerError):
+    """should_cancel() returned True between two denoising steps; no plan was produced."""
+
+
+def ddim_timesteps(schedule_steps: int, steps: int) -> list[int]:
+    """`steps` decreasing, distinct training timesteps from T-1 down to 0."""
+    if not isinstance(steps, int) or steps < 1:
+        raise VideoPlannerError(f'sampling steps: expected an int >= 1, got {steps!r}')
+    if steps > schedule_steps:
+        raise VideoPlannerError(f'sampling steps: {steps} is more than the {schedule_steps} training timesteps')
+    ts = torch.linspace(schedule_steps - 1, 0, steps).round().long().tolist()
+    return ts
+
+
+@torch.no_grad()
+def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], schedule: DiffusionSchedule,
+                shape: tuple[int, ...], steps: int, generator: torch.Generator | None = None,
+                device: torch.device | str = 'cpu', eta: float = 0.0, clip: float | None = 1.0,
+                callback: Callable[[int, int], None] | None = None,
+                should_cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+    """Run `steps` DDIM steps from Gaussian noise of `shape`; returns the x0 sample.
+
+    callback(step, total) is called after each step (step = 1..total); should_cancel() is checked before each
+    step and raises SamplingCancelled, so a planner can abandon a goal within one network evaluation.
+    """
+    ts = ddim_timesteps(schedule.steps, steps)
+    x = torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
+    ab = schedule.alpha_bar.to(device)
+    total = len(ts)
+    for i, t in enumerate(ts):
+        if should_cancel is not None and should_cancel():
+            raise SamplingCancelled(f'sampling cancelled before step {i + 1} of {total}')
+        t_batch = torch.full((shape[0],), t, dtype=torch.long, device=device)
+        x0, eps = schedule.predict_x0_eps(x, t_batch, denoise(x, t_batch))
+        if clip is not None:
+            x0 = x0.clamp(-clip, clip)
+            # Keep eps consistent with the clipped x0 so the next step stays on the data manifold.
+            eps = (x - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt()
+        ab_prev = ab[ts[i + 1]] if i + 1 < total else torch.tensor(1.0, device=device)
+        sigma = eta * ((1 - ab_prev) / (1 - ab[t]) * (1 - ab[t] / ab_prev)).clamp(min=0).sqrt()
+        x = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt() * eps
+        if eta > 0 and i + 1 < total:
+            x = x + sigma * torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
+        if callback is not None:
+            callback(i + 1, total)
+    return x

@@ -1,0 +1,145 @@
+"""`video-planner train`: fit the video model (or, with --model idm, the learned inverse dynamics) on episodes.
+
+Thin wiring: configs from YAML + flags, the data package's clips, the TextEncoder, and the generic Trainer.
+Launch on several processes with `torchrun --nproc_per_node N -m video_planner.cli train ...`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video_planner.errors import VideoPlannerError
+from video_planner.model.checkpoint import CheckpointError
+from video_planner.model.config import config_yaml_path, load_model_config, load_yaml_section
+from video_planner.model.dataset import ClipTensorDataset, find_episode_files
+from video_planner.model.grid import video_grid
+from video_planner.model.trainer import CHECKPOINT_NAME, MODEL_NAME, TrainConfig, Trainer
+from video_planner.model.video_model import KIND, VideoModel
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--data', required=True, nargs='+',
+                        help='folder(s) or .hdf5 file(s) written by `video-planner generate`')
+    parser.add_argument('--config', default='default',
+                        help="'tiny', 'default' or a YAML file with model:/training: sections")
+    parser.add_argument('--out', required=True, help='run folder: checkpoints, samples, loss curve')
+    parser.add_argument('--steps', type=int, default=None, help='total optimizer steps (overrides the config)')
+    parser.add_argument('--batch-size', type=int, default=None, help='per-process batch size')
+    parser.add_argument('--lr', type=float, default=None)
+    parser.add_argument('--workers', type=int, default=None, help='data loader worker processes')
+    parser.add_argument('--checkpoint-every', type=int, default=None)
+    parser.add_argument('--sample-every', type=int, default=None)
+    parser.add_argument('--stride', type=int, default=1, help='clip start stride within an episode')
+    parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
+    parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
+    parser.add_argument('--seed', type=int, default=None)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads per process')
+    parser.add_argument('--preload', action='store_true', help='hold all clips in memory (small datasets)')
+    parser.add_argument('--model', choices=['video', 'idm'], default='video',
+                        help='video: the video diffusion model; idm: learned inverse dynamics')
+
+
+def training_config(args: argparse.Namespace) -> TrainConfig:
+    """The YAML's training: section, then the command-line overrides."""
+    path = config_yaml_path(args.config)
+    values = load_yaml_section(path, 'training') if path is not None else {}
+    overrides = {'steps': args.steps, 'batch_size': args.batch_size, 'lr': args.lr, 'num_workers': args.workers,
+                 'checkpoint_every': args.checkpoint_every, 'sample_every': args.sample_every, 'seed': args.seed}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(values, source=f'training config {path or args.config}')
+
+
+def load_clips(files: list[Path], horizon: int, stride: int, image_size: int):
+    try:
+        from video_planner.data import VideoClipDataset
+    except ImportError as exc:
+        raise VideoPlannerError('train: video_planner.data.VideoClipDataset is not available '
+                                f'({exc}); the data package is required to read episodes') from exc
+    return VideoClipDataset([str(f) for f in files], horizon=horizon, stride=stride, image_size=image_size)
+
+
+def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
+    """Grid of [true clip; sampled plan] rows for n fixed clips, sampled with the EMA weights."""
+    idx = np.linspace(0, len(dataset) - 1, min(n, len(dataset))).round().astype(int)
+    clips = [dataset.raw(int(i)) for i in idx]
+    frame0 = np.stack([c['frame0'] for c in clips])
+    text = dataset.text_encoder.encode_batch([c['instruction'] for c in clips])
+
+    def sample_fn(ema_model: VideoModel, step: int) -> np.ndarray:
+        plans = ema_model.sample(frame0, text, steps=steps, seed=0)
+        rows = []
+        for c, plan in zip(clips, plans):
+            rows.append(np.concatenate([c['frame0'][None], c['future']]))
+            rows.append(np.concatenate([c['frame0'][None], plan]))
+        return video_grid(rows)
+    return sample_fn
+
+
+def run_video(args: argparse.Namespace) -> int:
+    from video_planner.text import TextEncoder
+    cfg = load_model_config(args.config)
+    tcfg = training_config(args)
+    out = Path(args.out)
+    files = find_episode_files(args.data)
+    clips = load_clips(files, cfg.horizon, args.stride, cfg.image_size)
+    encoder = TextEncoder(cache_dir=out / 'text_cache')
+    dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size, preload=args.preload)
+    model = VideoModel(cfg)
+    trainer = Trainer(model, model.loss, dataset, tcfg, out, model_config=cfg.to_dict(), kind=KIND,
+                      sample_fn=make_sample_fn(dataset), device=args.device)
+    if trainer.rank == 0:
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f'video model: {n_params / 1e6:.2f} M parameters, {len(dataset)} clips from {len(files)} file(s), '
+              f'{tcfg.steps} steps x batch {tcfg.batch_size} x {trainer.world_size} process(es)')
+    if args.resume:
+        if not (out / CHECKPOINT_NAME).is_file():
+            raise CheckpointError(f'--resume: no {CHECKPOINT_NAME} in {out}; drop --resume to start fresh')
+        trainer.resume()
+    elif args.init:
+        trainer.init_from(args.init)
+    result = trainer.fit()
+    if trainer.rank == 0:
+        print(f'trained to step {result.step}: {result.steps_per_s:.2f} steps/s '
+              f'({result.steps_per_s * tcfg.batch_size * trainer.world_size:.1f} clips/s); '
+              f'final loss {result.losses[-1][1] if result.losses else float("nan"):.4f}; '
+              f'weights {out / MODEL_NAME}, resume state {out / CHECKPOINT_NAME}')
+    return 0
+
+
+def run_idm(args: argparse.Namespace) -> int:
+    try:
+        from video_planner.dynamics import learned
+    except ImportError as exc:
+        raise VideoPlannerError(f'train --model idm: video_planner.dynamics.learned is not available ({exc})') \
+            from exc
+    for name in ('run_training', 'train_from_args', 'run'):
+        entry = getattr(learned, name, None)
+        if callable(entry):
+            return int(entry(args) or 0)
+    raise VideoPlannerError('train --model idm: video_planner.dynamics.learned has no training entry '
+                            '(expected run_training(args))')
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        return run_idm(args) if args.model == 'idm' else run_video(args)
+    except VideoPlannerError as exc:
+        print(f'video-planner train: error: {exc}', file=sys.stderr)
+        return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-planner train', description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

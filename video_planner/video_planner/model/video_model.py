@@ -1,0 +1,135 @@
+"""VideoModel: network + schedule + config, i.e. everything needed to train on clips and to sample plans."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from video_planner.errors import VideoPlannerError
+from video_planner.model.checkpoint import CheckpointError, load_checkpoint, load_weights_into
+from video_planner.model.config import VideoModelConfig
+from video_planner.model.network import VideoUNet
+from video_planner.model.sampler import ddim_sample
+from video_planner.model.schedule import DiffusionSchedule
+
+KIND = 'video'
+
+
+def images_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (..., H, W, 3) -> float32 (..., 3, H, W) in [-1, 1]."""
+    t = torch.from_numpy(np.array(images, dtype=np.uint8)).float().div_(127.5).sub_(1.0)
+    return t.movedim(-1, -3)
+
+
+def tensor_to_images(t: torch.Tensor) -> np.ndarray:
+    """float (..., 3, H, W) in [-1, 1] -> uint8 (..., H, W, 3)."""
+    t = ((t.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return t.movedim(-3, -1).cpu().numpy()
+
+
+class VideoModel(nn.Module):
+    """Text- and first-frame-conditioned video diffusion model: train with `loss`, plan with `sample`."""
+
+    def __init__(self, config: VideoModelConfig):
+        super().__init__()
+        self.config = config
+        self.network = VideoUNet(config)
+        self.schedule = DiffusionSchedule.from_config(config)
+
+    # -- training --------------------------------------------------------------------------------
+    def loss(self, batch: dict) -> torch.Tensor:
+        """Denoising loss on a batch {frame0 (B,3,H,W), future (B,K,3,H,W) in [-1,1], text_emb (B,D)}."""
+        x0, frame0, text = batch['future'], batch['frame0'], batch['text_emb']
+        b = x0.shape[0]
+        t = torch.randint(0, self.schedule.steps, (b,), device=x0.device)
+        noise = torch.randn_like(x0)
+        if self.training and self.config.text_dropout > 0:
+            # Drop the instruction now and then so the sampler can use classifier-free guidance.
+            keep = (torch.rand(b, device=x0.device) >= self.config.text_dropout).float()[:, None]
+            text = text * keep
+        out = self.network(self.schedule.q_sample(x0, t, noise), frame0, t, text)
+        return F.mse_loss(out, self.schedule.target(x0, t, noise))
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.loss(batch)
+
+    # -- inference -------------------------------------------------------------------------------
+    def _check_inputs(self, frame0: np.ndarray, text_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.config
+        frame0 = np.asarray(frame0)
+        if frame0.ndim == 3:
+            frame0 = frame0[None]
+        if frame0.ndim != 4 or frame0.shape[1:] != (cfg.image_size, cfg.image_size, cfg.in_channels):
+            raise VideoPlannerError(
+                f'frame0: expected uint8 (B, {cfg.image_size}, {cfg.image_size}, {cfg.in_channels}) RGB, got shape '
+                f'{frame0.shape}; resize the camera image (and CameraModel.resized) to the model image_size')
+        if frame0.dtype != np.uint8:
+            raise VideoPlannerError(f'frame0: expected dtype uint8, got {frame0.dtype}')
+        text_emb = np.asarray(text_emb, dtype=np.float32)
+        if text_emb.ndim == 1:
+            text_emb = text_emb[None]
+        if text_emb.ndim != 2 or text_emb.shape[1] != cfg.text_dim:
+            raise VideoPlannerError(f'text_emb: expected (B, {cfg.text_dim}) float, got shape {text_emb.shape}')
+        if not np.all(np.isfinite(text_emb)):
+            raise VideoPlannerError('text_emb: contains NaN or inf')
+        b = max(frame0.shape[0], text_emb.shape[0])
+        # A single frame or a single instruction is shared by all B candidates.
+        if frame0.shape[0] not in (1, b) or text_emb.shape[0] not in (1, b):
+            raise VideoPlannerError(f'frame0 batch {frame0.shape[0]} and text_emb batch {text_emb.shape[0]} '
+                                    'must be equal (or one of them 1)')
+        return np.broadcast_to(frame0, (b,) + frame0.shape[1:]), np.broadcast_to(text_emb, (b, cfg.text_dim))
+
+    @torch.no_grad()
+    def sample(self, frame0: np.ndarray, text_emb: np.ndarray, steps: int = 10, seed: int | None = 0,
+               callback: Callable[[int, int], None] | None = None,
+               should_cancel: Callable[[], bool] | None = None,
+               guidance_scale: float = 1.0, eta: float = 0.0) -> np.ndarray:
+        """frame0 (B,H,W,3) uint8 + text_emb (B,D) -> B candidate plans (B,K,H,W,3) uint8.
+
+        The same seed gives the same plans. guidance_scale > 1 runs classifier-free guidance (twice the
+        compute); callback(step, total) reports progress; should_cancel() raises SamplingCancelled.
+        """
+        frame0, text_emb = self._check_inputs(frame0, text_emb)
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        cfg = self.config
+        f0 = images_to_tensor(frame0).to(device)
+        txt = torch.from_numpy(np.array(text_emb, dtype=np.float32)).to(device)
+        b = f0.shape[0]
+
+        def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            if guidance_scale == 1.0:
+                return self.network(x, f0, t, txt)
+            both = self.network(torch.cat([x, x]), torch.cat([f0, f0]), torch.cat([t, t]),
+                                torch.cat([txt, torch.zeros_like(txt)]))
+            cond, uncond = both.chunk(2)
+            return uncond + guidance_scale * (cond - uncond)
+
+        gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+        shape = (b, cfg.horizon, cfg.in_channels, cfg.image_size, cfg.image_size)
+        try:
+            video = ddim_sample(denoise, self.schedule, shape, steps, generator=gen, device=device, eta=eta,
+                                callback=callback, should_cancel=should_cancel)
+        finally:
+            self.train(was_training)
+        return tensor_to_images(video)
+
+    # -- files -----------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path, use_ema: bool = True, map_location: str = 'cpu') -> 'VideoModel':
+        """Rebuild from a checkpoint; sampling uses the EMA weights unless use_ema=False."""
+        ckpt = load_checkpoint(path, kind=KIND, map_location=map_location)
+        try:
+            config = VideoModelConfig.from_dict(ckpt.config, source=f'checkpoint {path}')
+        except VideoPlannerError as exc:
+            raise CheckpointError(str(exc)) from exc
+        model = cls(config)
+        load_weights_into(model, ckpt.weights(use_ema), str(path))
+        model.eval()
+        model.checkpoint_step = ckpt.step
+        return model

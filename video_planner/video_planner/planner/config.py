@@ -1,0 +1,87 @@
+"""PlannerConfig: everything the planning pipeline needs, validated once where it enters."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from video_planner.errors import ConfigError
+from video_planner.resources import model_path
+
+INVERSE_DYNAMICS_METHODS = ('flow', 'learned')
+
+
+@dataclass
+class PlannerConfig:
+    checkpoint: str = ''                 # video model; '' = the shipped default model
+    inverse_dynamics: str = 'flow'       # 'flow' (optical flow + depth, AVDC) or 'learned' (UniPi-style IDM)
+    idm_checkpoint: str = ''             # learned inverse-dynamics model; '' = the shipped one
+    arm: str = ''                        # a simulator arm name: its URDF and frames are used when urdf is ''
+    urdf: str = ''                       # URDF file path or XML string ('' = no joint targets unless arm is set)
+    base_frame: str = ''                 # '' = guessed from the URDF tree
+    ee_frame: str = ''
+    num_candidates: int = 2              # plans sampled per goal; the best-scoring one that passes the gates wins
+    sampling_steps: int = 10             # DDIM steps
+    frame_period_s: float = 0.5          # time between plan frames when executed
+    max_step_m: float = 0.12             # largest allowed end-effector move between two plan frames
+    min_confidence: float = 0.2          # lowest allowed mean inverse-dynamics confidence
+    workspace_min: list[float] = field(default_factory=lambda: [-0.2, -0.8, -0.05])
+    workspace_max: list[float] = field(default_factory=lambda: [1.0, 0.8, 0.9])
+    max_joint_velocity_scale: float = 0.5
+    device: str = 'cpu'
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.inverse_dynamics not in INVERSE_DYNAMICS_METHODS:
+            raise ConfigError(f"inverse_dynamics must be one of {INVERSE_DYNAMICS_METHODS}, got {self.inverse_dynamics!r}")
+        for name in ('num_candidates', 'sampling_steps'):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= 64:
+                raise ConfigError(f'{name} must be an integer in 1..64, got {value!r}')
+        for name in ('frame_period_s', 'max_step_m', 'max_joint_velocity_scale'):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f'{name} must be a positive number, got {value!r}')
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f'min_confidence must be in [0, 1], got {self.min_confidence!r}')
+        for name in ('workspace_min', 'workspace_max'):
+            value = getattr(self, name)
+            if len(value) != 3 or not all(isinstance(v, (int, float)) for v in value):
+                raise ConfigError(f'{name} must be three numbers [x, y, z] in metres, got {value!r}')
+        if any(lo >= hi for lo, hi in zip(self.workspace_min, self.workspace_max)):
+            raise ConfigError(f'workspace_min {self.workspace_min} must be below workspace_max {self.workspace_max}')
+        if self.device not in ('cpu', 'cuda') and not self.device.startswith('cuda:'):
+            raise ConfigError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
+
+    @property
+    def idm_checkpoint_path(self) -> Path:
+        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> 'PlannerConfig':
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f'unknown planner setting(s) {unknown}; known: {sorted(known)}')
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, node_name: str = 'planner_node') -> 'PlannerConfig':
+        """Reads a plain mapping, or the `node_name: ros__parameters:` section of a ROS parameter file."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f'cannot read planner config {path}: {exc}') from exc
+        if node_name in data and 'ros__parameters' in (data[node_name] or {}):
+            data = data[node_name]['ros__parameters']
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls.from_dict({k: v for k, v in data.items() if k in known})

@@ -1,0 +1,44 @@
+"""Safety gates every plan passes before a command may leave: they return a reason, never raise."""
+from __future__ import annotations
+
+import numpy as np
+
+from video_planner.planner.config import PlannerConfig
+
+
+def check_finite(T_base_ee: np.ndarray) -> str:
+    return '' if np.all(np.isfinite(T_base_ee)) else 'inverse dynamics produced non-finite poses'
+
+
+def check_confidence(confidence: np.ndarray, config: PlannerConfig) -> str:
+    mean = float(np.mean(confidence[1:])) if len(confidence) > 1 else 0.0
+    if not np.isfinite(mean) or mean < config.min_confidence:
+        return f'inverse-dynamics confidence {mean:.2f} is below min_confidence {config.min_confidence:.2f}'
+    return ''
+
+
+def check_workspace(T_base_ee: np.ndarray, config: PlannerConfig) -> str:
+    positions = T_base_ee[:, :3, 3]
+    lo, hi = np.asarray(config.workspace_min), np.asarray(config.workspace_max)
+    outside = np.any((positions < lo) | (positions > hi), axis=1)
+    if outside.any():
+        i = int(np.argmax(outside))
+        return f'waypoint {i} at {np.round(positions[i], 3).tolist()} m is outside the workspace {lo.tolist()}..{hi.tolist()}'
+    return ''
+
+
+def check_step_size(T_base_ee: np.ndarray, config: PlannerConfig) -> str:
+    steps = np.linalg.norm(np.diff(T_base_ee[:, :3, 3], axis=0), axis=1)
+    if len(steps) and steps.max() > config.max_step_m:
+        i = int(np.argmax(steps))
+        return f'step {i}->{i + 1} moves {steps[i]:.3f} m, more than max_step_m {config.max_step_m:.3f}'
+    return ''
+
+
+def first_failure(T_base_ee: np.ndarray, confidence: np.ndarray, config: PlannerConfig) -> str:
+    """The reason of the first gate that fails, or '' when the plan may be executed."""
+    for reason in (check_finite(T_base_ee), check_confidence(confidence, config),
+                   check_workspace(T_base_ee, config), check_step_size(T_base_ee, config)):
+        if reason:
+            return reason
+    return ''

@@ -1,0 +1,179 @@
+"""VideoPlanner: camera frame + instruction -> video plan -> end-effector poses -> joint targets.
+
+The stages are separate methods so the ROS layer can run them in separate nodes: `sample_video` in the
+planner node, `frames_to_plan` in the inverse-dynamics node; `plan` chains both for the CLI and tests.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from video_planner.dynamics.camera import CameraModel
+from video_planner.errors import VideoPlannerError
+from video_planner.planner import gates
+from video_planner.planner.config import PlannerConfig
+from video_planner.planner.request import CancelFn, Plan, PlanCancelled, PlanRequest, ProgressFn
+
+
+def _no_progress(stage: str, fraction: float, step: int, total: int) -> None:
+    pass
+
+
+class VideoPlanner:
+    def __init__(self, config: PlannerConfig, video_model=None, text_encoder=None,
+                 inverse_dynamics=None, kinematics=None):
+        self.config = config
+        self._video_model = video_model
+        self._text_encoder = text_encoder
+        self._inverse_dynamics = inverse_dynamics
+        self._kinematics = kinematics
+        self._kinematics_loaded = kinematics is not None
+
+    # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
+    @property
+    def video_model(self):
+        if self._video_model is None:
+            from video_planner.model.video_model import VideoModel
+            self._video_model = VideoModel.load(self.config.checkpoint_path, device=self.config.device)
+        return self._video_model
+
+    @property
+    def text_encoder(self):
+        if self._text_encoder is None:
+            from video_planner.text.encoder import TextEncoder
+            self._text_encoder = TextEncoder()
+        return self._text_encoder
+
+    @property
+    def inverse_dynamics(self):
+        if self._inverse_dynamics is None:
+            if self.config.inverse_dynamics == 'learned':
+                from video_planner.dynamics.learned import LearnedInverseDynamics
+                self._inverse_dynamics = LearnedInverseDynamics.load(self.config.idm_checkpoint_path)
+            else:
+                from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
+                self._inverse_dynamics = FlowDepthInverseDynamics()
+        return self._inverse_dynamics
+
+    @property
+    def kinematics(self):
+        """ArmKinematics of the configured URDF or simulator arm, or None when neither is given."""
+        if not self._kinematics_loaded:
+            from video_planner.kinematics import ArmKinematics
+            urdf, base, ee = self.config.urdf, self.config.base_frame or None, self.config.ee_frame or None
+            if not urdf and self.config.arm:
+                from video_planner.sim.arms import ARMS
+                if self.config.arm not in ARMS:
+                    raise VideoPlannerError(f'arm {self.config.arm!r} is not a simulator arm; known: {sorted(ARMS)}')
+                spec = ARMS[self.config.arm]
+                urdf, base, ee = str(spec.urdf_path), base or spec.base_frame, ee or spec.ee_frame
+            self._kinematics = ArmKinematics.from_urdf(urdf, base_frame=base, ee_frame=ee) if urdf else None
+            self._kinematics_loaded = True
+        return self._kinematics
+
+    @property
+    def image_size(self) -> int:
+        return int(self.video_model.config.image_size)
+
+    def warm_up(self) -> None:
+        """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
+        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics
+
+    def plan(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
+             should_cancel: Optional[CancelFn] = None) -> Plan:
+        """Samples candidates, turns each into commands, and returns the best plan that passes the gates."""
+        progress = progress or _no_progress
+        candidates, timings = self.sample_video(request, progress, should_cancel)
+        progress('inverse_dynamics', 0.85, 0, 0)
+        rgb, depth, camera, mask = self.to_model_view(request)
+        plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
+                                     request.q_current, mask) for frames in candidates]
+        best = max(plans, key=lambda p: (p.ok, p.score))
+        best.timings = {**timings, **best.timings, 'total': sum(timings.values()) +
+                        sum(p.timings.get('inverse_dynamics', 0) + p.timings.get('ik', 0) for p in plans)}
+        progress('done', 1.0, 0, 0)
+        return best
+
+    def to_model_view(self, request: PlanRequest):
+        """The request's frame, depth, camera and mask at the model's resolution (intrinsics scaled alike)."""
+        size = self.image_size
+        camera = request.camera.resized(size, size)
+        rgb = cv2.resize(request.rgb, (size, size), interpolation=cv2.INTER_AREA)
+        depth = None if request.depth_m is None else cv2.resize(
+            request.depth_m.astype(np.float32), (size, size), interpolation=cv2.INTER_NEAREST)
+        mask = None if request.ee_mask is None else cv2.resize(
+            request.ee_mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)
+        return rgb, depth, camera, mask
+
+    def sample_video(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
+                     should_cancel: Optional[CancelFn] = None):
+        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings)."""
+        request.validate()
+        progress = progress or _no_progress
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        progress('encoding', 0.0, 0, 0)
+        rgb, _, _, _ = self.to_model_view(request)
+        embedding = np.asarray(self.text_encoder.encode_batch([request.instruction.strip()]), dtype=np.float32)
+        timings['encode'] = time.perf_counter() - t0
+
+        count = request.num_candidates or self.config.num_candidates
+        steps = request.sampling_steps or self.config.sampling_steps
+        seed = request.seed if request.seed >= 0 else int(np.random.SeedSequence().entropy % (2**31))
+
+        def on_step(step: int, total: int) -> None:
+            progress('sampling', 0.05 + 0.8 * step / max(total, 1), step, total)
+
+        from video_planner.model.sampler import SamplingCancelled
+        t0 = time.perf_counter()
+        try:
+            future = self.video_model.sample(np.repeat(rgb[None], count, axis=0), np.repeat(embedding, count, axis=0),
+                                             steps=steps, seed=seed, callback=on_step, should_cancel=should_cancel)
+        except SamplingCancelled as exc:
+            raise PlanCancelled('goal cancelled during sampling') from exc
+        timings['sample'] = time.perf_counter() - t0
+        candidates = np.concatenate([np.repeat(rgb[None, None], count, axis=0), future], axis=1)
+        return candidates, timings
+
+    def frames_to_plan(self, instruction: str, frames: np.ndarray, depth_m: Optional[np.ndarray],
+                       camera: CameraModel, T_base_ee: np.ndarray, q_current: Optional[np.ndarray] = None,
+                       ee_mask: Optional[np.ndarray] = None) -> Plan:
+        """Inverse dynamics, safety gates and IK for one video; failures come back as plan.status."""
+        size = (frames.shape[2], frames.shape[1])
+        if (camera.width, camera.height) != size:
+            camera = camera.resized(*size)
+        if depth_m is not None and depth_m.shape != frames.shape[1:3]:
+            depth_m = cv2.resize(depth_m.astype(np.float32), size, interpolation=cv2.INTER_NEAREST)
+        if depth_m is None:
+            depth_m = np.full(frames.shape[1:3], np.nan, np.float32)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        motion = self.inverse_dynamics.estimate(frames, depth_m, camera, np.asarray(T_base_ee, float), ee_mask)
+        timings['inverse_dynamics'] = time.perf_counter() - t0
+        plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
+                    T_base_ee=motion.T_base_ee, gripper=np.asarray(motion.gripper, np.float32),
+                    confidence=np.asarray(motion.confidence, np.float32),
+                    score=float(np.mean(motion.confidence[1:])) if len(motion.confidence) > 1 else 0.0,
+                    timings=timings)
+        plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config) or 'ok'
+        if plan.ok and self.kinematics is not None:
+            t0 = time.perf_counter()
+            plan.joint_trajectory, reason = self._solve_joints(plan.T_base_ee, q_current)
+            timings['ik'] = time.perf_counter() - t0
+            plan.status = reason or 'ok'
+        return plan
+
+    def _solve_joints(self, poses: np.ndarray, q_current: Optional[np.ndarray]):
+        from video_planner.kinematics import cartesian_to_joint_trajectory
+        arm = self.kinematics
+        q_start = arm.neutral() if q_current is None else np.asarray(q_current, float)
+        try:
+            trajectory = cartesian_to_joint_trajectory(
+                arm, list(poses), q_start, max_vel=arm.velocity_limits * self.config.max_joint_velocity_scale)
+        except VideoPlannerError as exc:
+            return None, f'IK failed: {exc}'
+        failure = getattr(trajectory, 'failure', '')
+        return (None, f'IK failed: {failure}') if failure else (trajectory, '')

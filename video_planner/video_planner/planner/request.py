@@ -1,0 +1,78 @@
+"""What goes into a plan and what comes out, as plain data (no ROS types)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from video_planner.dynamics.camera import CameraModel
+from video_planner.errors import PlanningError, VideoPlannerError
+
+MAX_INSTRUCTION_CHARS = 300
+
+# progress(stage, fraction of the whole goal, sampler step, sampler steps)
+ProgressFn = Callable[[str, float, int, int], None]
+CancelFn = Callable[[], bool]
+
+
+class PlanCancelled(PlanningError):
+    """The caller asked to stop; raised between sampler steps."""
+
+
+@dataclass
+class PlanRequest:
+    instruction: str
+    rgb: np.ndarray                      # HxWx3 uint8, the current camera frame
+    depth_m: Optional[np.ndarray]        # HxW float32 metres (NaN = unknown), same size as rgb
+    camera: CameraModel                  # intrinsics of rgb and T_base_camera
+    T_base_ee: np.ndarray                # current end-effector pose in the base frame
+    q_current: Optional[np.ndarray] = None
+    ee_mask: Optional[np.ndarray] = None  # HxW bool pixels of the end effector, when known (simulation)
+    num_candidates: int = 0              # 0 = config default
+    sampling_steps: int = 0              # 0 = config default
+    seed: int = -1                       # -1 = random
+
+    def validate(self) -> None:
+        text = (self.instruction or '').strip()
+        if not text:
+            raise VideoPlannerError('instruction is empty: say what the robot should do, e.g. "push the red cube to the left"')
+        if len(text) > MAX_INSTRUCTION_CHARS:
+            raise VideoPlannerError(f'instruction has {len(text)} characters; at most {MAX_INSTRUCTION_CHARS} are accepted')
+        if not text.isprintable():
+            raise VideoPlannerError('instruction contains control characters')
+        rgb = self.rgb
+        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise VideoPlannerError(f'rgb must be an HxWx3 uint8 array, got {getattr(rgb, "dtype", type(rgb))} '
+                                    f'{getattr(rgb, "shape", "")}')
+        if (rgb.shape[1], rgb.shape[0]) != (self.camera.width, self.camera.height):
+            raise VideoPlannerError(f'rgb is {rgb.shape[1]}x{rgb.shape[0]} but the camera model is '
+                                    f'{self.camera.width}x{self.camera.height}')
+        if self.depth_m is not None:
+            if self.depth_m.shape != rgb.shape[:2]:
+                raise VideoPlannerError(f'depth is {self.depth_m.shape} but rgb is {rgb.shape[:2]}')
+            if not np.isfinite(self.depth_m).any():
+                raise VideoPlannerError('depth has no finite value (all NaN/inf)')
+        T = np.asarray(self.T_base_ee)
+        if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+            raise VideoPlannerError('T_base_ee must be a finite 4x4 pose')
+        if self.q_current is not None and not np.all(np.isfinite(self.q_current)):
+            raise VideoPlannerError('q_current has non-finite joint positions')
+
+
+@dataclass
+class Plan:
+    instruction: str
+    frames: np.ndarray                   # (K+1, H, W, 3) uint8; frames[0] is the conditioning frame
+    frame_period_s: float
+    T_base_ee: np.ndarray                # (K+1, 4, 4) end-effector poses in the base frame
+    gripper: np.ndarray                  # (K+1,) 0 open .. 1 closed
+    confidence: np.ndarray               # (K+1,) inverse-dynamics confidence
+    joint_trajectory: Any = None         # kinematics.JointTrajectory, or None without a URDF
+    score: float = 0.0
+    status: str = 'ok'                   # 'ok' or the reason the plan failed
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 'ok'

@@ -1,0 +1,27 @@
+"""Where the package's shipped files (config/, models/, launch/) live.
+
+Installed by colcon they are under share/video_planner (found through the ament index); in a source
+checkout or an editable pip install they sit beside the Python package.
+"""
+from pathlib import Path
+
+PACKAGE = 'video_planner'
+
+
+def share_dir() -> Path:
+    source_tree = Path(__file__).resolve().parents[1]
+    if (source_tree / 'config').is_dir():
+        return source_tree
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory(PACKAGE))
+    except Exception:  # not on an ament index: fall back to the source layout
+        return source_tree
+
+
+def config_path(name: str) -> Path:
+    return share_dir() / 'config' / name
+
+
+def model_path(name: str) -> Path:
+    return share_dir() / 'models' / name

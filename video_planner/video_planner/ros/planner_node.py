@@ -1,0 +1,372 @@
+"""planner_node: the `plan_video` action. Latest camera frame + instruction -> generated video -> VideoPlan.
+
+Data flow per goal:
+  1. snapshot the latest frame (and the depth / camera / robot state taken with it),
+  2. ``VideoPlanner.sample_video`` (feedback per sampler step; cancel honoured between steps),
+  3. publish the frames as a VideoPlan on ``video_plan/frames`` (plan_id, execute flag),
+  4. wait for the inverse-dynamics node's completed VideoPlan with the same plan_id on ``video_plan``
+     (or, after ``result_timeout_s`` and if ``fallback_in_process``, run ``frames_to_plan`` here),
+  5. return it as the action result.
+
+Goal policy: one goal at a time. A goal that arrives while another runs is REJECTED (the client can
+cancel the running goal first); a rejected goal costs nothing and cannot starve the running one.
+Goals with an empty / overlong / non-printable instruction are accepted and then aborted at once,
+so the client receives the reason in ``result.message``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import rclpy
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from video_planner_interfaces.action import PlanVideo
+from video_planner_interfaces.msg import VideoPlan
+
+from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner
+from video_planner.ros import conversions
+from video_planner.ros.params import NodeParameters, param
+from video_planner.ros.robot_inputs import InputTopics, RobotInputs
+
+FRAMES_TOPIC = 'video_plan/frames'
+PLAN_TOPIC = 'video_plan'
+FRAMES_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+# Transient-local: a (re)started subscriber receives the last completed plan.
+PLAN_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+MAX_GOAL_INSTRUCTION_CHARS = 300
+
+
+@dataclass
+class PipelineParams:
+    """Parameters both planning nodes share: where the robot's data comes from and the pipeline's settings."""
+
+    image_topic: str = param('camera/image_raw', 'sensor_msgs/Image colour camera topic (sensor-data QoS)')
+    depth_topic: str = param('camera/depth/image_raw', 'sensor_msgs/Image depth topic (32FC1 m or 16UC1 mm); '
+                             "'' when there is no depth camera")
+    camera_info_topic: str = param('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera')
+    camera_pose_topic: str = param('camera/pose', "PoseStamped of the camera optical frame in the base frame; "
+                                   "'' = use camera_pose")
+    camera_pose: list[float] = param([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                                     'static pose of the camera optical frame in the base frame: x y z qx qy qz qw')
+    joint_states_topic: str = param('joint_states', 'sensor_msgs/JointState of the arm')
+    ee_pose_topic: str = param('ee_pose', "PoseStamped of the end effector in the base frame; '' = forward "
+                               'kinematics of joint_states through the URDF')
+    max_frame_age_s: float = param(5.0, 'inputs older than this are refused (0 = no check)', low=0.0, high=3600.0)
+    checkpoint: str = param('', "video model checkpoint; '' = the shipped default", read_only=True)
+    inverse_dynamics: str = param('flow', 'frames -> poses method', choices=('flow', 'learned'), read_only=True)
+    idm_checkpoint: str = param('', "learned inverse-dynamics checkpoint; '' = the shipped one", read_only=True)
+    arm: str = param('', 'simulator arm name whose URDF is used when robot_description and urdf_path are empty',
+                     read_only=True)
+    robot_description: str = param('', 'URDF XML of the arm', read_only=True)
+    urdf_path: str = param('', 'URDF file of the arm (used when robot_description is empty)', read_only=True)
+    base_frame: str = param('', "robot base frame; '' = the URDF root link", read_only=True)
+    ee_frame: str = param('', "end-effector frame; '' = guessed from the URDF", read_only=True)
+    num_candidates: int = param(1, 'videos sampled per goal when the goal says 0', low=1, high=64)
+    sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
+    frame_period_s: float = param(0.5, 'seconds between plan frames when executed', low=0.01, high=60.0)
+    max_step_m: float = param(0.12, 'safety gate: largest end-effector move between two frames (m)',
+                              low=0.001, high=10.0)
+    min_confidence: float = param(0.2, 'safety gate: lowest mean inverse-dynamics confidence', low=0.0, high=1.0)
+    workspace_min: list[float] = param([-0.2, -0.8, -0.05], 'safety gate: workspace box lower corner x y z (m)')
+    workspace_max: list[float] = param([1.0, 0.8, 0.9], 'safety gate: workspace box upper corner x y z (m)')
+    max_joint_velocity_scale: float = param(0.5, 'fraction of the URDF joint velocity limits used', low=0.01,
+                                            high=1.0)
+    device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
+
+    def validate(self) -> None:
+        if len(self.camera_pose) != 7:
+            raise ConfigError(f"parameter 'camera_pose' must hold 7 numbers (x y z qx qy qz qw), "
+                              f'got {len(self.camera_pose)}')
+        if abs(np.linalg.norm(self.camera_pose[3:]) - 1.0) > 1e-3:
+            raise ConfigError("parameter 'camera_pose': the quaternion qx qy qz qw must have unit length")
+        for name in ('workspace_min', 'workspace_max'):
+            if len(getattr(self, name)) != 3:
+                raise ConfigError(f"parameter '{name}' must hold 3 numbers (x y z), got {getattr(self, name)}")
+        if any(lo >= hi for lo, hi in zip(self.workspace_min, self.workspace_max)):
+            raise ConfigError(f"parameter 'workspace_min' {self.workspace_min} must be below 'workspace_max' "
+                              f'{self.workspace_max} on every axis')
+        if not self.image_topic:
+            raise ConfigError("parameter 'image_topic' must name a topic")
+        self.planner_config()  # PlannerConfig's own checks, with its messages
+
+    def planner_config(self) -> PlannerConfig:
+        return PlannerConfig(
+            checkpoint=self.checkpoint, inverse_dynamics=self.inverse_dynamics, idm_checkpoint=self.idm_checkpoint,
+            arm=self.arm, urdf=self.robot_description or self.urdf_path, base_frame=self.base_frame,
+            ee_frame=self.ee_frame, num_candidates=self.num_candidates,
+            sampling_steps=self.sampling_steps, frame_period_s=self.frame_period_s,
+            max_step_m=self.max_step_m, min_confidence=self.min_confidence,
+            workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
+            max_joint_velocity_scale=self.max_joint_velocity_scale, device=self.device)
+
+    def input_topics(self) -> InputTopics:
+        return InputTopics(image=self.image_topic, depth=self.depth_topic, camera_info=self.camera_info_topic,
+                           camera_pose=self.camera_pose_topic, joint_states=self.joint_states_topic,
+                           ee_pose=self.ee_pose_topic)
+
+    def T_base_camera(self) -> np.ndarray:
+        from geometry_msgs.msg import Point, Pose, Quaternion
+        x, y, z, qx, qy, qz, qw = self.camera_pose
+        return conversions.pose_to_matrix(Pose(position=Point(x=x, y=y, z=z),
+                                               orientation=Quaternion(x=qx, y=qy, z=qz, w=qw)))
+
+
+@dataclass
+class PlannerNodeParams(PipelineParams):
+    result_timeout_s: float = param(10.0, 'how long to wait for the inverse-dynamics node to answer a plan',
+                                    low=0.0, high=600.0)
+    fallback_in_process: bool = param(True, 'run inverse dynamics + IK in this node when no inverse-dynamics '
+                                      'node answers in time')
+    warm_up: bool = param(True, 'load the video model and text encoder at start-up (fail early on a bad file)',
+                          read_only=True)
+
+
+def make_inputs(node: Node, params: PipelineParams, planner: VideoPlanner, callback_group,
+                keep_latest_frame: bool = True) -> RobotInputs:
+    """RobotInputs wired to the arm's kinematics (joint order, FK when there is no ee_pose topic)."""
+    arm = planner.kinematics
+    return RobotInputs(node, params.input_topics(), callback_group, params.T_base_camera(),
+                       max_age_s=params.max_frame_age_s, forward_kinematics=arm.fk if arm else None,
+                       joint_names=tuple(arm.joint_names) if arm else (), keep_latest_frame=keep_latest_frame)
+
+
+def arm_name(planner: VideoPlanner) -> str:
+    arm = planner.kinematics
+    return planner.config.arm or (arm.model.name if arm else '')
+
+
+def base_frame_of(planner: VideoPlanner) -> str:
+    arm = planner.kinematics
+    return planner.config.base_frame or (arm.base_frame if arm else '') or 'base_link'
+
+
+class PlanMailbox:
+    """Completed VideoPlans by plan_id, for the goal that is waiting on one."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._plans: dict[str, VideoPlan] = {}
+        self._wanted: set[str] = set()
+
+    def expect(self, plan_id: str) -> None:
+        with self._cond:
+            self._wanted.add(plan_id)
+
+    def deliver(self, msg: VideoPlan) -> None:
+        with self._cond:
+            if msg.plan_id in self._wanted:
+                self._plans[msg.plan_id] = msg
+                self._cond.notify_all()
+
+    def wait(self, plan_id: str, timeout_s: float, cancelled=lambda: False) -> Optional[VideoPlan]:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            try:
+                while plan_id not in self._plans:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or cancelled():
+                        return None
+                    self._cond.wait(min(left, 0.05))
+                return self._plans.pop(plan_id)
+            finally:
+                self._wanted.discard(plan_id)
+                self._plans.pop(plan_id, None)
+
+
+class PlannerNode(Node):
+    def __init__(self, planner: Optional[VideoPlanner] = None, **node_kwargs):
+        super().__init__('planner_node', **node_kwargs)
+        self.params = NodeParameters(self, PlannerNodeParams)
+        p = self.params.config
+        self.planner = planner or VideoPlanner(p.planner_config())
+        if p.warm_up:
+            self.planner.warm_up()
+        self._group = ReentrantCallbackGroup()
+        self.inputs = make_inputs(self, p, self.planner, self._group)
+        self._frames_pub = self.create_publisher(VideoPlan, FRAMES_TOPIC, FRAMES_QOS)
+        self._mailbox = PlanMailbox()
+        self.create_subscription(VideoPlan, PLAN_TOPIC, self._mailbox.deliver, PLAN_QOS,
+                                 callback_group=self._group)
+        self._busy = threading.Lock()
+        self._server = ActionServer(self, PlanVideo, 'plan_video', execute_callback=self._execute,
+                                    goal_callback=self._on_goal, cancel_callback=self._on_cancel,
+                                    callback_group=self._group)
+        self.get_logger().info(f'planner_node ready: action plan_video, camera {p.image_topic}, '
+                               f'model {self.planner.config.checkpoint_path.name}')
+
+    # ------------------------------------------------------------------ goal life cycle
+    def _on_goal(self, goal: PlanVideo.Goal) -> GoalResponse:
+        if not self._busy.acquire(blocking=False):
+            self.get_logger().warning('rejected a plan_video goal: another goal is running '
+                                      '(policy: one at a time; cancel it first)', throttle_duration_sec=5.0)
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def _on_cancel(self, goal_handle) -> CancelResponse:
+        return CancelResponse.ACCEPT
+
+    def _execute(self, goal_handle) -> PlanVideo.Result:
+        started = time.monotonic()
+        try:
+            result = self._run_goal(goal_handle)
+        except PlanCancelled as exc:
+            result = self._finish(goal_handle, 'canceled', str(exc))
+        except VideoPlannerError as exc:
+            result = self._finish(goal_handle, 'abort', str(exc))
+        except Exception as exc:  # a bug must not wedge the server: report it, free the slot
+            self.get_logger().error(f'plan_video goal failed unexpectedly: {type(exc).__name__}: {exc}')
+            result = self._finish(goal_handle, 'abort', f'internal error: {type(exc).__name__}: {exc}')
+        finally:
+            self._busy.release()
+        result.plan_time_s = float(time.monotonic() - started)
+        return result
+
+    def _finish(self, goal_handle, how: str, message: str, plan: Optional[VideoPlan] = None,
+                success: bool = False) -> PlanVideo.Result:
+        result = PlanVideo.Result(success=success, message=message)
+        if plan is not None:
+            result.plan = plan
+        try:
+            if how == 'canceled' and goal_handle.is_cancel_requested:
+                goal_handle.canceled()
+            elif how == 'succeed':
+                goal_handle.succeed()
+            else:
+                goal_handle.abort()
+        except Exception as exc:  # the goal's state changed underneath (client gone): log, return anyway
+            self.get_logger().warning(f'could not set the final state of goal: {exc}')
+        if how != 'succeed':
+            self.get_logger().info(f'plan_video goal {how}: {message}')
+        return result
+
+    def _run_goal(self, goal_handle) -> PlanVideo.Result:
+        goal: PlanVideo.Goal = goal_handle.request
+        instruction = check_instruction(goal.instruction)
+        p = self.params.config
+        self._feedback(goal_handle, 'waiting_for_frame', 0.0)
+        snapshot = self.inputs.snapshot()
+        request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
+                              camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
+                              num_candidates=int(goal.num_candidates), sampling_steps=int(goal.sampling_steps),
+                              seed=int(goal.seed))
+        candidates, _ = self.planner.sample_video(
+            request, progress=lambda stage, fraction, step, total: self._feedback(
+                goal_handle, stage, fraction, step, total),
+            should_cancel=lambda: goal_handle.is_cancel_requested)
+        plan_id = f'{instruction[:24].replace(" ", "_")}-{uuid.uuid4().hex[:10]}'
+        self._feedback(goal_handle, 'inverse_dynamics', 0.85)
+        cancelled = lambda: goal_handle.is_cancel_requested  # noqa: E731
+        if len(candidates) == 1:
+            plan = self._complete(candidates[0], plan_id, goal.execute, instruction, snapshot, cancelled)
+        else:
+            # Rank the candidates by the inverse-dynamics node's score without executing any; then
+            # send the winner once more with the goal's execute flag.
+            answers = [self._complete(frames, f'{plan_id}-c{i}', False, instruction, snapshot, cancelled)
+                       for i, frames in enumerate(candidates)]
+            best = max(range(len(answers)), key=lambda i: (answers[i].status == 'ok', answers[i].score))
+            plan = answers[best]
+            if goal.execute and plan.status == 'ok':
+                plan = self._complete(candidates[best], plan_id, True, instruction, snapshot, cancelled)
+        if goal_handle.is_cancel_requested:
+            raise PlanCancelled('goal cancelled while waiting for inverse dynamics')
+        ok = plan.status == 'ok'
+        self._feedback(goal_handle, 'executing' if ok and goal.execute else 'ik', 1.0)
+        message = (f'plan {plan.plan_id}: {len(plan.frames)} frames, {len(plan.ee_path.poses)} poses'
+                   if ok else f'plan {plan.plan_id} failed: {plan.status}')
+        return self._finish(goal_handle, 'succeed' if ok else 'abort', message, plan, success=ok)
+
+    # ------------------------------------------------------------------ stages
+    def _complete(self, frames: np.ndarray, plan_id: str, execute: bool, instruction: str, snapshot,
+                  cancelled) -> VideoPlan:
+        """Publish the frames, and return the inverse-dynamics node's answer (or compute it here)."""
+        p = self.params.config
+        base_frame = base_frame_of(self.planner)
+        envelope = conversions.VideoPlanEnvelope(
+            plan=_frames_only(instruction, frames, self.planner.config.frame_period_s), plan_id=plan_id,
+            execute=bool(execute), stamp_ns=int(round(snapshot.stamp_s * 1e9)),
+            camera_frame_id=snapshot.frame_id, base_frame_id=base_frame)
+        self._mailbox.expect(plan_id)
+        self._frames_pub.publish(conversions.video_plan_to_msg(envelope))
+        answer = self._mailbox.wait(plan_id, p.result_timeout_s, cancelled)
+        if answer is not None or cancelled():
+            return answer if answer is not None else conversions.video_plan_to_msg(envelope)
+        if not p.fallback_in_process:
+            raise VideoPlannerError(f'no inverse-dynamics node answered plan {plan_id} on {PLAN_TOPIC} within '
+                                    f'result_timeout_s={p.result_timeout_s:g} s; is inverse_dynamics_node running?')
+        self.get_logger().warning(f'no inverse-dynamics node answered plan {plan_id} within '
+                                  f'{p.result_timeout_s:g} s: computing it here (nothing is executed)')
+        plan = self.planner.frames_to_plan(instruction, frames, snapshot.depth_m, snapshot.camera,
+                                           snapshot.T_base_ee, snapshot.q_current)
+        envelope.plan, envelope.execute = plan, False
+        envelope.arm = arm_name(self.planner)
+        return conversions.video_plan_to_msg(envelope)
+
+    def _feedback(self, goal_handle, stage: str, fraction: float, step: int = 0, total: int = 0) -> None:
+        goal_handle.publish_feedback(PlanVideo.Feedback(stage=stage, progress=float(np.clip(fraction, 0, 1)),
+                                                        step=int(step), total_steps=int(total)))
+
+
+def _frames_only(instruction: str, frames: np.ndarray, period_s: float):
+    """A Plan that carries only the generated frames (the inverse-dynamics node fills the rest)."""
+    from video_planner.planner import Plan
+    empty = np.zeros((0, 4, 4))
+    return Plan(instruction=instruction, frames=frames, frame_period_s=period_s, T_base_ee=empty,
+                gripper=np.zeros(0, np.float32), confidence=np.zeros(0, np.float32), status='pending')
+
+
+def check_instruction(text: str) -> str:
+    """The goal's instruction, stripped, or a VideoPlannerError saying what is wrong with it."""
+    text = (text or '').strip()
+    if not text:
+        raise VideoPlannerError('goal.instruction is empty: say what the robot should do, '
+                                'e.g. "push the red cube to the left"')
+    if len(text) > MAX_GOAL_INSTRUCTION_CHARS:
+        raise VideoPlannerError(f'goal.instruction has {len(text)} characters; at most '
+                                f'{MAX_GOAL_INSTRUCTION_CHARS} are accepted')
+    if not text.isprintable():
+        raise VideoPlannerError('goal.instruction contains control characters (newlines, tabs, escapes)')
+    return text
+
+
+def spin_node(make_node, args=None, threads: int = 4) -> int:
+    """Init rclpy, build the node, spin it on a multi-threaded executor until SIGINT; exit code."""
+    rclpy.init(args=args)
+    node = None
+    code = 0
+    try:
+        node = make_node()
+        executor = MultiThreadedExecutor(num_threads=threads)
+        executor.add_node(node)
+        try:
+            executor.spin()
+        finally:
+            executor.shutdown()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except VideoPlannerError as exc:
+        # A configuration problem at start-up: one clear line, not a traceback.
+        print(f'[{getattr(make_node, "__name__", "node")}] start-up failed: {exc}', flush=True)
+        code = 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.try_shutdown()
+    return code
+
+
+def main(args=None) -> int:
+    return spin_node(PlannerNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,207 @@
+"""sim_robot_node: the simulated tabletop arm and its camera, as a ROS robot (no hardware needed).
+
+Publishes (every ``1 / rate_hz`` s, one simulator observation, all with the same stamp):
+  camera/image_raw (rgb8), camera/depth/image_raw (32FC1 m), camera/camera_info, joint_states,
+  ee_pose (PoseStamped, base frame), task/success (Bool);
+  latched (transient-local): camera/pose (optical frame in the base frame), task/instruction (String).
+Accepts:
+  joint_trajectory (trajectory_msgs/JointTrajectory: followed through joint targets),
+  ee_command (PoseStamped: through IK) + gripper_command (Float64, 0 open .. 1 closed),
+  task/reset (std_msgs/Int64: a new task with that seed; -1 = the next seed).
+Which command topic drives the arm is the ``command_input`` parameter, so a controller that publishes
+both (inverse_dynamics_node does) never has two masters.
+
+The physics and rendering run in one timer callback; nothing else touches the world, so the
+executor's other callbacks (commands, resets) only swap small pieces of state under a lock.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, Float64, Int64, String
+from trajectory_msgs.msg import JointTrajectory
+
+from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.ros import conversions
+from video_planner.ros.params import NodeParameters, param
+from video_planner.ros.planner_node import spin_node
+from video_planner.ros.robot_inputs import ProblemLog
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+CAMERA_FRAME = 'camera_optical_frame'
+
+
+@dataclass
+class SimRobotParams:
+    arm: str = param('panda', 'simulator arm (video_planner.sim.ARMS)', read_only=True)
+    task: str = param('', "task family ('' = drawn from all families with the seed)", read_only=True)
+    seed: int = param(0, 'seed of the first task (objects, placement, instruction)', low=0, high=2**31 - 1)
+    image_size: int = param(64, 'camera image width = height (pixels)', low=16, high=1024, read_only=True)
+    rate_hz: float = param(10.0, 'simulation + camera publishing rate', low=0.5, high=100.0)
+    command_input: str = param('ee_command', 'which command topic drives the arm',
+                               choices=('ee_command', 'joint_trajectory'))
+    physics_steps_per_tick: int = param(24, 'physics steps per tick when following a command', low=1, high=1000)
+
+    def validate(self) -> None:
+        from video_planner.sim.arms import ARMS
+        from video_planner.sim.tasks import TASK_FAMILIES
+        if self.arm not in ARMS:
+            raise ConfigError(f"parameter 'arm': {self.arm!r} is not a simulator arm; known: {sorted(ARMS)}")
+        if self.task and self.task not in TASK_FAMILIES:
+            raise ConfigError(f"parameter 'task': {self.task!r} is not a task family; known: {list(TASK_FAMILIES)}")
+
+
+class SimRobotNode(Node):
+    def __init__(self, **node_kwargs):
+        super().__init__('sim_robot_node', **node_kwargs)
+        self.params = NodeParameters(self, SimRobotParams, on_change=self._on_params)
+        p = self.params.config
+        from video_planner.sim.world import TabletopWorld
+        from video_planner.sim.arms import get_arm
+        self.spec = get_arm(p.arm)
+        self.world = TabletopWorld(p.arm, seed=p.seed, image_size=p.image_size)
+        self.problems = ProblemLog(self.get_logger())
+        self._lock = threading.Lock()
+        self._seed = p.seed
+        self._pending_reset: Optional[int] = p.seed
+        self._ee_target: Optional[np.ndarray] = None
+        self._gripper = 0.0
+        self._trajectory = None          # (start monotonic, kinematics.JointTrajectory)
+        self.task = None
+        pub = self.create_publisher
+        self._image_pub = pub(Image, 'camera/image_raw', qos_profile_sensor_data)
+        self._depth_pub = pub(Image, 'camera/depth/image_raw', qos_profile_sensor_data)
+        self._info_pub = pub(CameraInfo, 'camera/camera_info', qos_profile_sensor_data)
+        self._camera_pose_pub = pub(PoseStamped, 'camera/pose', LATCHED)
+        self._joints_pub = pub(JointState, 'joint_states', qos_profile_sensor_data)
+        self._ee_pub = pub(PoseStamped, 'ee_pose', qos_profile_sensor_data)
+        self._instruction_pub = pub(String, 'task/instruction', LATCHED)
+        self._success_pub = pub(Bool, 'task/success', LATCHED)
+        commands = ReentrantCallbackGroup()
+        self.create_subscription(JointTrajectory, 'joint_trajectory', self._on_trajectory, COMMAND_QOS,
+                                 callback_group=commands)
+        self.create_subscription(PoseStamped, 'ee_command', self._on_ee_command, COMMAND_QOS,
+                                 callback_group=commands)
+        self.create_subscription(Float64, 'gripper_command', self._on_gripper, COMMAND_QOS, callback_group=commands)
+        self.create_subscription(Int64, 'task/reset', self._on_reset, COMMAND_QOS, callback_group=commands)
+        self._timer = self.create_timer(1.0 / p.rate_hz, self._on_tick, callback_group=MutuallyExclusiveCallbackGroup())
+        self._tick()  # the first task and frame are out before anyone asks
+        self.get_logger().info(f'sim_robot_node ready: arm {p.arm}, {p.image_size}x{p.image_size} camera at '
+                               f'{p.rate_hz:g} Hz, task "{self.task.instruction}"')
+
+    def _on_params(self, config: SimRobotParams) -> None:
+        self._timer.timer_period_ns = int(1e9 / config.rate_hz)
+
+    # ------------------------------------------------------------------ commands (small state swaps only)
+    def _on_trajectory(self, msg: JointTrajectory) -> None:
+        try:
+            trajectory = conversions.joint_trajectory_from_msg(msg)
+            if trajectory is not None:
+                missing = [j for j in self.spec.arm_joints if j not in trajectory.joint_names]
+                if missing:
+                    raise VideoPlannerError(f'JointTrajectory.joint_names lacks joint(s) {missing} of {self.spec.name}')
+        except VideoPlannerError as exc:
+            self.problems.report('joint_trajectory', str(exc))
+            return
+        with self._lock:
+            self._trajectory = None if trajectory is None else (time.monotonic(), trajectory)
+
+    def _on_ee_command(self, msg: PoseStamped) -> None:
+        try:
+            T = conversions.pose_to_matrix(msg.pose)
+        except (VideoPlannerError, ValueError) as exc:
+            self.problems.report('ee_command', str(exc))
+            return
+        with self._lock:
+            self._ee_target = T
+
+    def _on_gripper(self, msg: Float64) -> None:
+        if not np.isfinite(msg.data):
+            self.problems.report('gripper_command', f'gripper command {msg.data} is not finite')
+            return
+        with self._lock:
+            self._gripper = float(np.clip(msg.data, 0.0, 1.0))
+
+    def _on_reset(self, msg: Int64) -> None:
+        with self._lock:
+            self._pending_reset = int(msg.data) if msg.data >= 0 else self._seed + 1
+
+    # ------------------------------------------------------------------ the simulation tick
+    def _on_tick(self) -> None:
+        try:
+            self._tick()
+        except VideoPlannerError as exc:
+            self.problems.report('simulation', str(exc))
+
+    def _tick(self) -> None:
+        with self._lock:
+            reset, self._pending_reset = self._pending_reset, None
+            ee_target, trajectory, gripper = self._ee_target, self._trajectory, self._gripper
+            if reset is not None:
+                self._ee_target, self._trajectory = None, None
+        p = self.params.config
+        if reset is not None:
+            self._reset(reset)
+        elif p.command_input == 'ee_command' and ee_target is not None:
+            self.world.step_ee(ee_target, gripper, steps=p.physics_steps_per_tick)
+        elif p.command_input == 'joint_trajectory' and trajectory is not None:
+            self._follow(trajectory, gripper, p.physics_steps_per_tick)
+        observation = self.world.observe()
+        self._publish(observation, self.world.success())
+
+    def _reset(self, seed: int) -> None:
+        from video_planner.sim.tasks import TASK_FAMILIES, sample_task
+        rng = np.random.default_rng(seed)
+        family = self.params.config.task or TASK_FAMILIES[int(rng.integers(len(TASK_FAMILIES)))]
+        self._seed = seed
+        self.task = sample_task(self.spec, family, rng)
+        self.world.reset(self.task)
+        self._instruction_pub.publish(String(data=self.task.instruction))
+        self.get_logger().info(f'new task (seed {seed}): "{self.task.instruction}"')
+
+    def _follow(self, trajectory, gripper: float, steps: int) -> None:
+        start, traj = trajectory
+        t = time.monotonic() - start
+        times = np.asarray(traj.times_s)
+        q = np.array([np.interp(t, times, np.asarray(traj.positions)[:, k]) for k in range(len(traj.joint_names))])
+        index = {name: i for i, name in enumerate(traj.joint_names)}
+        self.world.set_joint_targets(np.array([q[index[name]] for name in self.spec.arm_joints]), gripper=gripper,
+                                     steps=steps)
+
+    def _publish(self, obs, success: bool) -> None:
+        stamp = self.get_clock().now().to_msg()
+        base = self.spec.base_frame
+        self._image_pub.publish(conversions.rgb_to_image(obs.rgb, stamp, CAMERA_FRAME))
+        self._depth_pub.publish(conversions.depth_to_image(obs.depth_m, stamp, CAMERA_FRAME))
+        self._info_pub.publish(conversions.camera_model_to_info(obs.camera, stamp, CAMERA_FRAME))
+        self._camera_pose_pub.publish(conversions.matrix_to_pose_stamped(obs.camera.T_base_camera, stamp, base))
+        names = list(self.spec.arm_joints)
+        q = np.asarray(obs.joint_positions, dtype=np.float64)[:len(names)]
+        self._joints_pub.publish(JointState(header=conversions.make_header(stamp, base), name=names,
+                                            position=q.tolist()))
+        self._ee_pub.publish(conversions.matrix_to_pose_stamped(obs.T_base_ee, stamp, base))
+        self._success_pub.publish(Bool(data=bool(success)))
+
+    def destroy_node(self):
+        try:
+            self.world.close()
+        finally:
+            super().destroy_node()
+
+
+def main(args=None) -> int:
+    return spin_node(SimRobotNode, args, threads=3)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""Task families, language templates and the success tests computed from simulator state.
+
+Families:
+- 'reach':      touch a named object with the gripper.
+- 'push':       push an object in a direction (left/right/forward/backward) or toward another object.
+- 'pick_place': put an object on a flat coloured pad.
+- 'lift':       pick an object up and hold it above the table.
+
+Direction words are in the robot BASE frame: left = +y, right = -y, forward/away = +x, backward/
+toward the robot = -x. The default camera sits behind and above the robot looking forward, so "left"
+in an instruction is also left in the image and "forward" is up in the image.
+
+Every family has train templates and a disjoint held-out set of paraphrases (`split='heldout'`),
+never used for training data, to measure language generalisation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from video_planner.errors import VideoPlannerError
+from video_planner.sim.arms import ArmSpec
+
+TASK_FAMILIES: tuple[str, ...] = ('reach', 'push', 'pick_place', 'lift')
+SPLITS: tuple[str, ...] = ('train', 'heldout')
+
+COLORS: dict[str, tuple[float, float, float]] = {
+    'red': (0.85, 0.12, 0.1), 'green': (0.1, 0.7, 0.2), 'blue': (0.12, 0.25, 0.9),
+    'yellow': (0.95, 0.85, 0.1), 'purple': (0.6, 0.2, 0.75), 'orange': (1.0, 0.5, 0.05),
+    'white': (0.95, 0.95, 0.95), 'black': (0.08, 0.08, 0.08),
+}
+# Nouns an instruction may use for each shape (synonyms drawn at random).
+SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
+    'cube': ('cube', 'block', 'box'),
+    'cylinder': ('cylinder', 'can', 'puck'),
+    'pad': ('pad', 'mat', 'square'),
+}
+MOVABLE_SHAPES = ('cube', 'cylinder')
+
+DIRECTIONS: dict[str, tuple[float, float]] = {
+    'left': (0.0, 1.0), 'right': (0.0, -1.0), 'forward': (1.0, 0.0), 'backward': (-1.0, 0.0)}
+DIRECTION_PHRASES: dict[str, tuple[str, ...]] = {
+    'left': ('to the left', 'left'), 'right': ('to the right', 'right'),
+    'forward': ('forward', 'away from the robot'), 'backward': ('backward', 'toward the robot'),
+}
+
+TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
+    'reach': {
+        'train': ('touch the {obj}', 'reach the {obj}', 'move the gripper to the {obj}',
+                  'tap the {obj}', 'reach out and touch the {obj}'),
+        'heldout': ('go and poke the {obj}', 'put your hand on the {obj}'),
+    },
+    'push_direction': {
+        'train': ('push the {obj} {dir}', 'slide the {obj} {dir}', 'nudge the {obj} {dir}',
+                  'move the {obj} {dir} by pushing it'),
+        'heldout': ('shove the {obj} {dir}', 'give the {obj} a push {dir}'),
+    },
+    'push_toward': {
+        'train': ('push the {obj} toward the {ref}', 'slide the {obj} to the {ref}',
+                  'push the {obj} closer to the {ref}'),
+        'heldout': ('shove the {obj} over to the {ref}', 'bring the {obj} near the {ref} by pushing'),
+    },
+    'pick_place': {
+        'train': ('put the {obj} on the {ref}', 'place the {obj} onto the {ref}',
+                  'pick up the {obj} and put it on the {ref}', 'move the {obj} onto the {ref}'),
+        'heldout': ('set the {obj} down on the {ref}', 'stack the {obj} on top of the {ref}'),
+    },
+    'lift': {
+        'train': ('lift the {obj}', 'pick up the {obj}', 'raise the {obj}', 'lift up the {obj}'),
+        'heldout': ('grab the {obj} and hold it up', 'hoist the {obj}'),
+    },
+}
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """One object on the table. `half_extents` (metres) is the box around it; position in base frame."""
+    name: str          # e.g. 'red cube': colour + canonical shape name, unique in a task
+    shape: str         # 'cube' | 'cylinder' | 'pad'
+    color: str
+    rgb: tuple[float, float, float]
+    half_extents: tuple[float, float, float]
+    position_xy: tuple[float, float]
+    yaw: float = 0.0
+
+    @property
+    def movable(self) -> bool:
+        return self.shape in MOVABLE_SHAPES
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task instance: family, instruction, objects, and what counts as success."""
+    family: str
+    instruction: str
+    objects: tuple[ObjectSpec, ...]
+    target: str                      # name of the object acted on
+    reference: str | None = None     # 'push' toward / 'pick_place' onto this object
+    direction: str | None = None     # 'push' in this base-frame direction
+    split: str = 'train'             # paraphrase split the instruction came from
+    template: str = ''
+
+    def object(self, name: str) -> ObjectSpec:
+        for obj in self.objects:
+            if obj.name == name:
+                return obj
+        raise VideoPlannerError(f'task has no object {name!r}: objects are {[o.name for o in self.objects]}')
+
+
+@dataclass
+class SceneState:
+    """What the success tests read from the simulator (all positions in the base frame, metres)."""
+    positions: dict[str, np.ndarray]           # object centre now
+    initial_positions: dict[str, np.ndarray]   # object centre at reset
+    touched: set[str] = field(default_factory=set)  # objects the gripper came within touch distance of
+    held: str | None = None                    # object welded to the gripper now
+    scale: float = 1.0                         # arm workspace scale (ArmSpec.scale)
+
+
+# Thresholds, in metres at scale 1 (a Panda-sized workspace).
+PUSH_MIN_DISPLACEMENT_M = 0.04
+PUSH_TOWARD_MIN_GAIN_M = 0.04
+LIFT_MIN_HEIGHT_M = 0.05
+PLACE_HEIGHT_TOLERANCE_M = 0.015
+
+
+def check_success(task: TaskSpec, state: SceneState) -> bool:
+    """Whether `task` is done in `state`."""
+    s = state.scale
+    obj = state.positions[task.target]
+    start = state.initial_positions[task.target]
+    if task.family == 'reach':
+        return task.target in state.touched
+    if task.family == 'push' and task.direction is not None:
+        u = np.array(DIRECTIONS[task.direction])
+        d = (obj - start)[:2]
+        along = float(d @ u)
+        across = abs(float(d[0] * u[1] - d[1] * u[0]))
+        return along >= PUSH_MIN_DISPLACEMENT_M * s and across <= max(along, 1e-9)
+    if task.family == 'push':
+        ref_now = state.positions[task.reference][:2]
+        ref_start = state.initial_positions[task.reference][:2]
+        gain = np.linalg.norm(start[:2] - ref_start) - np.linalg.norm(obj[:2] - ref_now)
+        return gain >= PUSH_TOWARD_MIN_GAIN_M * s
+    if task.family == 'pick_place':
+        pad = task.object(task.reference)
+        pad_xy = state.positions[task.reference][:2]
+        half = np.array(pad.half_extents[:2])
+        inside = bool(np.all(np.abs(obj[:2] - pad_xy) <= half))
+        target = task.object(task.target)
+        resting_z = 2 * pad.half_extents[2] + target.half_extents[2]
+        resting = abs(obj[2] - resting_z) <= PLACE_HEIGHT_TOLERANCE_M * s
+        return inside and resting and state.held != task.target
+    if task.family == 'lift':
+        return obj[2] - start[2] >= LIFT_MIN_HEIGHT_M * s
+    raise VideoPlannerError(f'task.family: expected one of {TASK_FAMILIES}, got {task.family!r}')
+
+
+# ---------------------------------------------------------------------------------- sampling
+def _object_sizes(shape: str, scale: float, rng: np.random.Generator) -> tuple[float, float, float]:
+    if shape == 'cube':
+        h = rng.uniform(0.018, 0.024) * scale
+        return (h, h, h)
+    if shape == 'cylinder':
+        r = rng.uniform(0.017, 0.022) * scale
+        return (r, r, rng.uniform(0.02, 0.026) * scale)
+    if shape == 'pad':
+        h = rng.uniform(0.04, 0.05) * scale
+        return (h, h, 0.002 * scale)
+    raise VideoPlannerError(f'shape: expected cube, cylinder or pad, got {shape!r}')
+
+
+def _place(rng, arm: ArmSpec, placed: list[tuple[np.ndarray, float]], radius: float,
+           region_scale: float = 1.0, tries: int = 200) -> np.ndarray:
+    """Rejection-sample a table position in the arm's workspace disc, clear of placed objects."""
+    center = np.array(arm.workspace_center)
+    for _ in range(tries):
+        r = arm.workspace_radius * region_scale * np.sqrt(rng.uniform())
+        a = rng.uniform(-np.pi, np.pi)
+        xy = center + r * np.array([np.cos(a), np.sin(a)])
+        if all(np.linalg.norm(xy - other) >= radius + other_r + 0.02 * arm.scale for other, other_r in placed):
+            return xy
+    raise VideoPlannerError('could not place objects without overlap: workspace too small for the task')
+
+
+def _noun(obj: ObjectSpec, rng) -> str:
+    nouns = SHAPE_NOUNS[obj.shape]
+    return f'{obj.color} {nouns[int(rng.integers(len(nouns)))]}'
+
+
+def sample_task(arm: ArmSpec, family: str, rng: np.random.Generator | int, split: str = 'train',
+                n_distractors: int | None = None) -> TaskSpec:
+    """A random task of `family` for `arm`: objects, placements and an instruction from `split`."""
+    if family not in TASK_FAMILIES:
+        raise VideoPlannerError(f'task family: expected one of {TASK_FAMILIES}, got {family!r}')
+    if split not in SPLITS:
+        raise VideoPlannerError(f'split: expected one of {SPLITS}, got {split!r}')
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    s = arm.scale
+    colors = list(COLORS)
+    rng.shuffle(colors)
+    n_distractors = int(rng.integers(1, 3)) if n_distractors is None else n_distractors
+    variant = family
+    direction = None
+    if family == 'push':
+        variant = 'push_direction' if rng.uniform() < 0.6 else 'push_toward'
+        if variant == 'push_direction':
+            direction = list(DIRECTIONS)[int(rng.integers(len(DIRECTIONS)))]
+
+    shapes = [MOVABLE_SHAPES[int(rng.integers(2))]]
+    if family == 'pick_place':
+        shapes.append('pad')
+    elif variant == 'push_toward':
+        shapes.append(MOVABLE_SHAPES[int(rng.integers(2))])
+    shapes += [MOVABLE_SHAPES[int(rng.integers(2))] for _ in range(n_distractors)]
+
+    objects: list[ObjectSpec] = []
+    placed: list[tuple[np.ndarray, float]] = []
+    for i, shape in enumerate(shapes):
+        half = _object_sizes(shape, s, rng)
+        footprint = float(np.hypot(half[0], half[1]))
+        if i == 0 and direction is not None:
+            # Leave room to push: start the target on the opposite side of the workspace.
+            u = np.array(DIRECTIONS[direction])
+            center = np.array(arm.workspace_center) - 0.5 * arm.workspace_radius * u
+            xy = center + rng.uniform(-0.4, 0.4, 2) * arm.workspace_radius * (1 - np.abs(u))
+        elif i == 1 and variant == 'push_toward':
+            # The reference sits a push away from the target, not right next to it.
+            target_xy = placed[0][0]
+            for _ in range(100):
+                a = rng.uniform(-np.pi, np.pi)
+                xy = target_xy + rng.uniform(0.1, 0.14) * s * np.array([np.cos(a), np.sin(a)])
+                if np.linalg.norm(xy - np.array(arm.workspace_center)) <= arm.workspace_radius * 1.1:
+                    break
+        else:
+            xy = _place(rng, arm, placed, footprint)
+        color = colors[i]
+        yaw = float(rng.uniform(-np.pi / 4, np.pi / 4)) if shape == 'cube' else 0.0
+        objects.append(ObjectSpec(name=f'{color} {shape}', shape=shape, color=color, rgb=COLORS[color],
+                                  half_extents=half, position_xy=(float(xy[0]), float(xy[1])), yaw=yaw))
+        placed.append((np.asarray(xy, dtype=float), footprint))
+
+    target = objects[0]
+    reference = objects[1] if variant in ('push_toward', 'pick_place') else None
+    templates = TEMPLATES[variant][split]
+    template = templates[int(rng.integers(len(templates)))]
+    words = {'obj': _noun(target, rng)}
+    if reference is not None:
+        words['ref'] = _noun(reference, rng)
+    if direction is not None:
+        phrases = DIRECTION_PHRASES[direction]
+        words['dir'] = phrases[int(rng.integers(len(phrases)))]
+    return TaskSpec(family=family, instruction=template.format(**words), objects=tuple(objects),
+                    target=target.name, reference=None if reference is None else reference.name,
+                    direction=direction, split=split, template=template)
+
+
+def paraphrase_split() -> dict[str, dict[str, list[str]]]:
+    """The templates of each split, for storing alongside a dataset."""
+    return {variant: {split: list(t) for split, t in by_split.items()} for variant, by_split in TEMPLATES.items()}

