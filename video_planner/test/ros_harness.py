@@ -70,9 +70,9 @@ def pipeline_params(checkpoint: Path, **overrides) -> dict[str, Any]:
 
 
 def start(node: str, log_dir: Path, params: dict[str, Any], timeout_s: float = 60.0,
-          node_name: Optional[str] = None) -> NodeProcess:
+          namespace: str = '') -> NodeProcess:
     """Start a node process and wait for its 'ready' line (fails the test with its log if it dies)."""
-    proc = start_node(node, params, log_dir=log_dir, node_name=node_name)
+    proc = start_node(node, params, log_dir=log_dir, namespace=namespace)
     if not proc.wait_for_log(READY, timeout_s):
         log = proc.log()
         proc.stop()
@@ -83,10 +83,10 @@ def start(node: str, log_dir: Path, params: dict[str, Any], timeout_s: float = 6
 class Client:
     """An rclpy node on its own context and executor thread, with helpers to act like a user."""
 
-    def __init__(self, name: str = 'test_client'):
+    def __init__(self, name: str = 'test_client', namespace: str = ''):
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
+        self.node = rclpy.create_node(name, namespace=namespace, context=self.context)
         self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)

@@ -72,7 +72,7 @@ def test_bag_metadata_matches_what_ros2_bag_play_expects(tmp_path):
         assert reader.message_count == 1 + 5 + 1 + 1 + 1
     plan_connection = connections['/video_plan']
     assert plan_connection.msgtype == 'video_planner_interfaces/msg/VideoPlan'
-    assert connections['/video_plan/frames'].msgtype == 'sensor_msgs/msg/Image'
+    assert connections['/video_plan/preview'].msgtype == 'sensor_msgs/msg/Image'
     # The type hash in the bag must be the one rosidl generated for the installed interface package.
     (json_file,) = [p.with_suffix('.json') for p in bag.interface_msg_files() if p.stem == 'VideoPlan']
     generated = {h['type_name']: h['hash_string'] for h in json.loads(json_file.read_text())['type_hashes']}
@@ -94,4 +94,25 @@ def test_bad_bag_paths_raise_clear_errors(tmp_path):
     with pytest.raises(VideoPlannerError, match="storage 'zip'"):
         bag.write_plan_bag(tmp_path / 'other', make_envelope(), storage='zip')
     with pytest.raises(VideoPlannerError, match='no VideoPlan'):
-        bag.read_plan_bag(path, bag.PlanTopics(plan='/elsewhere'))
+        bag.read_plan_bag(path, '/elsewhere')
+
+
+def test_plans_are_found_in_a_bag_recorded_like_the_demo(tmp_path):
+    from video_planner.ros.conversions import video_plan_to_msg
+
+    # The demo records the finished plan on 'video_plan' (relative name) next to the planner's
+    # frames-only VideoPlans; read_plan_bag must pick the finished ones without being told.
+    with bag.BagWriter(tmp_path / 'demo') as writer:
+        for i in range(2):
+            envelope = make_envelope(f'p{i}', seed=i)
+            writer.write('video_plan/frames', video_plan_to_msg(envelope), envelope.stamp_ns)
+            envelope.plan.status = 'done'
+            writer.write('video_plan', video_plan_to_msg(envelope), envelope.stamp_ns + 1)
+    plans = bag.read_plan_bag(tmp_path / 'demo')
+    assert [p.plan_id for p in plans] == ['p0', 'p1'] and {p.plan.status for p in plans} == {'done'}
+    assert len(bag.read_plan_bag(tmp_path / 'demo', 'video_plan/frames')) == 2
+    with bag.BagWriter(tmp_path / 'two') as writer:
+        writer.write('a', video_plan_to_msg(make_envelope()), 1)
+        writer.write('b', video_plan_to_msg(make_envelope()), 2)
+    with pytest.raises(VideoPlannerError, match=r"several topics \['a', 'b'\]"):
+        bag.read_plan_bag(tmp_path / 'two')

@@ -249,6 +249,8 @@ def test_overridden_frames_shorten_the_chain():
      '<parent link="a"/><child link="b"/></joint></robot>', 'no movable joints'),
     ('<notrobot/>', 'expected <robot>'),
     ('<robot name="x"><link name="a"/><link name="b"/></robot>', 'exactly one root link'),
+    ('<robot name="x"><link name="a"/><joint name="j" type="revolute"><parent link="a"/>'
+     '<child link="ghost"/></joint></robot>', "child link 'ghost'"),
 ])
 def test_broken_urdf_raises_kinematics_error(urdf, message):
     with pytest.raises(KinematicsError, match=message):

@@ -141,6 +141,18 @@ def test_tracking_stays_on_the_branch_it_starts_on(arms):
     assert np.abs(traj_a.positions[-1] - traj_b.positions[-1]).max() > 0.5
 
 
+def test_path_through_the_wrist_singularity_is_tracked_without_a_flip(arms):
+    """UR5 wrist_2 crossing 0 (wrist_1 and wrist_3 axes aligned): the tracker stays on its branch."""
+    arm = arms['ur5']
+    q_a = np.array(ARMS['ur5'].home_q)
+    q_a[4] = 0.3
+    q_b = q_a + np.array([0.0, 0.0, 0.0, 0.5, -0.6, -0.5])
+    poses = [arm.fk(q_a + s * (q_b - q_a)) for s in np.linspace(0.0, 1.0, 13)[1:]]
+    traj = cartesian_to_joint_trajectory(arm, poses, q_a)
+    assert np.abs(np.diff(traj.positions, axis=0)).max() < 0.2
+    assert np.abs(traj.positions[-1] - q_b).max() < 0.05  # ended on the branch it started on
+
+
 def test_time_parameterize_random_points_within_limits():
     rng = np.random.default_rng(0)
     positions = np.cumsum(rng.normal(scale=0.2, size=(30, 4)), axis=0)

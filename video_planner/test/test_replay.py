@@ -47,9 +47,9 @@ class Viewer:
     def __init__(self, context):
         self.node = rclpy.create_node('viewer', context=context)
         self.frames, self.stamps, self.paths, self.markers = [], [], [], []
-        self.node.create_subscription(Image, 'video_plan/frames', self._on_frame, 50)
-        self.node.create_subscription(Path, 'video_plan/ee_path', self.paths.append, LATCHED)
-        self.node.create_subscription(MarkerArray, 'video_plan/markers', self.markers.append, LATCHED)
+        self.node.create_subscription(Image, 'video_plan/preview', self._on_frame, 50)
+        self.node.create_subscription(Path, 'ee_path', self.paths.append, LATCHED)
+        self.node.create_subscription(MarkerArray, 'ee_markers', self.markers.append, LATCHED)
 
     def _on_frame(self, msg):
         self.frames.append(image_to_rgb(msg))
@@ -118,3 +118,15 @@ def test_replay_entry_point_loops_in_its_own_process(ros_context, tmp_path):
     for i in range(first, len(viewer.frames)):
         np.testing.assert_array_equal(viewer.frames[i], plan.plan.frames[(i - first) % 3])
     assert child.returncode == 0, output
+
+
+def test_replay_function_for_the_cli_returns_after_the_last_frame(tmp_path):
+    from video_planner.ros.replay_node import replay
+
+    bag_path = write_plan_bag(tmp_path / 'plans', [make_envelope('a', k=3, seed=0), make_envelope('b', k=2, seed=1)])
+    t0 = time.monotonic()
+    assert replay(bag_path, rate_scale=10.0) == 4 + 3
+    assert replay(bag_path, rate_scale=10.0, plan_index=1) == 3
+    from video_planner.cli import main as cli_main
+    assert cli_main(['replay', str(bag_path), '--rate', '10', '--wait-for-subscriber', '0']) == 0
+    assert time.monotonic() - t0 < 10.0

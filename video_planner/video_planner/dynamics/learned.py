@@ -2,9 +2,10 @@
 
 Input (9 channels at the model's ``image_size``): frame 0 RGB, frame t RGB, a Gaussian "hint"
 heatmap at the projection of the known ee pose ``T_base_ee0``, and two pixel-coordinate channels.
-Outputs per frame t:
-  - the ee displacement since frame 0 in the camera optical frame, ``R_camera_base (p_t - p_0)``
-    (metres / ``displacement_scale_m``): predicting from frame 0 rather than from t-1 avoids drift;
+Outputs per frame t (from frame 0 directly, not chained from t-1, so errors do not drift):
+  - the ee pixel in frame t (soft-argmax of a heatmap) and its depth ratio z_t / z_0 in the camera
+    frame; with z_0 known from ``T_base_ee0`` this back-projects to the ee position in the base
+    frame, which keeps the model independent of where the camera stands;
   - the gripper state at t (logit of closed);
   - a validity logit: trained with corrupted pairs (noise, black, pixel-shuffled, another clip's
     frame) as negatives, so garbage frames get low confidence instead of a confident wrong answer.
@@ -38,29 +39,28 @@ KIND = 'idm'
 @dataclass
 class IdmConfig:
     image_size: int = 64
-    channels: tuple[int, ...] = (32, 64, 96, 128)  # one stride-2 conv block per entry
-    hidden: int = 256
-    hint_sigma_px: float = 3.0  # at image_size
-    displacement_scale_m: float = 0.1  # targets are divided by this
+    channels: int = 32  # feature width of the shared frame encoder (runs at image_size / 2)
+    blocks: int = 2  # residual blocks (dilations 1, 2, 4, ...) after the stride-2 stem
+    hidden: int = 64
+    hint_sigma_px: float = 2.5  # at image_size
     cycle_scale_m: float = 0.02  # confidence cycle term: 1 / (1 + (|fwd + bwd| / scale)^4)
-    gripper_weight: float = 0.2
-    validity_weight: float = 0.2
+    depth_weight: float = 1.0
+    gripper_weight: float = 0.1
+    validity_weight: float = 0.1
 
     def __post_init__(self):
-        self.channels = tuple(int(c) for c in self.channels)
-        if self.image_size < 16 or self.image_size % (2 ** len(self.channels)) != 0:
-            raise ConfigError(f'IdmConfig.image_size: expected a multiple of 2^{len(self.channels)} >= 16, '
-                              f'got {self.image_size}')
-        if not self.channels or min(self.channels) < 4:
-            raise ConfigError(f'IdmConfig.channels: expected ints >= 4, got {self.channels}')
-        for name in ('hint_sigma_px', 'displacement_scale_m', 'cycle_scale_m'):
+        if not (isinstance(self.image_size, int) and self.image_size >= 16 and self.image_size % 2 == 0):
+            raise ConfigError(f'IdmConfig.image_size: expected an even int >= 16, got {self.image_size!r}')
+        if not (isinstance(self.channels, int) and self.channels >= 8 and self.channels % 4 == 0):
+            raise ConfigError(f'IdmConfig.channels: expected a multiple of 4 >= 8, got {self.channels!r}')
+        if not (isinstance(self.blocks, int) and self.blocks >= 1):
+            raise ConfigError(f'IdmConfig.blocks: expected an int >= 1, got {self.blocks!r}')
+        for name in ('hint_sigma_px', 'cycle_scale_m'):
             if not getattr(self, name) > 0:
                 raise ConfigError(f'IdmConfig.{name}: expected > 0, got {getattr(self, name)!r}')
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d['channels'] = list(self.channels)
-        return d
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> 'IdmConfig':
@@ -70,26 +70,58 @@ class IdmConfig:
         return cls(**d)
 
 
+class _ResBlock(nn.Module):
+    def __init__(self, c: int, dilation: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=dilation, dilation=dilation), nn.GroupNorm(4, c),
+                                  nn.SiLU(), nn.Conv2d(c, c, 3, padding=1), nn.GroupNorm(4, c))
+
+    def forward(self, x):
+        return F.silu(x + self.body(x))
+
+
 class IdmNetwork(nn.Module):
-    """(B, 9, S, S) -> displacement (B, 3), gripper logit (B,), validity logit (B,)."""
+    """A Siamese keypoint tracker: where did the ee at the hint in frame 0 go in frame t?
+
+    A shared encoder embeds both frames (+ pixel coordinates) at half resolution; the ee template is
+    frame 0's features pooled under the hint; its correlation with frame t's features, with both
+    feature maps, gives a heatmap whose soft-argmax is the ee pixel in frame t. Features pooled under
+    that heatmap give the ee depth change, the gripper state and a validity logit.
+    Input (B, 9, S, S) = frame 0, frame t (RGB in [-1, 1]), hint, u/v coordinates.
+    Output: uv (B, 2) pixels at S, log depth ratio z_t / z_0 (B,), gripper logit (B,), validity logit (B,).
+    """
 
     def __init__(self, config: IdmConfig):
         super().__init__()
         self.config = config
-        layers, c_in = [], 9
-        for c in config.channels:
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(4, c), nn.SiLU(),
-                       nn.Conv2d(c, c, 3, padding=1), nn.GroupNorm(4, c), nn.SiLU()]
-            c_in = c
-        self.encoder = nn.Sequential(*layers)
-        side = config.image_size // 2 ** len(config.channels)
-        # Flatten rather than pool: where things are in the image is the signal.
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * side * side, config.hidden), nn.SiLU(),
-                                  nn.Linear(config.hidden, 5))
+        c = config.channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(5, c, 3, stride=2, padding=1), nn.GroupNorm(4, c), nn.SiLU(),
+            *[_ResBlock(c, 2 ** i) for i in range(config.blocks)])
+        self.heatmap = nn.Sequential(nn.Conv2d(2 * c + 2, c, 3, padding=1), nn.GroupNorm(4, c), nn.SiLU(),
+                                     _ResBlock(c, 2), nn.Conv2d(c, 1, 1))
+        self.heads = nn.Sequential(nn.Linear(3 * c + 1, config.hidden), nn.SiLU(), nn.Linear(config.hidden, 3))
 
     def forward(self, x: torch.Tensor):
-        out = self.head(self.encoder(x))
-        return out[:, :3], out[:, 3], out[:, 4]
+        B, _, S, _ = x.shape
+        coords = x[:, 7:9]
+        f0 = self.encoder(torch.cat([x[:, 0:3], coords], 1))
+        ft = self.encoder(torch.cat([x[:, 3:6], coords], 1))
+        h = F.avg_pool2d(x[:, 6:7], 2)
+        w = h / h.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+        template = (f0 * w).sum(dim=(2, 3))  # (B, c)
+        corr = (ft * template[:, :, None, None]).sum(1, keepdim=True) / ft.shape[1] ** 0.5
+        logits = self.heatmap(torch.cat([ft, f0, corr, h], 1))  # (B, 1, S/2, S/2)
+        att = torch.softmax(logits.flatten(1), dim=1).view_as(logits)
+        s2 = S // 2
+        g = (torch.arange(s2, dtype=x.dtype, device=x.device) + 0.5) * 2 - 0.5  # half-res centres in px at S
+        u = (att.sum(2).squeeze(1) * g).sum(1)
+        v = (att.sum(3).squeeze(1) * g).sum(1)
+        pooled_t = (ft * att).sum(dim=(2, 3))
+        change = (ft - f0).abs().mean(dim=(2, 3))
+        peak = logits.flatten(1).max(1).values[:, None]
+        out = self.heads(torch.cat([pooled_t, template, change, peak], 1))
+        return torch.stack([u, v], 1), out[:, 0], out[:, 1], out[:, 2]
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -130,16 +162,24 @@ def camera_from_clip(camera) -> CameraModel:
     raise VideoPlannerError(f'clip camera: expected a CameraModel or dict, got {type(camera).__name__}')
 
 
+def ee_camera_depth(camera: CameraModel, position_base: np.ndarray) -> float:
+    """z of a base-frame point in the camera optical frame (metres)."""
+    return float((camera.T_camera_base[:3, :3] @ position_base + camera.T_camera_base[:3, 3])[2])
+
+
 class IdmPairDataset(Dataset):
-    """Clips {frame0, future (K,H,W,3), ee_poses (K+1,4,4), gripper (K+1,), camera} -> one item per (clip, t)."""
+    """Clips {frame0, future (K,H,W,3), ee_poses (K+1,4,4), gripper (K+1,), camera} -> one item per (clip, t).
+
+    Targets: the ee pixel in frame t at the model's resolution, log(z_t / z_0) of the ee in the camera
+    frame, the gripper state at t.
+    """
 
     def __init__(self, clips, config: IdmConfig):
         self.config = config
         self.clips = clips if hasattr(clips, '__getitem__') and hasattr(clips, '__len__') else list(clips)
         if len(self.clips) == 0:
             raise VideoPlannerError('idm training data: no clips found (episodes shorter than the horizon?)')
-        first = self.clips[0]
-        self.horizon = int(np.asarray(first['future']).shape[0])
+        self.horizon = int(np.asarray(self.clips[0]['future']).shape[0])
 
     def __len__(self) -> int:
         return len(self.clips) * self.horizon
@@ -148,14 +188,15 @@ class IdmPairDataset(Dataset):
         clip = self.clips[i // self.horizon]
         t = i % self.horizon + 1
         camera = camera_from_clip(clip['camera'])
+        cam_s = camera.resized(self.config.image_size, self.config.image_size)
         poses = np.asarray(clip['ee_poses'], dtype=np.float64)
-        frame0 = np.asarray(clip['frame0'])
-        frame_t = np.asarray(clip['future'])[t - 1]
         p0, pt = poses[0, :3, 3], poses[t, :3, 3]
-        d_cam = camera.T_camera_base[:3, :3] @ (pt - p0)
         gripper = float(np.asarray(clip['gripper'], dtype=np.float64).reshape(-1)[t])
-        return {'x': torch.from_numpy(make_input(frame0, frame_t, p0, camera, self.config)),
-                'displacement': torch.tensor(d_cam / self.config.displacement_scale_m, dtype=torch.float32),
+        x = make_input(np.asarray(clip['frame0']), np.asarray(clip['future'])[t - 1], p0, camera, self.config)
+        log_z = np.log(ee_camera_depth(camera, pt) / ee_camera_depth(camera, p0))
+        return {'x': torch.from_numpy(x),
+                'uv': torch.tensor(cam_s.project(pt), dtype=torch.float32),
+                'log_z': torch.tensor(log_z, dtype=torch.float32),
                 'gripper': torch.tensor(float(gripper >= 0.5), dtype=torch.float32)}
 
 
@@ -174,7 +215,7 @@ def corrupt(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 class IdmLoss:
-    """Displacement MSE + gripper BCE on real pairs, validity BCE on real vs corrupted pairs."""
+    """ee pixel + depth-ratio regression and gripper BCE on real pairs; validity BCE on real vs corrupted."""
 
     def __init__(self, network: IdmNetwork, seed: int = 0):
         self.network = network
@@ -183,12 +224,15 @@ class IdmLoss:
     def __call__(self, batch: dict) -> torch.Tensor:
         cfg = self.network.config
         x = batch['x']
-        bad = corrupt(x, self.generator).to(x.device)
-        disp, grip, valid = self.network(torch.cat([x, bad]))
         B = x.shape[0]
-        loss = F.smooth_l1_loss(disp[:B], batch['displacement'], beta=0.05)
+        n_bad = max(1, B // 4)
+        bad = corrupt(x[:n_bad].cpu(), self.generator).to(x.device)
+        uv, log_z, grip, valid = self.network(torch.cat([x, bad]))
+        loss = F.smooth_l1_loss(uv[:B], batch['uv'], beta=1.0)  # pixels
+        # About 60 per unit log ratio: one pixel at 0.5 m is ~8 mm ~ 0.016 in log z.
+        loss = loss + cfg.depth_weight * F.smooth_l1_loss(60.0 * log_z[:B], 60.0 * batch['log_z'], beta=1.0)
         loss = loss + cfg.gripper_weight * F.binary_cross_entropy_with_logits(grip[:B], batch['gripper'])
-        target_valid = torch.cat([torch.ones(B), torch.zeros(B)]).to(x.device)
+        target_valid = torch.cat([torch.ones(B), torch.zeros(n_bad)]).to(x.device)
         return loss + cfg.validity_weight * F.binary_cross_entropy_with_logits(valid, target_valid)
 
 
@@ -210,33 +254,37 @@ class LearnedInverseDynamics(InverseDynamics):
         return cls(network, device)
 
     @torch.no_grad()
-    def _predict(self, inputs: list[np.ndarray]):
-        x = torch.from_numpy(np.stack(inputs)).to(self.device)
-        disp, grip, valid = self.network(x)
-        return (disp.cpu().double().numpy() * self.config.displacement_scale_m,
-                torch.sigmoid(grip).cpu().numpy(), torch.sigmoid(valid).cpu().numpy())
+    def _track(self, frames_a, frames_b, starts_base: np.ndarray, camera: CameraModel):
+        """Pairs (a, b) and the ee position in a -> ee positions in b (base frame), gripper, validity."""
+        cfg = self.config
+        x = np.stack([make_input(a, b, p, camera, cfg) for a, b, p in zip(frames_a, frames_b, starts_base)])
+        uv, log_z, grip, valid = self.network(torch.from_numpy(x).to(self.device))
+        cam_s = camera.resized(cfg.image_size, cfg.image_size)
+        z0 = np.array([ee_camera_depth(camera, p) for p in starts_base])
+        z = z0 * np.exp(log_z.cpu().double().numpy())
+        uv = uv.cpu().double().numpy()
+        points = cam_s.backproject(uv[:, 0], uv[:, 1], z).points_base
+        return points, torch.sigmoid(grip).cpu().numpy(), torch.sigmoid(valid).cpu().numpy()
 
     def estimate(self, frames, depth0_m, camera, T_base_ee0, ee_mask0=None) -> EeMotion:
         frames, depth0_m, T_base_ee0, _ = check_inputs(frames, depth0_m, camera, T_base_ee0, ee_mask0)
-        cfg = self.config
         n = len(frames)
         p0 = T_base_ee0[:3, 3]
-        R_base_camera = camera.T_base_camera[:3, :3]
-        fwd_in = [make_input(frames[0], frames[t], p0, camera, cfg) for t in range(1, n)]
-        d_fwd, grip, valid = self._predict(fwd_in)
-        positions = p0 + d_fwd @ R_base_camera.T
-        # Cycle check: read each pair backwards, starting from the predicted position.
-        bwd_in = [make_input(frames[t], frames[0], positions[t - 1], camera, cfg) for t in range(1, n)]
-        d_bwd, _, valid_bwd = self._predict(bwd_in)
-        cycle = np.linalg.norm(d_fwd + d_bwd, axis=1)
-        cycle_term = 1.0 / (1.0 + (cycle / cfg.cycle_scale_m) ** 4)
+        if ee_camera_depth(camera, p0) <= 0:
+            raise VideoPlannerError('T_base_ee0: the end-effector is behind the camera; check T_base_camera')
+        rest = frames[1:]
+        positions, grip, valid = self._track([frames[0]] * (n - 1), rest, np.repeat(p0[None], n - 1, 0), camera)
+        # Cycle check: track each frame back to frame 0 from the predicted position.
+        safe = np.where(np.isfinite(positions), positions, p0)
+        back, _, valid_back = self._track(rest, [frames[0]] * (n - 1), safe, camera)
+        cycle = np.linalg.norm(back - p0, axis=1)
+        cycle = np.where(np.isfinite(cycle) & np.all(np.isfinite(positions), axis=1), cycle, np.inf)
+        cycle_term = 1.0 / (1.0 + (cycle / self.config.cycle_scale_m) ** 4)
         T = np.repeat(T_base_ee0[None], n, axis=0)
-        T[1:, :3, 3] = positions
+        T[1:, :3, 3] = safe  # orientation of frame 0 kept (position-only model)
         conf = np.ones(n)
-        conf[1:] = np.minimum(valid, valid_bwd) * cycle_term
-        gripper = np.empty(n)
-        gripper[1:] = grip
-        gripper[0] = grip[0]  # frame 0 has no pair; the first step's state is the best guess
+        conf[1:] = np.minimum(valid, valid_back) * cycle_term
+        gripper = np.concatenate([[grip[0]], grip])  # frame 0 has no pair: the first step's state
         return EeMotion(T, gripper, np.clip(conf, 0, 1), method=self.name,
                         diagnostics={'validity': np.concatenate([[1.0], valid]),
                                      'cycle_m': np.concatenate([[0.0], cycle])})

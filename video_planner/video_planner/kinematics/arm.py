@@ -51,9 +51,13 @@ class ArmKinematics:
         self.lower = model.lowerPositionLimit.copy()
         self.upper = model.upperPositionLimit.copy()
         self.velocity_limits = _sanitize_velocity_limits(model.velocityLimit.copy())
-        self.acceleration_limits = (np.asarray(acceleration_limits, dtype=float)
-                                    if acceleration_limits is not None
-                                    else DEFAULT_ACCELERATION_PER_VELOCITY * self.velocity_limits)
+        self.acceleration_limits = DEFAULT_ACCELERATION_PER_VELOCITY * self.velocity_limits
+        if acceleration_limits is not None:
+            acc = np.asarray(acceleration_limits, dtype=float)
+            if acc.shape != (model.nq,) or not np.all(acc > 0) or not np.isfinite(acc).all():
+                raise KinematicsError(f'acceleration_limits: expected {model.nq} positive numbers for '
+                                      f'{self.joint_names}, got {acceleration_limits}')
+            self.acceleration_limits = acc
         self.home = np.where((self.lower <= 0.0) & (self.upper >= 0.0), 0.0,
                              0.5 * (self.lower + self.upper))
         self.reach_m = self._reach_upper_bound()
@@ -91,9 +95,8 @@ class ArmKinematics:
         overrides = {to_pinocchio.get(k, k): v for k, v in (locked_joint_positions or {}).items()}
         q_ref = _home_configuration(full, overrides, source.origin)
         model = pin.buildReducedModel(full, locked_ids, q_ref) if locked_ids else full
-        urdf_name = lambda j: source.renamed_joints.get(full.names[j], full.names[j])  # noqa: E731
-        locked = {urdf_name(j): float(q_ref[full.joints[j].idx_q]) for j in locked_ids
-                  if full.joints[j].nq == 1}
+        locked = {source.renamed_joints.get(full.names[j], full.names[j]): float(q_ref[full.joints[j].idx_q])
+                  for j in locked_ids if full.joints[j].nq == 1}
         data = model.createData()
         pin.framesForwardKinematics(model, data, pin.neutral(model))
         T_world_base = data.oMf[_body_frame_id(model, base_frame)].copy()

@@ -114,6 +114,7 @@ class IkSolver:
         self._rot_tol2 = self.config.rotation_tolerance_rad ** 2
         self._all_position = bool(np.all(self._pos_mask))
         self._R_bw = arm.T_base_world.rotation.copy()
+        self._T_wb = arm.T_world_base.homogeneous.copy()
         self._shoulder = arm.first_joint_origin_in_base()
         self._data = arm.model.createData()             # own data: solvers never share scratch space
         self._eye = np.eye(len(self._rows))
@@ -127,9 +128,9 @@ class IkSolver:
         ``q_posture`` (default: the arm's home) is what redundant joints drift toward.
         """
         T = _check_target(T_base_ee_target)
-        q0 = self.arm.clip(self.arm.check_q(q_init, 'q_init'))
+        q0 = np.minimum(np.maximum(self.arm.check_q(q_init, 'q_init'), self.arm.lower), self.arm.upper)
         posture = self.arm.home if q_posture is None else self.arm.check_q(q_posture, 'q_posture')
-        target_world = self.arm.T_world_base.homogeneous @ T
+        target_world = self._T_wb @ T
         p_des, R_des = target_world[:3, 3].copy(), target_world[:3, :3].copy()
         if self._beyond_reach(T[:3, 3]):
             return self._result(q0, p_des, R_des, 0, IkReason.UNREACHABLE)
@@ -158,26 +159,31 @@ class IkSolver:
         distance = math.sqrt(offset @ offset)
         return distance > self.arm.reach_m * self.config.reach_margin + self.config.position_tolerance_m
 
-    def _task(self, q: np.ndarray, p_des: np.ndarray, R_des: np.ndarray):
-        """Weighted error and Jacobian at q: (e_w (m,), A (m,n), e_p base (3,), e_r ee (3,))."""
-        model, data, fid = self.arm.model, self._data, self.arm.ee_frame_id
+    def _pose_error(self, q: np.ndarray, p_des: np.ndarray, R_des: np.ndarray):
+        """(e_p in the base frame (3,), e_r about the ee axes (3,), R_world_ee, R_err) at q.
+
+        computeJointJacobians runs the forward pass too, so a Jacobian is ready if one is needed."""
+        model, data = self.arm.model, self._data
         pin.computeJointJacobians(model, data, q)
-        M = pin.updateFramePlacement(model, data, fid)
+        M = pin.updateFramePlacement(model, data, self.arm.ee_frame_id)
         R = M.rotation
         R_err = R.T @ R_des
-        e_p = self._R_bw @ (p_des - M.translation)
-        e_r = pin.log3(R_err)
-        J = pin.getFrameJacobian(model, data, fid, pin.LOCAL).reshape(6, model.nv)  # (6,) when nv == 1
-        J_task = np.empty_like(J)
+        return self._R_bw @ (p_des - M.translation), pin.log3(R_err), R, R_err
+
+    def _task(self, e_p: np.ndarray, e_r: np.ndarray, R: np.ndarray, R_err: np.ndarray):
+        """Weighted error and its Jacobian at the last ``_pose_error`` configuration: (e_w (m,), A (m,n))."""
+        model = self.arm.model
+        J = pin.getFrameJacobian(model, self._data, self.arm.ee_frame_id, pin.LOCAL).reshape(6, model.nv)
+        J_task = np.empty_like(J)                # reshape above: eigenpy gives (6,) when nv == 1
         J_task[:3] = (self._R_bw @ R) @ J[:3]  # ee-origin velocity in the base frame
         # d log3(R^T R_des) = -Jlog3(R_err) R_err^T omega_local: the exact derivative, which matters
         # when an axis is weighted out and a large rotation error about it stays for good.
         J_task[3:] = (pin.Jlog3(R_err) @ R_err.T) @ J[3:]
         e = np.concatenate((e_p, e_r))
         if self._unweighted:
-            return e, J_task, e_p, e_r
+            return e, J_task
         rows = self._rows
-        return e[rows] * self._w, J_task[rows] * self._w[:, None], e_p, e_r
+        return e[rows] * self._w, J_task[rows] * self._w[:, None]
 
     def _converged(self, e_p: np.ndarray, e_r: np.ndarray) -> bool:
         if self._unweighted:
@@ -203,9 +209,10 @@ class IkSolver:
         q = q.copy()
         best_residual, since_progress, blocked = np.inf, 0, None
         for iteration in range(cfg.max_iterations + 1):
-            e, A, e_p, e_r = self._task(q, p_des, R_des)
+            e_p, e_r, R, R_err = self._pose_error(q, p_des, R_des)
             if self._converged(e_p, e_r):
                 return self._make(q, e_p, e_r, iteration, IkReason.CONVERGED)
+            e, A = self._task(e_p, e_r, R, R_err)
             residual = float(e @ e)
             if residual < best_residual * (1.0 - 1e-3):
                 best_residual, since_progress = residual, 0
@@ -234,11 +241,13 @@ class IkSolver:
 
     def _limit(self, q: np.ndarray) -> np.ndarray:
         lower, upper = self.arm.lower, self.arm.upper
-        if self._wraps.any():
-            two_pi = 2.0 * np.pi
-            q = np.where(self._wraps & (q > upper), q - two_pi, q)
-            q = np.where(self._wraps & (q < lower), q + two_pi, q)
-        return np.clip(q, lower, upper)
+        above, below = q > upper, q < lower
+        if not (above.any() or below.any()):
+            return q
+        two_pi = 2.0 * np.pi
+        q = np.where(self._wraps & above, q - two_pi, q)
+        q = np.where(self._wraps & below, q + two_pi, q)
+        return np.minimum(np.maximum(q, lower), upper)
 
     def _diagnose(self, A: np.ndarray, blocked: np.ndarray | None, stalled: bool) -> IkReason:
         if blocked is not None and blocked.any():
@@ -248,7 +257,7 @@ class IkSolver:
         return IkReason.UNREACHABLE if stalled else IkReason.MAX_ITERATIONS
 
     def _result(self, q, p_des, R_des, iterations, reason) -> IkResult:
-        _, _, e_p, e_r = self._task(q, p_des, R_des)
+        e_p, e_r, _, _ = self._pose_error(q, p_des, R_des)
         return self._make(q, e_p, e_r, iterations, reason)
 
     @staticmethod

@@ -52,6 +52,10 @@ def read_urdf(urdf: str | Path) -> UrdfSource:
         parent, child = joint.find('parent'), joint.find('child')
         if parent is None or child is None:
             raise KinematicsError(f"urdf: joint '{name}' in {origin} lacks a <parent> or <child> link")
+        for role, link in (('parent', parent.get('link')), ('child', child.get('link'))):
+            if link not in links:
+                raise KinematicsError(f"urdf: joint '{name}' in {origin} names {role} link '{link}', "
+                                      'which is not a <link> of the robot')
         children.add(child.get('link'))
     roots = [link for link in links if link not in children]
     if len(roots) != 1:

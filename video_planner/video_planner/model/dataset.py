@@ -56,17 +56,11 @@ class ClipTensorDataset(Dataset):
 
 
 def find_episode_files(data: str | Path | Sequence[str | Path]) -> list[Path]:
-    """A folder (all *.hdf5/*.h5 under it), one file, or a list of those -> sorted HDF5 paths."""
+    """Folder(s) / .hdf5 file(s) -> the episode files (the data package's listing), never an empty list."""
+    from video_planner.data.reader import episode_files
     items = [data] if isinstance(data, (str, Path)) else list(data)
-    files: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            files += sorted(q for q in p.rglob('*') if q.suffix in ('.hdf5', '.h5'))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise VideoPlannerError(f'--data: {p} is neither an HDF5 file nor a folder')
+    files = episode_files([Path(p) for p in items])
     if not files:
-        raise VideoPlannerError(f'--data: no .hdf5/.h5 episode files under {data}; run `video-planner generate`')
+        raise VideoPlannerError(f'--data: no .hdf5 episode files in {", ".join(map(str, items))}; '
+                                'run `video-planner generate` first')
     return files

@@ -154,7 +154,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--max-clips', type=int, default=None)
-    parser.add_argument('--stride', type=int, default=8, help='clip start stride within an episode')
+    parser.add_argument('--stride', type=int, default=None,
+                        help='frames between clip frames; default: clip frames span the whole episode')
 
 
 def run(args: argparse.Namespace) -> int:

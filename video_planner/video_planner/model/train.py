@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--workers', type=int, default=None, help='data loader worker processes')
     parser.add_argument('--checkpoint-every', type=int, default=None)
     parser.add_argument('--sample-every', type=int, default=None)
-    parser.add_argument('--stride', type=int, default=1, help='clip start stride within an episode')
+    parser.add_argument('--stride', type=int, default=None,
+                        help='frames between clip frames; default: the K+1 clip frames span the whole episode '
+                             '(one clip per episode, the plan covers the whole task, as in AVDC)')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--seed', type=int, default=None)
@@ -54,9 +56,9 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(values, source=f'training config {path or args.config}')
 
 
-def load_clips(files: list[Path], horizon: int, stride: int, image_size: int):
+def load_clips(files: list[Path], horizon: int, stride: int | None, image_size: int):
     try:
-        from video_planner.data import VideoClipDataset
+        from video_planner.data.reader import VideoClipDataset
     except ImportError as exc:
         raise VideoPlannerError('train: video_planner.data.VideoClipDataset is not available '
                                 f'({exc}); the data package is required to read episodes') from exc

@@ -23,6 +23,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.rosbag2.enums import StoragePlugin
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from video_planner_interfaces.msg import VideoPlan
 
 from video_planner.errors import VideoPlannerError
 from video_planner.ros.conversions import (
@@ -35,10 +36,14 @@ INTERFACES_PACKAGE = 'video_planner_interfaces'
 
 @dataclass(frozen=True)
 class PlanTopics:
+    """Where a plan bag puts each part: the names the live system and config/plan.rviz use, so
+    ``ros2 bag play`` shows a stored plan in RViz. The joint trajectory stays off the robot's
+    ``joint_trajectory`` command topic: playing a bag must never move an arm."""
+
     plan: str = '/video_plan'
-    frames: str = '/video_plan/frames'
-    ee_path: str = '/video_plan/ee_path'
-    markers: str = '/video_plan/markers'
+    frames: str = '/video_plan/preview'
+    ee_path: str = '/ee_path'
+    markers: str = '/ee_markers'
     joint_trajectory: str = '/video_plan/joint_trajectory'
 
 
@@ -177,9 +182,28 @@ def write_plan_bag(path: str | Path, envelopes: VideoPlanEnvelope | list[VideoPl
     return Path(path)
 
 
-def read_plan_bag(path: str | Path, topics: PlanTopics = PlanTopics()) -> list[VideoPlanEnvelope]:
-    """Every VideoPlan in the bag, in bag order, as planner.Plan envelopes."""
-    plans = [video_plan_from_msg(msg) for _, _, msg in read_messages(path, [topics.plan])]
+def plan_topic_of(path: str | Path) -> str:
+    """The topic holding the finished VideoPlans: '/video_plan' (or 'video_plan', as the demo writes
+    it) when present, else the bag's only VideoPlan topic."""
+    path = Path(path)
+    if not (path / 'metadata.yaml').is_file():
+        raise VideoPlannerError(f'{path} is not a rosbag2 folder (no metadata.yaml)')
+    with Reader(path) as reader:
+        topics = sorted({c.topic for c in reader.connections if c.msgtype == type_name(VideoPlan)})
+    for preferred in (PlanTopics.plan, PlanTopics.plan.lstrip('/')):
+        if preferred in topics:
+            return preferred
+    if len(topics) == 1:
+        return topics[0]
+    if not topics:
+        raise VideoPlannerError(f'bag {path} holds no {type_name(VideoPlan)} messages')
+    raise VideoPlannerError(f'bag {path} has VideoPlans on several topics {topics}; name one')
+
+
+def read_plan_bag(path: str | Path, topic: str | None = None) -> list[VideoPlanEnvelope]:
+    """Every VideoPlan in the bag (on ``topic``, default :func:`plan_topic_of`), in bag order."""
+    topic = topic or plan_topic_of(path)
+    plans = [video_plan_from_msg(msg) for _, _, msg in read_messages(path, [topic])]
     if not plans:
-        raise VideoPlannerError(f"bag {path} holds no VideoPlan message on '{topics.plan}'")
+        raise VideoPlannerError(f"bag {path} holds no VideoPlan message on '{topic}'")
     return plans

@@ -65,11 +65,18 @@ def make_header(stamp=None, frame_id: str = '') -> Header:
 # ----------------------------------------------------------------------------------- images
 
 
+def _byte_array(raw: memoryview) -> array.array:
+    """The uint8[] field value rclpy accepts without a per-element check: one copy of ``raw``."""
+    data = array.array('B')
+    data.frombytes(raw)
+    return data
+
+
 def rgb_to_image(rgb: np.ndarray, stamp=None, frame_id: str = '') -> Image:
     """HxWx3 uint8 RGB -> sensor_msgs/Image (rgb8, little-endian, no row padding)."""
     height, width, step, data = encode_rgb(rgb)
     return Image(header=make_header(stamp, frame_id), height=height, width=width, encoding='rgb8',
-                 is_bigendian=0, step=step, data=array.array('B', data))
+                 is_bigendian=0, step=step, data=_byte_array(data))
 
 
 def depth_to_image(depth_m: np.ndarray, stamp=None, frame_id: str = '',
@@ -77,7 +84,7 @@ def depth_to_image(depth_m: np.ndarray, stamp=None, frame_id: str = '',
     """HxW metres -> sensor_msgs/Image, 32FC1 metres (NaN kept) or 16UC1 millimetres (unknown = 0)."""
     height, width, step, data = encode_depth(depth_m, encoding)
     return Image(header=make_header(stamp, frame_id), height=height, width=width, encoding=encoding,
-                 is_bigendian=0, step=step, data=array.array('B', data))
+                 is_bigendian=0, step=step, data=_byte_array(data))
 
 # ----------------------------------------------------------------------------------- camera
 

@@ -124,9 +124,12 @@ class PipelineParams:
 class PlannerNodeParams(PipelineParams):
     result_timeout_s: float = param(10.0, 'how long to wait for the inverse-dynamics node to answer a plan',
                                     low=0.0, high=600.0)
+    frame_wait_s: float = param(3.0, 'how long a goal waits for a first camera frame before it is aborted',
+                                low=0.0, high=600.0)
     fallback_in_process: bool = param(True, 'run inverse dynamics + IK in this node when no inverse-dynamics '
                                       'node answers in time')
-    warm_up: bool = param(True, 'load the video model and text encoder at start-up (fail early on a bad file)',
+    warm_up: bool = param(True, 'load the video model and text encoder at start-up (fail early on a bad file, '
+                          'and the first goal is as fast as the next)',
                           read_only=True)
 
 
@@ -190,6 +193,7 @@ class PlannerNode(Node):
         self.planner = planner or VideoPlanner(p.planner_config())
         if p.warm_up:
             self.planner.warm_up()
+            self.planner.text_encoder.encode('warm up')  # the sentence model loads on first use (seconds)
         self._group = ReentrantCallbackGroup()
         self.inputs = make_inputs(self, p, self.planner, self._group)
         self._frames_pub = self.create_publisher(VideoPlan, FRAMES_TOPIC, FRAMES_QOS)
@@ -253,6 +257,7 @@ class PlannerNode(Node):
         instruction = check_instruction(goal.instruction)
         p = self.params.config
         self._feedback(goal_handle, 'waiting_for_frame', 0.0)
+        self.inputs.wait_for_frame(p.frame_wait_s)
         snapshot = self.inputs.snapshot()
         request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,

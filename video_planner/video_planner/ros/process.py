@@ -103,8 +103,11 @@ def write_params_file(node_name: str, params: dict[str, Any], directory: Path) -
 
 def start_node(node: str, params: Optional[dict[str, Any]] = None, log_dir: Optional[Path] = None,
                env: Optional[dict[str, str]] = None, param_files: tuple[Path, ...] = (),
-               node_name: Optional[str] = None) -> NodeProcess:
-    """Start one of our nodes in its own process group; ``params`` override ``param_files``."""
+               node_name: Optional[str] = None, namespace: str = '') -> NodeProcess:
+    """Start one of our nodes in its own process group; ``params`` override ``param_files``.
+
+    ``namespace`` puts the node and its relative topics under ``/namespace`` (several stacks side by side).
+    """
     if node not in NODE_MODULES:
         raise VideoPlannerError(f'unknown node {node!r}; known: {sorted(NODE_MODULES)}')
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix='video_planner_logs_'))
@@ -112,13 +115,15 @@ def start_node(node: str, params: Optional[dict[str, Any]] = None, log_dir: Opti
     cmd = [sys.executable, '-u', '-m', NODE_MODULES[node], '--ros-args']
     if node_name:
         cmd += ['-r', f'__node:={node_name}']
+    if namespace:
+        cmd += ['-r', f'__ns:=/{namespace.strip("/")}']
     for param_file in param_files:
         cmd += ['--params-file', str(param_file)]
     params_path = None
     if params:
         params_path = write_params_file(node_name or node, params, log_dir)
         cmd += ['--params-file', str(params_path)]
-    log_path = log_dir / f'{node_name or node}.log'
+    log_path = log_dir / f'{namespace.strip("/") + "_" if namespace else ""}{node_name or node}.log'
     log_file = open(log_path, 'w')
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault('PYTHONUNBUFFERED', '1')

@@ -110,16 +110,18 @@ class RecorderNode(Node):
         self._subscribe(PoseStamped, config.ee_pose_topic, sensor, self.assembler.on_pose, stamped=True)
         if config.joint_states_topic and (config.urdf or config.gripper_joint):
             self._subscribe(JointState, config.joint_states_topic, sensor, self.assembler.on_joint_state, stamped=True)
-        self._subscribe(String, '~/instruction', CONTROL_QOS, lambda msg: self.start_episode(msg.data))
-        self._subscribe(Empty, '~/stop', CONTROL_QOS, lambda msg: self.stop_episode())
+        self._instruction_topic = self._subscribe(String, '~/instruction', CONTROL_QOS,
+                                                  lambda msg: self.start_episode(msg.data, from_topic=True))
+        self._stop_topic = self._subscribe(Empty, '~/stop', CONTROL_QOS, lambda msg: self.stop_episode(from_topic=True))
         if config.instruction:
             self.start_episode(config.instruction)
         self.get_logger().info(f'recording {config.rgb_topic} into {config.output_dir}'
                                + (f' and {config.bag_path}' if config.bag_path else ''))
 
-    def _subscribe(self, msg_type, topic: str, qos, handler, stamped: bool = False) -> None:
+    def _subscribe(self, msg_type, topic: str, qos, handler, stamped: bool = False) -> str:
+        """Subscribe ``handler``; every message also goes to the bag first. Returns the resolved topic."""
         if not topic:
-            return
+            return ''
         subscription = None
 
         def callback(msg):
@@ -132,6 +134,13 @@ class RecorderNode(Node):
                 self.get_logger().error(f'{subscription.topic_name}: {exc}', throttle_duration_sec=5.0)
 
         subscription = self.create_subscription(msg_type, topic, callback, qos)
+        return subscription.topic_name
+
+    def _mark_in_bag(self, topic: str, msg) -> None:
+        """Episode boundaries that did not arrive as messages (parameter, shutdown) go into the bag
+        as if they had, so importing the bag finds the same episodes."""
+        if self.bag is not None:
+            self.bag.write(topic, msg, self.get_clock().now().nanoseconds)
 
     def _on_params(self, config: RecorderConfig) -> None:
         self.assembler.mapping.max_sync_gap_s = config.max_sync_gap_s
@@ -140,15 +149,19 @@ class RecorderNode(Node):
             self.start_episode(config.instruction)
 
     # ------------------------------------------------------------------ episodes
-    def start_episode(self, instruction: str) -> None:
+    def start_episode(self, instruction: str, from_topic: bool = False) -> None:
+        if not from_topic:
+            self._mark_in_bag(self._instruction_topic, String(data=instruction))
         finished = self.assembler.start(instruction)
         self._save(finished)
         self.get_logger().info(f'episode started: "{instruction.strip()}"')
 
-    def stop_episode(self) -> Path | None:
+    def stop_episode(self, from_topic: bool = False) -> Path | None:
         if not self.assembler.recording:
             self.get_logger().warning('~/stop received but no episode is being recorded')
             return None
+        if not from_topic:
+            self._mark_in_bag(self._stop_topic, Empty())
         steps = self.assembler.n_steps
         path = self._save(self.assembler.finish())
         if path is None:
@@ -175,7 +188,7 @@ class RecorderNode(Node):
     def destroy_node(self):
         # Shutting down mid-episode keeps what was recorded; the bag gets its index and metadata.
         if self.assembler.recording:
-            self._save(self.assembler.finish())
+            self.stop_episode()
         if self.bag is not None:
             self.bag.close()
             self.bag = None

@@ -38,10 +38,14 @@ class ReplayConfig:
     wait_for_subscriber_s: float = param(
         0.0, 'hold the first frame until something subscribes to the frames topic, at most this long',
         low=0.0, high=3600.0)
-    frames_topic: str = param('video_plan/frames', 'sensor_msgs/Image stream of the plan frames', read_only=True)
-    path_topic: str = param('video_plan/ee_path', 'nav_msgs/Path of the end-effector poses', read_only=True)
-    markers_topic: str = param('video_plan/markers', 'visualization_msgs/MarkerArray of the path', read_only=True)
-    plan_topic: str = param('video_plan/plan', 'the whole video_planner_interfaces/VideoPlan', read_only=True)
+    # Defaults: the topics config/plan.rviz displays; the VideoPlan itself goes to a replay-only topic so
+    # a running planner never mistakes a replayed plan for a live one.
+    frames_topic: str = param('video_plan/preview', 'sensor_msgs/Image stream of the plan frames', read_only=True)
+    path_topic: str = param('ee_path', 'nav_msgs/Path of the end-effector poses', read_only=True)
+    markers_topic: str = param('ee_markers', 'visualization_msgs/MarkerArray of the path', read_only=True)
+    plan_topic: str = param('replay/video_plan', 'the whole video_planner_interfaces/VideoPlan', read_only=True)
+    bag_plan_topic: str = param('', "topic of the VideoPlans in the bag ('' = /video_plan or the only one)",
+                                read_only=True)
 
     def validate(self):
         if not self.bag_path:
@@ -55,7 +59,7 @@ class PlanReplayNode(Node):
         super().__init__(NODE_NAME, **node_kwargs)
         self.params = NodeParameters(self, ReplayConfig)
         config = self.params.config
-        envelopes = read_plan_bag(config.bag_path)
+        envelopes = read_plan_bag(config.bag_path, config.bag_plan_topic or None)
         if config.plan_index >= len(envelopes):
             raise ConfigError(f"parameter 'plan_index'={config.plan_index} but the bag holds "
                               f'{len(envelopes)} plan(s)')
@@ -115,7 +119,7 @@ class PlanReplayNode(Node):
 
 
 def replay(bag_path: str | Path, loop: bool = False, rate_scale: float = 1.0, plan_index: int = -1,
-           wait_for_subscriber_s: float = 0.0) -> int:
+           wait_for_subscriber_s: float = 0.0, bag_plan_topic: str = '') -> int:
     """Replay a plan bag until done (or Ctrl-C); for ``video-planner replay``. Returns frames published."""
     from rclpy.parameter import Parameter
 
@@ -127,7 +131,8 @@ def replay(bag_path: str | Path, loop: bool = False, rate_scale: float = 1.0, pl
         node = PlanReplayNode(context=context, parameter_overrides=[
             Parameter('bag_path', value=str(bag_path)), Parameter('loop', value=bool(loop)),
             Parameter('rate_scale', value=float(rate_scale)), Parameter('plan_index', value=int(plan_index)),
-            Parameter('wait_for_subscriber_s', value=float(wait_for_subscriber_s))])
+            Parameter('wait_for_subscriber_s', value=float(wait_for_subscriber_s)),
+            Parameter('bag_plan_topic', value=str(bag_plan_topic))])
         executor.add_node(node)
         while context.ok() and not node.done:
             executor.spin_once(timeout_sec=0.1)
@@ -139,6 +144,24 @@ def replay(bag_path: str | Path, loop: bool = False, rate_scale: float = 1.0, pl
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def add_arguments(parser) -> None:
+    """``video-planner replay BAG``: the same as the node's parameters."""
+    parser.add_argument('bag', type=Path, help='rosbag2 folder holding VideoPlan messages (plan or demo bag)')
+    parser.add_argument('--loop', action='store_true', help='start over after the last plan (Ctrl-C stops)')
+    parser.add_argument('--rate', type=float, default=1.0, help='playback speed multiplier')
+    parser.add_argument('--plan-index', type=int, default=-1, help='replay only this plan (0-based)')
+    parser.add_argument('--topic', default='', help="the bag's VideoPlan topic (default: /video_plan)")
+    parser.add_argument('--wait-for-subscriber', type=float, default=5.0,
+                        help='seconds to wait for a viewer (RViz) before the first frame')
+
+
+def run(args) -> int:
+    frames = replay(args.bag, loop=args.loop, rate_scale=args.rate, plan_index=args.plan_index,
+                    wait_for_subscriber_s=args.wait_for_subscriber, bag_plan_topic=args.topic)
+    print(f'replayed {frames} frame(s) from {args.bag}')
+    return 0
 
 
 def main(args=None) -> None:

@@ -25,8 +25,11 @@ from video_planner.ros import conversions
 
 # Largest image we accept (pixels); anything bigger is a driver bug or an attack, not a camera frame.
 MAX_IMAGE_PIXELS = 4096 * 4096
-# About 10 s at 10 Hz: the inverse-dynamics node looks up the inputs of a frame a plan took that long to make.
-HISTORY = 100
+# The inverse-dynamics node looks up the depth and state of a frame that sampling took a while to turn
+# into a video: keep HISTORY_S seconds of them, thinned to one per HISTORY_SPACING_S (the newest always kept).
+HISTORY_S = 60.0
+HISTORY_SPACING_S = 0.2
+HISTORY = int(HISTORY_S / HISTORY_SPACING_S)
 # Depth and robot state this far (s) from the frame's stamp are still "taken with it".
 MATCH_TOLERANCE_S = 0.5
 CAMERA_POSE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -181,7 +184,7 @@ class RobotInputs:
         depth_m = conversions.image_to_depth_m(msg)
         with self._lock:
             stamp = self._check_stamp(msg.header, self._depth[-1][0] if self._depth else None)
-            self._depth.append((stamp, depth_m))
+            _append_thinned(self._depth, (stamp, depth_m))
 
     def _on_info(self, msg: CameraInfo) -> None:
         self._guarded(self.topics.camera_info, self._take_info, msg)
@@ -208,7 +211,7 @@ class RobotInputs:
         if len(names) != len(q) or not np.all(np.isfinite(q)):
             raise VideoPlannerError(f'JointState has {len(names)} names, {len(q)} finite-checked positions')
         with self._lock:
-            self._joints.append((_stamp_s(msg.header), names, q))
+            _append_thinned(self._joints, (_stamp_s(msg.header), names, q))
 
     def _on_ee(self, msg: PoseStamped) -> None:
         self._guarded(self.topics.ee_pose, self._take_ee, msg)
@@ -216,7 +219,7 @@ class RobotInputs:
     def _take_ee(self, msg: PoseStamped) -> None:
         T = conversions.pose_to_matrix(msg.pose)
         with self._lock:
-            self._ee.append((_stamp_s(msg.header), T))
+            _append_thinned(self._ee, (_stamp_s(msg.header), T))
 
     # ------------------------------------------------------------------ queries
     def wait_for_frame(self, timeout_s: float) -> bool:
@@ -279,6 +282,14 @@ class RobotInputs:
                                     f'{self.topics.ee_pose or "ee_pose"} (PoseStamped) or joint_states + a URDF')
         return Snapshot(stamp_s=stamp, frame_id=frame_id, rgb=rgb, depth_m=depth_m, camera=camera,
                         T_base_ee=np.asarray(T_base_ee, dtype=np.float64), q_current=q, joint_names=names)
+
+
+def _append_thinned(history: deque, item: tuple) -> None:
+    """Append, replacing the newest entry instead when the one before it is closer than the spacing."""
+    if len(history) >= 2 and item[0] - history[-2][0] < HISTORY_SPACING_S:
+        history[-1] = item
+    else:
+        history.append(item)
 
 
 def _closest(history: deque, stamp: float):

@@ -25,7 +25,7 @@ from video_planner.sim.tasks import SceneState, TaskSpec, check_success
 SEG_BACKGROUND, SEG_TABLE, SEG_ARM, SEG_GRIPPER, SEG_OBJECT_BASE = 0, 1, 2, 3, 10
 
 CAMERA_NEAR_M, CAMERA_FAR_M = 0.02, 5.0
-CAMERA_FOV_Y_DEG = 55.0
+CAMERA_FOV_Y_DEG = 40.0
 # Camera placement relative to the workspace centre, in metres at scale 1: behind and above the
 # robot looking forward, slightly off to the right, so image-left is base +y and image-up is base +x.
 CAMERA_EYE_OFFSET = (-0.28, -0.38, 0.95)
@@ -33,6 +33,7 @@ CAMERA_TARGET_OFFSET = (-0.06, 0.0, 0.1)
 
 TOUCH_DISTANCE_M = 0.012   # gripper-to-object distance that counts as a touch (at scale 1)
 GRASP_DISTANCE_M = 0.02    # TCP-to-object-box distance within which closing the gripper grasps
+_GROUP_OBJECT, _GROUP_ARM, _GROUP_TABLE, _GROUP_ALL = 1, 2, 4, 7
 GRASP_WINDOW_STEPS = 8     # a grasp can only form this many control steps after the gripper closes
 
 
@@ -115,11 +116,9 @@ class TabletopWorld:
         self.ik = IkSolver(self.kinematics, IkConfig(restarts=0, max_iterations=60))
         self.home_q = np.array(self.spec.home_q, dtype=float)
 
+        self.physics_hz = physics_hz
         self.client = p.connect(p.DIRECT)
-        p.setPhysicsEngineParameter(fixedTimeStep=1.0 / physics_hz, numSolverIterations=30,
-                                    physicsClientId=self.client)
-        p.setGravity(0, 0, -9.81, physicsClientId=self.client)
-        self._load_static()
+        self._build_static_scene()
         self.task: TaskSpec | None = None
         self.look: SceneLook | None = None
         self.camera: CameraModel | None = None
@@ -132,8 +131,14 @@ class TabletopWorld:
         self._q_target = self.home_q.copy()
 
     # ------------------------------------------------------------------ scene construction
-    def _load_static(self) -> None:
+    def _build_static_scene(self) -> None:
+        """Load the table and the arm (once per world), and snapshot the empty scene."""
         c = self.client
+        p.setPhysicsEngineParameter(fixedTimeStep=1.0 / self.physics_hz, numSolverIterations=30,
+                                    deterministicOverlappingPairs=1, physicsClientId=c)
+        p.setGravity(0, 0, -9.81, physicsClientId=c)
+        self._objects = {}
+        self._weld = None
         half = max(1.0, 3.0 * self.spec.scale)
         table_shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=[half, half, 0.02], physicsClientId=c)
         table_visual = p.createVisualShape(p.GEOM_BOX, halfExtents=[half, half, 0.02], physicsClientId=c)
@@ -157,8 +162,15 @@ class TabletopWorld:
         if root is None:
             raise VideoPlannerError(f'arm {self.spec.name!r}: no link {self.spec.gripper_root_link!r}')
         self.gripper_links = {j for j in parents if self._descends(j, root, parents)}
+        # Collision groups instead of per-pair filters (pair filters outlive removed bodies and made
+        # episodes depend on history): the arm and the table only ever touch objects; a held object
+        # drops the arm from its mask. The arm never needs the table (fixed base, targets above z=0).
+        for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
+            p.setCollisionFilterGroupMask(self.arm_id, link, _GROUP_ARM, _GROUP_OBJECT, physicsClientId=c)
+        p.setCollisionFilterGroupMask(self.table_id, -1, _GROUP_TABLE, _GROUP_OBJECT, physicsClientId=c)
         self._joint_forces = [max(80.0, p.getJointInfo(self.arm_id, j, physicsClientId=c)[10])
                               for j in self.arm_joint_ids]
+        self._empty_state = p.saveState(physicsClientId=c)
 
     @staticmethod
     def _descends(link: int, root: int, parents: dict[int, int]) -> bool:
@@ -168,17 +180,19 @@ class TabletopWorld:
             link = parents[link]
         return False
 
-    def _clear_objects(self) -> None:
+    def _clear_episode(self) -> None:
+        """Back to the empty scene, as if freshly built: an episode must depend on its seed alone,
+        not on what this world simulated before (the dataset is the same for any worker count)."""
+        c = self.client
         if self._weld is not None:
-            p.removeConstraint(self._weld[1], physicsClientId=self.client)
+            p.removeConstraint(self._weld[1], physicsClientId=c)
             self._weld = None
-        for body in self._objects.values():
-            # pybullet reuses body ids: restore collision filters so the next episode's objects
-            # do not inherit a "held object" exemption.
-            for link in self.gripper_links:
-                p.setCollisionFilterPair(self.arm_id, body, link, -1, 1, physicsClientId=self.client)
-            p.removeBody(body, physicsClientId=self.client)
+        # pybullet reuses freed body ids last-in first-out; removing in reverse creation order gives
+        # the next episode's objects the ids they would get in a fresh world (contact order depends on ids).
+        for body in sorted(self._objects.values(), reverse=True):
+            p.removeBody(body, physicsClientId=c)
         self._objects = {}
+        p.restoreState(stateId=self._empty_state, physicsClientId=c)
 
     def _spawn(self, task: TaskSpec) -> None:
         c = self.client
@@ -197,6 +211,7 @@ class TabletopWorld:
             quat = p.getQuaternionFromEuler([0, 0, obj.yaw])
             body = p.createMultiBody(mass, col, vis, [obj.position_xy[0], obj.position_xy[1], he[2]], quat,
                                      physicsClientId=c)
+            p.setCollisionFilterGroupMask(body, -1, _GROUP_OBJECT, _GROUP_ALL, physicsClientId=c)
             p.changeDynamics(body, -1, lateralFriction=0.8, spinningFriction=0.001, physicsClientId=c)
             self._objects[obj.name] = body
 
@@ -205,7 +220,7 @@ class TabletopWorld:
         """Rebuild the scene for `task` (objects, look, camera), arm at home with the gripper open."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
-        self._clear_objects()
+        self._clear_episode()
         self.task = task
         self.look = sample_look(self.randomization, self.rng)
         p.changeVisualShape(self.table_id, -1, rgbaColor=list(self.look.table_color) + [1.0],
@@ -316,9 +331,9 @@ class TabletopWorld:
         cid = p.createConstraint(self.arm_id, self.ee_link, body, -1, p.JOINT_FIXED, [0, 0, 0], rel_pos, [0, 0, 0],
                                  parentFrameOrientation=rel_orn, physicsClientId=c)
         p.changeConstraint(cid, maxForce=50.0, physicsClientId=c)
-        # The fingers would fight the weld; the held object stops colliding with the gripper.
-        for link in self.gripper_links:
-            p.setCollisionFilterPair(self.arm_id, body, link, -1, 0, physicsClientId=c)
+        # The fingers would fight the weld: the held object stops colliding with the arm (for the
+        # rest of the episode, so opening fingers do not flick a just-placed object).
+        p.setCollisionFilterGroupMask(body, -1, _GROUP_OBJECT, _GROUP_OBJECT | _GROUP_TABLE, physicsClientId=c)
         self._weld = (best, cid)
 
     def _update_touch(self) -> None:

@@ -46,7 +46,7 @@ def read_rosbag_episodes(bag_path: str | Path, mapping: ImportMapping) -> Iterat
         reader.open()
     except Exception as exc:  # rosbags raises several unrelated types for unreadable input
         raise VideoPlannerError(f'{bag_path} is not a readable rosbag2/rosbag file: {exc}') from None
-    with reader:
+    try:
         present = {c.topic for c in reader.connections}
         missing = [t for t, role in roles.items() if t not in present and role not in ('instruction', 'stop')]
         if missing:
@@ -77,6 +77,8 @@ def read_rosbag_episodes(bag_path: str | Path, mapping: ImportMapping) -> Iterat
                 episode = assembler.finish()
             if episode is not None:
                 yield episode
+    finally:
+        reader.close()
     episode = assembler.finish()
     if episode is not None:
         yield episode

@@ -1,0 +1,71 @@
+"""Plan-quality metrics: PSNR/SSIM against known values, the held-out grouping, and the report tables."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from video_planner.model import VideoModel, load_model_config
+from video_planner.model.evaluate import _heldout_patterns, clip_group, evaluate_plans, psnr, ssim, to_markdown
+
+torch.set_num_threads(1)
+
+
+def image(seed=0, size=32):
+    rng = np.random.default_rng(seed)
+    im = cv2.GaussianBlur(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), (5, 5), 1.0)
+    return im
+
+
+def test_psnr_matches_its_definition():
+    a = np.full((8, 8, 3), 100, np.uint8)
+    assert psnr(a, a) == float('inf')
+    # A uniform error of 10 grey levels: MSE 100 -> 10 log10(255^2 / 100).
+    assert psnr(a, a + 10) == pytest.approx(10 * np.log10(255 ** 2 / 100))
+
+
+def test_ssim_is_one_for_identical_images_and_falls_with_noise_and_shift():
+    a = image()
+    assert ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a + np.random.default_rng(1).normal(0, 25, a.shape), 0, 255).astype(np.uint8)
+    very_noisy = np.clip(a + np.random.default_rng(1).normal(0, 80, a.shape), 0, 255).astype(np.uint8)
+    assert 1.0 > ssim(a, noisy) > ssim(a, very_noisy)
+    # A brightness offset keeps structure: SSIM stays much higher than PSNR would suggest.
+    assert ssim(a, np.clip(a.astype(int) + 20, 0, 255).astype(np.uint8)) > ssim(a, very_noisy)
+
+
+def test_clips_are_grouped_by_held_out_arm_then_paraphrase():
+    pats = _heldout_patterns()
+    assert clip_group({'arm': 'kinova', 'instruction': 'lift the red cube'}, 'kinova', pats) == 'held_out_arm'
+    assert clip_group({'arm': 'panda', 'instruction': 'hoist the red cube'}, 'kinova', pats) == \
+        'held_out_paraphrase'
+    assert clip_group({'arm': 'panda', 'instruction': 'give the blue can a push to the left'}, 'kinova', pats) \
+        == 'held_out_paraphrase'
+    assert clip_group({'arm': 'panda', 'instruction': 'lift the red cube'}, 'kinova', pats) == 'seen'
+    assert clip_group({'arm': 'panda', 'instruction': 'x', 'split': 'heldout'}, 'kinova', pats) == \
+        'held_out_paraphrase'
+
+
+class TableEncoder:
+    def encode_batch(self, instructions):
+        return np.stack([np.random.default_rng(len(i)).normal(size=384).astype(np.float32)
+                         for i in instructions])
+
+
+def test_evaluation_reports_every_group_with_per_frame_scores():
+    cfg = load_model_config('tiny')
+    torch.manual_seed(0)
+    model = VideoModel(cfg).eval()
+    s, k = cfg.image_size, cfg.horizon
+    clips = []
+    for i, (arm, text) in enumerate([('panda', 'lift the red cube'), ('kinova', 'lift the red cube'),
+                                     ('panda', 'hoist the red cube'), ('ur5', 'touch the green can')]):
+        frames = np.stack([image(10 * i + j, s) for j in range(k + 1)])
+        clips.append({'frame0': frames[0], 'future': frames[1:], 'instruction': text, 'arm': arm})
+    result = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova')
+    groups = result['groups']
+    assert [groups[g]['clips'] for g in ('seen', 'held_out_arm', 'held_out_paraphrase')] == [2, 1, 1]
+    for g in groups.values():
+        assert len(g['psnr_per_frame']) == k and len(g['ssim_per_frame']) == k
+        assert 0 < g['psnr'] < 100 and -1 <= g['ssim'] <= 1
+    md = to_markdown(result)
+    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md

@@ -1,0 +1,133 @@
+"""planner_node through its action: goals, feedback, results, cancel, and the one-goal-at-a-time policy."""
+import time
+
+import pytest
+from action_msgs.msg import GoalStatus
+
+from ros_harness import Client, pipeline_params, start, tiny_checkpoint, wait_until
+from video_planner.model.config import load_model_config
+from video_planner.ros.process import start_node
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope='module')
+def stack(tmp_path_factory):
+    logs = tmp_path_factory.mktemp('planner_logs')
+    checkpoint = tiny_checkpoint()
+    sim = start('sim_robot_node', logs, {'task': 'push', 'seed': 2, 'rate_hz': 10.0})
+    inverse_dynamics = start('inverse_dynamics_node', logs, pipeline_params(checkpoint))
+    planner = start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=20.0,
+                                                          fallback_in_process=False))
+    client = Client('planner_test_client')
+    client.wait_for_server()
+    yield {'planner': planner, 'client': client, 'logs': logs, 'checkpoint': checkpoint}
+    client.close()
+    for proc in (planner, inverse_dynamics, sim):
+        assert proc.stop() == 0, f'{proc.name} did not exit cleanly:\n{proc.log()[-3000:]}'
+
+
+def test_goal_streams_feedback_and_returns_the_completed_plan(stack):
+    client = stack['client']
+    feedback = []
+    handle = client.send_goal('push the red cube to the left', feedback=feedback, sampling_steps=3, seed=4)
+    status, result = client.result(handle)
+    tiny = load_model_config('tiny')
+    assert result.plan.plan_id and result.plan.instruction == 'push the red cube to the left'
+    assert len(result.plan.frames) == tiny.horizon + 1
+    assert (result.plan.frames[0].width, result.plan.frames[0].height) == (tiny.image_size, tiny.image_size)
+    # The inverse-dynamics node answered (not a fallback): one pose per frame, a status either way.
+    assert len(result.plan.ee_path.poses) == tiny.horizon + 1
+    assert result.plan.status
+    assert result.success == (result.plan.status == 'ok') == (status == GoalStatus.STATUS_SUCCEEDED)
+    assert result.plan_time_s > 0
+    stages = [f.stage for f in feedback]
+    assert 'encoding' in stages and 'sampling' in stages
+    steps = [(f.step, f.total_steps) for f in feedback if f.stage == 'sampling']
+    assert steps[-1] == (3, 3)
+    progress = [f.progress for f in feedback]
+    assert progress == sorted(progress) and 0.0 <= progress[0] and progress[-1] <= 1.0
+
+
+def test_bad_instructions_are_aborted_with_the_reason(stack):
+    client = stack['client']
+    for instruction, words in (('', 'empty'), ('   ', 'empty'), ('x' * 400, 'characters'),
+                               ('push\x1b[2J the cube', 'control characters')):
+        status, result = client.plan(instruction)
+        assert status == GoalStatus.STATUS_ABORTED and not result.success
+        assert words in result.message and 'instruction' in result.message
+
+
+def test_cancel_is_honoured_within_half_a_second(stack):
+    client = stack['client']
+    feedback = []
+    # 16 candidates x 64 steps keeps the tiny model busy for seconds: cancel lands mid-sampling.
+    handle = client.send_goal('lift the blue can', feedback=feedback, sampling_steps=64, num_candidates=16)
+    wait_until(lambda: any(f.stage == 'sampling' for f in feedback), 30.0, 'sampling to start')
+    t0 = time.monotonic()
+    handle.cancel_goal_async()
+    status, result = client.result(handle, timeout_s=10.0)
+    elapsed = time.monotonic() - t0
+    assert status == GoalStatus.STATUS_CANCELED, result.message
+    assert elapsed < 0.5, f'cancel took {elapsed:.2f} s'
+    assert 'cancel' in result.message
+    # The server is free again.
+    status, _ = client.plan('reach the green block', sampling_steps=1)
+    assert status in (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED)
+
+
+def test_a_goal_arriving_while_one_runs_is_rejected(stack):
+    client = stack['client']
+    feedback = []
+    first = client.send_goal('push the yellow box forward', feedback=feedback, sampling_steps=64,
+                             num_candidates=16)
+    wait_until(lambda: feedback, 30.0, 'the first goal to start')
+    assert client.send_goal('reach the red cube', sampling_steps=1) is None
+    first.cancel_goal_async()
+    status, _ = client.result(first)
+    assert status == GoalStatus.STATUS_CANCELED
+    assert stack['planner'].wait_for_log('another goal is running', 5.0)
+
+
+def test_without_a_camera_frame_the_goal_is_aborted_with_the_reason(tmp_path):
+    planner = start('planner_node', tmp_path, pipeline_params(tiny_checkpoint()), namespace='lonely')
+    client = Client('lonely_client', namespace='lonely')
+    try:
+        client.wait_for_server()
+        status, result = client.plan('reach the red cube')
+        assert status == GoalStatus.STATUS_ABORTED and not result.success
+        assert 'no camera frame received on /lonely/camera/image_raw' in result.message
+    finally:
+        client.close()
+        planner.stop()
+
+
+def test_fallback_computes_the_plan_in_process_when_no_node_answers(tmp_path):
+    sim = start('sim_robot_node', tmp_path, {'seed': 5}, namespace='fallback')
+    client = Client('fallback_client', namespace='fallback')
+    try:
+        for fallback in (True, False):
+            planner = start('planner_node', tmp_path, pipeline_params(
+                tiny_checkpoint(), result_timeout_s=0.3, fallback_in_process=fallback), namespace='fallback')
+            try:
+                client.wait_for_server()
+                status, result = client.plan('reach the red cube', sampling_steps=1)
+                if fallback:
+                    assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1
+                    assert planner.wait_for_log('computing it here', 5.0)
+                else:
+                    assert status == GoalStatus.STATUS_ABORTED
+                    assert 'is inverse_dynamics_node running?' in result.message
+            finally:
+                planner.stop()
+    finally:
+        client.close()
+        sim.stop()
+
+
+def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):
+    proc = start_node('planner_node', pipeline_params(tiny_checkpoint(), sampling_steps=0), log_dir=tmp_path)
+    proc.popen.wait(timeout=60)
+    assert proc.popen.returncode != 0
+    assert 'sampling_steps' in proc.log()
+    proc.stop()

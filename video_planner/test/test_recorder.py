@@ -1,0 +1,160 @@
+"""recorder_node: a robot's topics over DDS -> episode files, and the raw bag it can keep alongside.
+
+A small "robot" node publishes camera frames whose pixels encode their sequence number, CameraInfo,
+the latched camera pose, the end-effector pose and a gripper joint; the test starts and stops
+episodes over the recorder's topics and parameter, then reads the episode files back.
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rclpy
+import yaml
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Empty, String
+from transforms3d.euler import euler2mat
+
+from video_planner.data.episode import read_episode
+from video_planner.data.importers.cli import import_episodes
+from video_planner.dynamics.camera import CameraModel, look_at
+from video_planner.ros import conversions as conv
+from video_planner.ros.recorder_node import RecorderNode
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+SIZE = 24
+
+
+@pytest.fixture
+def ros_context():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = SingleThreadedExecutor(context=context)
+    yield context, executor
+    executor.shutdown()
+    rclpy.shutdown(context=context)
+
+
+def spin_until(executor, predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.02)
+    return predicate()
+
+
+def ee_pose(seq: int) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, :3] = euler2mat(np.pi, 0.0, 0.01 * seq)
+    T[:3, 3] = [0.4 + 0.001 * seq, 0.0, 0.3]
+    return T
+
+
+class FakeRobot:
+    """Publishes like sim_robot_node; frame ``seq`` has red = seq and the matching ee pose."""
+
+    def __init__(self, context):
+        self.node = rclpy.create_node('fake_robot', context=context)
+        self.camera = CameraModel.from_fov(60.0, SIZE, SIZE, look_at([0.5, 0.0, 1.0], [0.5, 0.0, 0.0], (1, 0, 0)))
+        sensor = qos_profile_sensor_data
+        self.image_pub = self.node.create_publisher(Image, 'camera/image_raw', sensor)
+        self.info_pub = self.node.create_publisher(CameraInfo, 'camera/camera_info', sensor)
+        self.ee_pub = self.node.create_publisher(PoseStamped, 'ee_pose', sensor)
+        self.joints_pub = self.node.create_publisher(JointState, 'joint_states', sensor)
+        camera_pose_pub = self.node.create_publisher(PoseStamped, 'camera/pose', LATCHED)
+        camera_pose_pub.publish(conv.matrix_to_pose_stamped(self.camera.T_base_camera, frame_id='base_link'))
+        self.seq = 0
+        self.node.create_timer(0.02, self.tick)
+
+    def tick(self):
+        seq, stamp = self.seq, self.node.get_clock().now()
+        self.seq += 1
+        # Pose and gripper first, then the frame they belong to.
+        self.ee_pub.publish(conv.matrix_to_pose_stamped(ee_pose(seq), stamp, 'base_link'))
+        self.joints_pub.publish(JointState(name=['finger'], position=[0.04 * (seq % 2)]))
+        self.info_pub.publish(conv.camera_model_to_info(self.camera, stamp))
+        rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+        rgb[:, :, 0] = seq % 256
+        rgb[:, :, 1] = np.arange(SIZE, dtype=np.uint8)[None, :]
+        self.image_pub.publish(conv.rgb_to_image(rgb, stamp, 'camera_optical_frame'))
+
+
+def check_episode(path: Path, instruction: str, camera: CameraModel):
+    episode = read_episode(path)
+    assert episode.instruction == instruction and episode.arm == 'panda' and len(episode) >= 3
+    np.testing.assert_allclose(episode.camera.K, camera.K)
+    np.testing.assert_allclose(episode.camera.T_base_camera, camera.T_base_camera, atol=1e-9)
+    seqs = episode.rgb[:, 0, 0, 0].astype(int)
+    assert np.all(np.diff(seqs) > 0), 'frames out of order'
+    np.testing.assert_array_equal(episode.rgb[:, 0, :, 1], np.tile(np.arange(SIZE), (len(episode), 1)))
+    # Each step's pose is the one published with (or just before) its frame.
+    for seq, T in zip(seqs, episode.ee_pose):
+        assert any(np.allclose(T, ee_pose(s), atol=1e-9) for s in (seq, seq - 1)), f'pose of frame {seq}'
+    assert set(np.unique(episode.gripper)) <= {0.0, 1.0} and len(np.unique(episode.gripper)) == 2
+    assert np.isnan(episode.depth_m).all() and episode.joint_positions.shape == (len(episode), 0)
+    return episode
+
+
+def test_recorder_writes_episodes_and_a_bag_that_imports_to_the_same(ros_context, tmp_path):
+    context, executor = ros_context
+    robot = FakeRobot(context)
+    recorder = RecorderNode(context=context, parameter_overrides=[
+        Parameter('output_dir', value=str(tmp_path / 'episodes')), Parameter('arm', value='panda'),
+        Parameter('gripper_joint', value='finger'), Parameter('gripper_closed_value', value=0.04),
+        Parameter('bag_path', value=str(tmp_path / 'raw_bag'))])
+    operator = rclpy.create_node('operator', context=context)
+    instruction_pub = operator.create_publisher(String, '/recorder_node/instruction', 10)
+    stop_pub = operator.create_publisher(Empty, '/recorder_node/stop', 10)
+    for node in (robot.node, recorder, operator):
+        executor.add_node(node)
+    assert spin_until(executor, lambda: instruction_pub.get_subscription_count() and stop_pub.get_subscription_count()
+                      and recorder.assembler.T_base_camera is not None, 10.0)
+
+    # Episode 1: started and stopped over the topics.
+    instruction_pub.publish(String(data='push the red cube to the left'))
+    assert spin_until(executor, lambda: recorder.assembler.n_steps >= 6, 10.0)
+    stop_pub.publish(Empty())
+    assert spin_until(executor, lambda: len(recorder.saved) == 1, 5.0)
+    # Episode 2: started through the parameter, ended by shutting the recorder down.
+    recorder.set_parameters([Parameter('instruction', value='open the drawer')])
+    assert spin_until(executor, lambda: recorder.assembler.n_steps >= 4, 10.0)
+    executor.remove_node(recorder)
+    recorder.destroy_node()
+    robot.node.destroy_node()
+    operator.destroy_node()
+
+    paths = sorted((tmp_path / 'episodes').glob('recorded_*.hdf5'))
+    assert [p.name for p in paths] == ['recorded_000000.hdf5', 'recorded_000001.hdf5']
+    first = check_episode(paths[0], 'push the red cube to the left', robot.camera)
+    second = check_episode(paths[1], 'open the drawer', robot.camera)
+    np.testing.assert_allclose(first.action_poses[:-1], first.ee_pose[1:])
+
+    # The bag holds the same streams: importing it reproduces the recorded episodes.
+    # The shipped mapping, with this recorder's gripper joint.
+    mapping = yaml.safe_load((CONFIG_DIR / 'import_rosbag.yaml').read_text())
+    mapping['ee']['joint_states'] = '/joint_states'
+    mapping['gripper'].update(joint='finger', closed_value=0.04)
+    (tmp_path / 'mapping.yaml').write_text(yaml.safe_dump(mapping))
+    imported = import_episodes('rosbag', tmp_path / 'raw_bag', tmp_path / 'mapping.yaml', tmp_path / 'imported')
+    assert [p.name for p in imported] == ['rosbag_000000.hdf5', 'rosbag_000001.hdf5']
+    for recorded, path in zip((first, second), imported):
+        again = read_episode(path)
+        assert again.instruction == recorded.instruction
+        np.testing.assert_array_equal(again.rgb, recorded.rgb)
+        np.testing.assert_allclose(again.ee_pose, recorded.ee_pose)
+        np.testing.assert_array_equal(again.gripper, recorded.gripper)
+        np.testing.assert_allclose(again.camera.K, recorded.camera.K)
+        np.testing.assert_allclose(again.camera.T_base_camera, recorded.camera.T_base_camera)
+
+
+def test_recorder_rejects_a_configuration_without_poses(ros_context, tmp_path):
+    from video_planner.errors import ConfigError
+
+    context, _ = ros_context
+    with pytest.raises(ConfigError, match='ee'):
+        RecorderNode(context=context, parameter_overrides=[Parameter('ee_pose_topic', value=''),
+                                                           Parameter('output_dir', value=str(tmp_path))])

@@ -1,0 +1,85 @@
+"""`video-planner train` end to end on episodes written by the real generator (pybullet), tiny config."""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from video_planner.data.generate import GenerateConfig, generate
+from video_planner.model import VideoModel, load_checkpoint
+from video_planner.model import evaluate as evaluate_cmd
+from video_planner.model import train as train_cmd
+from video_planner.text import TextEncoder
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope='module')
+def episodes(tmp_path_factory):
+    out = tmp_path_factory.mktemp('episodes')
+    config = GenerateConfig(arms=('panda', 'kinova'), tasks=('reach',), episodes=2, seed=3, out=out,
+                            image_size=16, frames=9, randomize=False)
+    counts = generate(config, progress=False)
+    assert counts['success'] >= 1, counts
+    return out
+
+
+def train(argv):
+    parser = argparse.ArgumentParser()
+    train_cmd.add_arguments(parser)
+    return train_cmd.run(parser.parse_args(argv))
+
+
+def test_train_command_writes_a_loadable_model_and_resumes(episodes, tmp_path, capsys):
+    out = tmp_path / 'run'
+    assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(out), '--steps', '4',
+                  '--threads', '1']) == 0
+    printed = capsys.readouterr().out
+    assert 'steps/s' in printed and 'trained to step 4' in printed
+    summary = json.loads((out / 'train_summary.json').read_text())
+    assert summary['step'] == 4 and summary['steps_per_s'] > 0
+    assert (out / 'loss.png').is_file() and list((out / 'samples').glob('step_*.png'))
+    # Instruction embeddings are cached on disk for the next run.
+    assert len(list((out / 'text_cache').glob('*.npy'))) >= 1
+
+    model = VideoModel.load(out / 'model.pt')
+    cfg = model.config
+    frame0 = np.zeros((1, cfg.image_size, cfg.image_size, 3), np.uint8)
+    emb = TextEncoder(cache_dir=out / 'text_cache').encode('touch the red cube')
+    assert model.sample(frame0, emb[None], steps=2, seed=0).shape == (1, cfg.horizon, 16, 16, 3)
+
+    assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(out), '--steps', '7', '--resume',
+                  '--threads', '1']) == 0
+    assert load_checkpoint(out / 'checkpoint.pt').step == 7
+
+    # Fine-tuning from those weights starts a fresh step count in a new folder.
+    assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(tmp_path / 'ft'), '--steps', '2',
+                  '--init', str(out / 'model.pt'), '--threads', '1']) == 0
+    assert load_checkpoint(tmp_path / 'ft' / 'checkpoint.pt').step == 2
+
+    parser = argparse.ArgumentParser()
+    evaluate_cmd.add_arguments(parser)
+    args = parser.parse_args(['--checkpoint', str(out / 'model.pt'), '--data', str(episodes), '--out',
+                              str(tmp_path / 'eval'), '--steps', '2'])
+    assert evaluate_cmd.run(args) == 0
+    result = json.loads((tmp_path / 'eval' / 'eval.json').read_text())
+    assert sum(g['clips'] for g in result['groups'].values()) == result['settings']['clips'] >= 1
+    assert (tmp_path / 'eval' / 'eval.md').read_text().startswith('Sampled plans')
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--config', 'tiny', '--resume'], 'no checkpoint.pt'),
+    (['--config', 'huge'], "'tiny', 'default'"),
+    (['--config', 'tiny', '--steps', '-1'], 'steps'),
+    (['--config', 'tiny', '--init', 'missing.pt'], 'does not exist'),
+])
+def test_train_command_reports_bad_requests(episodes, tmp_path, capsys, argv, message):
+    assert train(['--data', str(episodes), '--out', str(tmp_path / 'r'), '--steps', '1'] + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_command_rejects_a_folder_without_episodes(tmp_path, capsys):
+    assert train(['--data', str(tmp_path), '--config', 'tiny', '--out', str(tmp_path / 'r')]) == 2
+    assert 'no .hdf5 episode files' in capsys.readouterr().err

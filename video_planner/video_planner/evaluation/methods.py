@@ -1,0 +1,225 @@
+"""The methods the suite compares, each one way of choosing end-effector waypoints for a task.
+
+Every method gets a freshly reset world (same task instance and seed for all methods) and a
+`WaypointExecutor`, and returns an `EpisodeOutcome`. An episode ends at the first success (checked
+after every executed waypoint), when the method has nothing more to do, or when the executor's
+control-step budget is spent -- the same rule for every method.
+"""
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from video_planner.evaluation.executor import BudgetExhausted, WaypointExecutor
+from video_planner.sim.expert import ScriptedExpert
+from video_planner.sim.tasks import TaskSpec
+from video_planner.sim.world import Observation, TabletopWorld
+
+
+@dataclass
+class Episode:
+    """What a method sees: the reset world, the task, the first observation and the episode seed."""
+    world: TabletopWorld
+    task: TaskSpec
+    observation: Observation
+    seed: int
+    executor: WaypointExecutor
+    gt_frames: np.ndarray | None = None   # (K+1, H, W, 3) the expert's rollout, for the gt_video methods
+    outcome: 'EpisodeOutcome' = None      # the method fills it in as it goes (kept if the budget runs out)
+
+
+@dataclass
+class EpisodeOutcome:
+    success: bool = False
+    plans: int = 0                                  # plans (or policy steps) asked for
+    failed_plans: int = 0                           # plans that failed a gate or IK
+    status: str = ''                                # why the episode ended
+    timings: list[dict] = field(default_factory=list)  # per plan: stage -> seconds
+
+
+class Method(abc.ABC):
+    name: str = 'method'
+    description: str = ''
+
+    @abc.abstractmethod
+    def run(self, episode: Episode) -> None:
+        """Act in `episode.world` until done, filling `episode.outcome`; the caller reads success after."""
+
+
+def _succeeded(world: TabletopWorld) -> bool:
+    return world.success()
+
+
+# ---------------------------------------------------------------------------------------- floors, ceiling
+class NoopMethod(Method):
+    name = 'noop'
+    description = 'holds the start pose (floor: tasks are not solved by waiting)'
+
+    def __init__(self, hold_steps: int = 20):
+        self.hold_steps = hold_steps
+
+    def run(self, episode: Episode) -> None:
+        episode.outcome.status = 'held still'
+        episode.executor.hold(self.hold_steps)
+
+
+class RandomMethod(Method):
+    name = 'random'
+    description = 'random waypoints in the arm workspace with random gripper commands (floor)'
+
+    def __init__(self, waypoints: int = 8, max_height_m: float = 0.15):
+        self.waypoints = waypoints
+        self.max_height_m = max_height_m
+
+    def run(self, episode: Episode) -> None:
+        world, spec, out = episode.world, episode.world.spec, episode.outcome
+        out.plans, out.status = 1, 'waypoints done'
+        rng = np.random.default_rng(episode.seed + 7)
+        T0 = episode.observation.T_base_ee
+        centre = np.asarray(spec.workspace_center)
+        for _ in range(self.waypoints):
+            r = spec.workspace_radius * np.sqrt(rng.uniform())
+            a = rng.uniform(-np.pi, np.pi)
+            T = T0.copy()
+            T[:2, 3] = centre + r * np.array([np.cos(a), np.sin(a)])
+            T[2, 3] = rng.uniform(0.0, self.max_height_m * spec.scale)
+            episode.executor.move_to(T, float(rng.uniform() < 0.5))
+            if _succeeded(world):
+                return
+
+
+class ExpertMethod(Method):
+    name = 'expert'
+    description = 'scripted expert that reads the true object poses (upper bound)'
+
+    def run(self, episode: Episode) -> None:
+        episode.outcome.plans, episode.outcome.status = 1, 'script done'
+        expert = ScriptedExpert(episode.world)
+        for T, g in expert.commands(episode.task, episode.observation.T_base_ee):
+            episode.executor.command(T, g)
+            if _succeeded(episode.world):
+                return
+
+
+def expert_video(world: TabletopWorld, task: TaskSpec, first: Observation, frames: int) -> np.ndarray:
+    """The expert's rollout from `first` (a just-reset world) rendered at `frames` evenly spaced steps,
+    the first being the start frame: a ground-truth "video plan" of the plan's length."""
+    commands = ScriptedExpert(world).commands(task, first.T_base_ee)
+    keep = np.round(np.linspace(0, len(commands), frames)).astype(int)
+    out = [first.rgb]
+    for i, (T, g) in enumerate(commands, start=1):
+        world.step_ee(T, g)
+        if i in keep[1:]:
+            out.extend([world.render()[0]] * int(np.count_nonzero(keep[1:] == i)))
+    return np.stack(out[:frames])
+
+
+# ---------------------------------------------------------------------------------------- video plans
+class VideoPlanMethod(Method):
+    """The full pipeline: camera frame -> video plan -> SE(3) waypoints -> IK -> simulated arm.
+
+    Closed loop (`chunk` > 0): execute the first `chunk` waypoints of each plan, then replan from the
+    new frame, up to `max_plans` plans (the last one runs to its end). Open loop: `max_plans` = 1 and
+    `chunk` = 0 (the whole plan). A plan that fails a safety gate is not executed; the next one is
+    sampled from the same frame with another seed.
+    """
+
+    def __init__(self, name: str, planners, chunk: int = 4, max_plans: int = 6, description: str = ''):
+        self.name = name
+        self.planners = planners        # arm -> VideoPlanner (shared model, text encoder, inverse dynamics)
+        self.chunk = chunk
+        self.max_plans = max_plans
+        self.description = description
+
+    def run(self, episode: Episode) -> None:
+        from video_planner.planner import PlanRequest
+        world, executor, outcome = episode.world, episode.executor, episode.outcome
+        planner = self.planners(world.spec.name)
+        for k in range(self.max_plans):
+            obs = world.observe()
+            request = PlanRequest(instruction=episode.task.instruction, rgb=obs.rgb, depth_m=obs.depth_m,
+                                  camera=obs.camera, T_base_ee=obs.T_base_ee, q_current=obs.joint_positions,
+                                  ee_mask=obs.ee_mask, seed=(episode.seed * 31 + k) % (2 ** 31))
+            plan = planner.plan(request)
+            outcome.plans += 1
+            outcome.timings.append(dict(plan.timings))
+            if not plan.ok:
+                outcome.failed_plans += 1
+                outcome.status = f'plan rejected: {plan.status}'
+                continue
+            last = k == self.max_plans - 1 or self.chunk <= 0
+            end = len(plan.T_base_ee) if last else min(len(plan.T_base_ee), 1 + self.chunk)
+            executor.follow(plan.T_base_ee[1:end], plan.gripper[1:end], stop=lambda: _succeeded(world))
+            outcome.status = 'plans used up'
+            if _succeeded(world):
+                return
+
+
+class GroundTruthVideoMethod(Method):
+    """The expert's own rollout as the "video plan" + inverse dynamics + IK, executed open loop: what
+    the pipeline achieves with a perfect video model (isolates the video model from the rest)."""
+
+    def __init__(self, name: str, planners, description: str = ''):
+        self.name = name
+        self.planners = planners
+        self.description = description
+
+    def run(self, episode: Episode) -> None:
+        obs, world, outcome = episode.observation, episode.world, episode.outcome
+        planner = self.planners(world.spec.name)
+        plan = planner.frames_to_plan(episode.task.instruction, episode.gt_frames, obs.depth_m, obs.camera,
+                                      obs.T_base_ee, obs.joint_positions, obs.ee_mask)
+        outcome.plans, outcome.timings = 1, [dict(plan.timings)]
+        if not plan.ok:
+            outcome.failed_plans, outcome.status = 1, f'plan rejected: {plan.status}'
+            return
+        outcome.status = 'plan done'
+        episode.executor.follow(plan.T_base_ee[1:], plan.gripper[1:], stop=lambda: _succeeded(world))
+
+
+# ---------------------------------------------------------------------------------------- policy
+class PolicyMethod(Method):
+    """Image + language -> next waypoint, one observation at a time (behaviour-cloning baseline)."""
+
+    def __init__(self, policy, max_steps: int = 40, name: str = 'policy', description: str = ''):
+        self.policy = policy
+        self.max_steps = max_steps
+        self.name = name
+        self.description = description
+
+    def run(self, episode: Episode) -> None:
+        world, executor, outcome = episode.world, episode.executor, episode.outcome
+        R = episode.observation.T_base_ee[:3, :3]
+        outcome.status = 'steps used up'
+        for _ in range(self.max_steps):
+            obs = world.observe()
+            t0 = time.perf_counter()
+            action = self.policy.act(obs.rgb, episode.task.instruction, executor.gripper, world.spec.scale)
+            outcome.timings.append({'policy': time.perf_counter() - t0})
+            outcome.plans += 1
+            T = np.eye(4)
+            T[:3, :3] = R
+            T[:3, 3] = obs.T_base_ee[:3, 3] + action.delta_m
+            executor.move_to(T, action.gripper)
+            if _succeeded(world):
+                return
+
+
+def run_method(method: Method, episode: Episode) -> EpisodeOutcome:
+    """`method.run` with the budget rule applied; success is read at the end (after settling when the
+    method stopped without it)."""
+    episode.outcome = outcome = EpisodeOutcome()
+    try:
+        method.run(episode)
+    except BudgetExhausted:
+        outcome.status = f'control-step budget spent ({outcome.status})' if outcome.status else \
+            'control-step budget spent'
+    if not _succeeded(episode.world):
+        episode.executor.hold(episode.executor.config.settle_steps)
+    outcome.success = _succeeded(episode.world)
+    if outcome.success:
+        outcome.status = 'success'
+    return outcome

@@ -1,0 +1,390 @@
+"""`video-planner eval`: the closed-loop benchmark. Every method meets the same seeded task instances.
+
+Instances: every arm x task family x instruction split (training paraphrases and held-out ones) x
+`episodes`; instance seeds come from `seed` and the indices of (arm, family, split) in the full
+registry, so a subset run (one arm, one family) meets exactly the same instances as the full one.
+Per instance, each method acts in the same world reset with the same seed (same objects, same look).
+Results: one record per (method, instance) -> `report.write_report` (JSON, Markdown, PNG, GIFs).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.resources import config_path, model_path
+
+ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
+               'noop')
+
+
+@dataclass
+class SuiteConfig:
+    arms: list[str] = field(default_factory=lambda: ['panda', 'iiwa', 'xarm6', 'ur5', 'so100', 'kinova'])
+    families: list[str] = field(default_factory=lambda: ['reach', 'push', 'pick_place', 'lift'])
+    splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
+    episodes: int = 1
+    seed: int = 2026
+    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
+    image_size: int = 64
+    randomize: bool = True
+    workers: int = 1
+    threads: int = 1
+    loop: str = 'closed'
+    chunk: int = 0
+    max_plans: int = 3
+    checkpoint: str = ''
+    idm_checkpoint: str = ''
+    num_candidates: int = 1
+    sampling_steps: int = 10
+    policy_checkpoint: str = ''
+    policy_max_steps: int = 40
+    step_m: float = 0.009
+    max_control_steps: int = 400
+    gif_method: str = 'video_flow'
+    horizon: int = 8                  # gt_video frames K+1 = horizon + 1 when no video model is loaded
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        from video_planner.sim.arms import ARMS
+        from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
+        for name, values, known in (('arms', self.arms, list(ARMS)), ('families', self.families, TASK_FAMILIES),
+                                    ('splits', self.splits, SPLITS), ('methods', self.methods, ALL_METHODS)):
+            bad = [v for v in values if v not in known]
+            if bad or not values:
+                raise ConfigError(f'eval {name}: unknown {bad} (or empty); expected names from {list(known)}')
+        for name in ('episodes', 'workers', 'threads', 'max_plans', 'num_candidates', 'sampling_steps',
+                     'policy_max_steps', 'max_control_steps', 'horizon'):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f'eval {name}: expected an integer >= 1, got {getattr(self, name)!r}')
+        if self.chunk < 0:
+            raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
+        if self.loop not in ('closed', 'open'):
+            raise ConfigError(f"eval loop: expected 'closed' or 'open', got {self.loop!r}")
+        if not self.step_m > 0:
+            raise ConfigError(f'eval step_m: expected > 0, got {self.step_m}')
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> 'SuiteConfig':
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f'eval config {path}: cannot be read ({exc})') from exc
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(f'eval config {path}: unknown field(s) {unknown}')
+        return cls(**data)
+
+    @property
+    def video_checkpoint_path(self) -> Path:
+        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
+
+    @property
+    def idm_checkpoint_path(self) -> Path:
+        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
+
+    @property
+    def policy_checkpoint_path(self) -> Path:
+        return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
+
+
+@dataclass(frozen=True)
+class TaskInstance:
+    arm: str
+    family: str
+    split: str
+    index: int
+    seed: int
+
+
+def task_instances(config: SuiteConfig) -> list[TaskInstance]:
+    """The suite's instances; the seed of each depends only on its place in the full registry."""
+    from video_planner.sim.arms import ARMS
+    from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
+    out = []
+    for arm in config.arms:
+        for family in config.families:
+            for split in config.splits:
+                for i in range(config.episodes):
+                    key = [config.seed, list(ARMS).index(arm), TASK_FAMILIES.index(family), SPLITS.index(split), i]
+                    seed = int(np.random.SeedSequence(key).generate_state(1)[0] % (2 ** 31))
+                    out.append(TaskInstance(arm, family, split, i, seed))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ components
+class Components:
+    """Models shared by the methods of one process, loaded once; what is missing is reported, not faked."""
+
+    def __init__(self, config: SuiteConfig):
+        self.config = config
+        self.skipped: dict[str, str] = {}
+        self.video_model = self._load('video model', config.video_checkpoint_path, self._load_video)
+        self.idm = {'flow': self._flow_idm()}
+        learned = self._load('learned inverse dynamics', config.idm_checkpoint_path, self._load_idm)
+        if learned is not None:
+            self.idm['learned'] = learned
+        self.policy = self._load('policy', config.policy_checkpoint_path, self._load_policy)
+        self._text_encoder = None
+        self._planners: dict[tuple[str, str], object] = {}
+
+    def _load(self, what: str, path: Path, loader):
+        if not path.is_file():
+            self.skipped[what] = f'no {what} checkpoint at {path}'
+            return None
+        return loader(path)
+
+    @staticmethod
+    def _load_video(path: Path):
+        from video_planner.model.video_model import VideoModel
+        return VideoModel.load(path)
+
+    @staticmethod
+    def _load_idm(path: Path):
+        from video_planner.dynamics.learned import LearnedInverseDynamics
+        return LearnedInverseDynamics.load(path)
+
+    def _load_policy(self, path: Path):
+        from video_planner.policy.policy import ImageLanguagePolicy
+        return ImageLanguagePolicy.load(path, text_encoder=None)
+
+    @staticmethod
+    def _flow_idm():
+        from video_planner.dynamics.config import DynamicsConfig
+        from video_planner.dynamics.flow import FlowDepthInverseDynamics
+        return FlowDepthInverseDynamics(DynamicsConfig.from_yaml(None).flow)  # the package's dynamics.yaml
+
+    @property
+    def text_encoder(self):
+        if self._text_encoder is None:
+            from video_planner.text import TextEncoder
+            self._text_encoder = TextEncoder()
+        return self._text_encoder
+
+    @property
+    def horizon(self) -> int:
+        return int(self.video_model.config.horizon) if self.video_model is not None else self.config.horizon
+
+    def planner(self, idm: str, arm: str):
+        key = (idm, arm)
+        if key not in self._planners:
+            from video_planner.planner import PlannerConfig, VideoPlanner
+            cfg = PlannerConfig(checkpoint=str(self.config.video_checkpoint_path), inverse_dynamics=idm,
+                                idm_checkpoint=str(self.config.idm_checkpoint_path), arm=arm,
+                                num_candidates=self.config.num_candidates,
+                                sampling_steps=self.config.sampling_steps)
+            self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
+                                               inverse_dynamics=self.idm[idm])
+        return self._planners[key]
+
+    def methods(self) -> tuple[list, dict[str, str]]:
+        """(methods that can run, {method: why it cannot}) for the configured method names."""
+        from video_planner.evaluation import methods as m
+        cfg, out, skipped = self.config, [], {}
+        chunk, plans = (0, 1) if cfg.loop == 'open' else (cfg.chunk, cfg.max_plans)
+        for name in cfg.methods:
+            idm = name.rsplit('_', 1)[-1]
+            if name.startswith(('video_', 'gt_video_')) and idm not in self.idm:
+                skipped[name] = self.skipped['learned inverse dynamics']
+            elif name.startswith('video_') and self.video_model is None:
+                skipped[name] = self.skipped['video model']
+            elif name.startswith('video_'):
+                out.append(m.VideoPlanMethod(name, lambda arm, i=idm: self.planner(i, arm), chunk=chunk,
+                                             max_plans=plans, description=f'video plan + {idm} inverse dynamics'))
+            elif name.startswith('gt_video_'):
+                out.append(m.GroundTruthVideoMethod(name, lambda arm, i=idm: self.planner(i, arm),
+                                                    description=f'expert video + {idm} inverse dynamics'))
+            elif name == 'policy' and self.policy is None:
+                skipped[name] = self.skipped['policy']
+            elif name == 'policy':
+                self.policy._text_encoder = self.text_encoder
+                out.append(m.PolicyMethod(self.policy, max_steps=cfg.policy_max_steps,
+                                          description='image+language -> waypoint (behaviour cloning)'))
+            elif name == 'expert':
+                out.append(m.ExpertMethod())
+            elif name == 'random':
+                out.append(m.RandomMethod())
+            elif name == 'noop':
+                out.append(m.NoopMethod())
+        return out, skipped
+
+
+# ------------------------------------------------------------------------------------------ running
+@dataclass
+class EpisodeRecord:
+    method: str
+    arm: str
+    arm_group: str          # 'seen' or 'held-out'
+    family: str
+    split: str
+    index: int
+    seed: int
+    instruction: str
+    success: bool
+    plans: int
+    failed_plans: int
+    control_steps: int
+    status: str
+    wall_s: float
+    timings: list[dict]
+
+
+@dataclass
+class SuiteResult:
+    config: SuiteConfig
+    records: list[EpisodeRecord]
+    skipped: dict[str, str]
+    gifs: dict[str, tuple[str, np.ndarray]]   # 'success'/'failure' -> (caption, (T,H,W,3) frames)
+    wall_s: float = 0.0
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+
+def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
+    """All instances of one arm, every method; runs in a worker process or in the caller."""
+    import torch
+
+    from video_planner.evaluation.executor import ExecutorConfig, WaypointExecutor
+    from video_planner.evaluation.methods import Episode, expert_video, run_method
+    from video_planner.sim.arms import HELD_OUT_ARM, get_arm
+    from video_planner.sim.randomization import DomainRandomization
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    config, arm, instances, want_gifs = args
+    torch.set_num_threads(config.threads)
+    components = Components(config)
+    methods, skipped = components.methods()
+    randomization = DomainRandomization() if config.randomize else DomainRandomization.none()
+    world = TabletopWorld(arm, seed=config.seed, image_size=config.image_size, randomization=randomization)
+    gifs: dict[str, tuple[str, list]] = {}
+    frames: list[np.ndarray] = []
+    executor = WaypointExecutor(world, ExecutorConfig(step_m=config.step_m, max_control_steps=config.max_control_steps))
+    records = []
+    try:
+        for inst in instances:
+            task = sample_task(get_arm(arm), inst.family, np.random.default_rng(inst.seed), split=inst.split)
+            gt = None
+            if any(m.name.startswith('gt_video_') for m in methods):
+                gt = expert_video(world, task, world.reset(task, seed=inst.seed), components.horizon + 1)
+            for method in methods:
+                record_gif = want_gifs and method.name == config.gif_method and len(gifs) < 2
+                frames.clear()
+                executor.on_step = (lambda: frames.append(world.render()[0])
+                                    if executor.steps % 2 == 0 else None) if record_gif else None
+                obs = world.reset(task, seed=inst.seed)
+                if record_gif:
+                    frames.append(obs.rgb)
+                executor.reset(obs.gripper)
+                t0 = time.perf_counter()
+                outcome = run_method(method, Episode(world, task, obs, inst.seed, executor, gt_frames=gt))
+                records.append(EpisodeRecord(
+                    method=method.name, arm=arm, arm_group='held-out' if arm == HELD_OUT_ARM else 'seen',
+                    family=inst.family, split=inst.split, index=inst.index, seed=inst.seed,
+                    instruction=task.instruction, success=bool(outcome.success), plans=outcome.plans,
+                    failed_plans=outcome.failed_plans, control_steps=executor.steps, status=outcome.status,
+                    wall_s=time.perf_counter() - t0, timings=outcome.timings))
+                kind = 'success' if outcome.success else 'failure'
+                if record_gif and kind not in gifs:
+                    gifs[kind] = (f'{method.name}, {arm}: "{task.instruction}" ({kind})', list(frames))
+    finally:
+        world.close()
+    return {'records': records, 'skipped': {**skipped}, 'gifs': gifs,
+            'descriptions': {m.name: m.description for m in methods}}
+
+
+def run_suite(config: SuiteConfig, progress: bool = True) -> SuiteResult:
+    """Run every configured method on every task instance; per-arm work spread over `workers` processes."""
+    from tqdm import tqdm
+    instances = task_instances(config)
+    jobs = [(config, arm, [i for i in instances if i.arm == arm], True) for arm in config.arms]
+    t0 = time.perf_counter()
+    if config.workers == 1 or len(jobs) == 1:
+        results = map(_run_arm, jobs)
+        pool = None
+    else:
+        pool = mp.get_context('spawn').Pool(min(config.workers, len(jobs)))
+        results = pool.imap(_run_arm, jobs)
+    records, skipped, gifs, descriptions = [], {}, {}, {}
+    try:
+        for part in tqdm(results, total=len(jobs), desc='arms', unit='arm', disable=not progress):
+            records += part['records']
+            skipped.update(part['skipped'])
+            descriptions.update(part['descriptions'])
+            for kind, value in part['gifs'].items():
+                gifs.setdefault(kind, (value[0], np.stack(value[1])))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return SuiteResult(config, records, skipped, gifs, time.perf_counter() - t0, descriptions)
+
+
+# ------------------------------------------------------------------------------------------ command line
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--config', default=None, help='eval YAML (default: the package config/eval.yaml)')
+    parser.add_argument('--out', default='benchmarks/results', help='folder for closed_loop.{json,md,png} + GIFs')
+    parser.add_argument('--markdown', default=None, help='also (re)write the closed-loop section of this file '
+                                                         '(e.g. BENCHMARKS.md)')
+    parser.add_argument('--episodes', type=int, default=None, help='episodes per (arm, family, split)')
+    parser.add_argument('--arms', nargs='+', default=None)
+    parser.add_argument('--families', nargs='+', default=None)
+    parser.add_argument('--splits', nargs='+', default=None)
+    parser.add_argument('--methods', nargs='+', default=None, help=f'subset of {list(ALL_METHODS)}')
+    parser.add_argument('--seed', type=int, default=None)
+    parser.add_argument('--workers', type=int, default=None)
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--loop', choices=['closed', 'open'], default=None)
+    parser.add_argument('--chunk', type=int, default=None, help='waypoints per plan before replanning (0 = all)')
+    parser.add_argument('--max-plans', type=int, default=None)
+    parser.add_argument('--checkpoint', default=None, help='video model checkpoint')
+    parser.add_argument('--idm-checkpoint', default=None, help='learned inverse-dynamics checkpoint')
+    parser.add_argument('--policy-checkpoint', default=None)
+    parser.add_argument('--sampling-steps', type=int, default=None)
+    parser.add_argument('--no-gifs', action='store_true')
+
+
+def config_from_args(args: argparse.Namespace) -> SuiteConfig:
+    path = Path(args.config) if args.config else config_path('eval.yaml')
+    config = SuiteConfig.from_yaml(path) if path.is_file() else SuiteConfig()
+    names = lambda v: [x for item in v for x in item.split(',') if x] if v is not None else None  # noqa: E731
+    overrides = {'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
+                 'splits': names(args.splits), 'methods': names(args.methods), 'seed': args.seed,
+                 'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
+                 'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
+                 'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps}
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def run(args: argparse.Namespace) -> int:
+    from video_planner.evaluation.report import write_report
+    config = config_from_args(args)
+    result = run_suite(config)
+    if args.no_gifs:
+        result.gifs = {}
+    paths = write_report(result, Path(args.out), Path(args.markdown) if args.markdown else None)
+    for name, reason in sorted(result.skipped.items()):
+        print(f'skipped {name}: {reason}')
+    print(f'{len(result.records)} episodes in {result.wall_s:.0f} s -> ' + ', '.join(str(p) for p in paths))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-planner eval', description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except VideoPlannerError as exc:
+        print(f'video-planner eval: error: {exc}')
+        return 2
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
