@@ -73,7 +73,8 @@ def main() -> None:
     lines = [
         '# Video-plan sampling time (CPU)', '',
         f'Model: {source}; {n_params / 1e6:.2f} M parameters; {cfg.image_size}x{cfg.image_size} RGB, '
-        f'K={cfg.horizon} future frames, patch {cfg.patch_size}, channels {cfg.base_channels}x{list(cfg.channel_mults)}.',
+        f'K={cfg.horizon} future frames, patch {cfg.patch_size}, '
+        f'channels {cfg.base_channels}x{list(cfg.channel_mults)}.',
         f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
         f'{args.threads} torch thread(s); one call samples B candidate plans from one frame; '
         f'median of {args.repeats} calls after a warm-up. The machine was shared with other jobs, so '

@@ -227,3 +227,18 @@ def test_video_plan_round_trip():
     msg.frames = []
     with pytest.raises(VideoPlannerError, match='frames is empty'):
         conv.video_plan_from_msg(msg)
+
+
+def test_compressed_images_decode_and_bad_data_is_named():
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    rgb = RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    png = cv2.imencode('.png', rgb[:, :, ::-1])[1].tobytes()
+    msg = CompressedImage(format='rgb8; png compressed bgr8', data=array.array('B', png))
+    np.testing.assert_array_equal(conv.compressed_image_to_rgb(msg), rgb)
+    np.testing.assert_array_equal(conv.any_image_to_rgb(msg), rgb)
+    np.testing.assert_array_equal(conv.any_image_to_rgb(conv.rgb_to_image(rgb)), rgb)
+    msg.data = array.array('B', b'not an image')
+    with pytest.raises(ImageConversionError, match="CompressedImage.data .12 bytes, format 'rgb8; png"):
+        conv.compressed_image_to_rgb(msg)

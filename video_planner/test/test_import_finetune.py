@@ -1,6 +1,7 @@
 """Issue 10 end to end: import a LeRobot-layout dataset, fine-tune a tiny video model on it with
 ``video-planner train --init``, and reload the result (kept apart from test_importers.py for its time)."""
-from pathlib import Path
+
+import shutil
 
 import numpy as np
 import yaml
@@ -27,6 +28,8 @@ def test_fine_tune_a_tiny_model_on_imported_episodes_and_reload_it(tmp_path):
     common = ['--data', str(tmp_path / 'data'), '--config', 'tiny', '--steps', '2', '--batch-size', '2',
               '--threads', '1', '--sample-every', '0', '--checkpoint-every', '100', '--device', 'cpu']
     assert train.main(common + ['--out', str(tmp_path / 'base')]) == 0
+    # Same instructions: the second run reads their embeddings from the first run's text cache.
+    shutil.copytree(tmp_path / 'base' / 'text_cache', tmp_path / 'tuned' / 'text_cache')
     assert train.main(common + ['--out', str(tmp_path / 'tuned'), '--init', str(tmp_path / 'base' / MODEL_NAME)]) == 0
     base = VideoModel.load(tmp_path / 'base' / MODEL_NAME)
     tuned = VideoModel.load(tmp_path / 'tuned' / MODEL_NAME)

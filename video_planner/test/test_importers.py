@@ -169,6 +169,35 @@ def test_rosbag_import_errors_name_the_problem(tmp_path):
         load_mapping(CONFIG_DIR / config)  # the shipped examples are valid
 
 
+def test_rosbag_with_compressed_images_pose_topic_and_fixed_instruction(tmp_path):
+    """A typical real-robot bag: PNG CompressedImage frames, a PoseStamped ee pose, no episode topics."""
+    Pose = STORE.types['geometry_msgs/msg/Pose']
+    PoseStamped, Point = STORE.types['geometry_msgs/msg/PoseStamped'], STORE.types['geometry_msgs/msg/Point']
+    Quaternion = STORE.types['geometry_msgs/msg/Quaternion']
+    Compressed = STORE.types['sensor_msgs/msg/CompressedImage']
+    with Writer(tmp_path / 'bag', version=9) as writer:
+        image_conn = writer.add_connection('/cam/compressed', Compressed.__msgtype__, typestore=STORE)
+        pose_conn = writer.add_connection('/tcp', PoseStamped.__msgtype__, typestore=STORE)
+        for i in range(4):
+            t = (i + 1) * 10 ** 8
+            pose = PoseStamped(header=_header(t), pose=Pose(position=Point(x=0.1 * i, y=0.0, z=0.5),
+                                                            orientation=Quaternion(x=0.0, y=0.0, z=0.0, w=1.0)))
+            writer.write(pose_conn, t, STORE.serialize_cdr(pose, pose_conn.msgtype))
+            rgb = np.full((H, W, 3), (10 * i, 100, 200), np.uint8)
+            png = cv2.imencode('.png', rgb[:, :, ::-1])[1].reshape(-1)
+            writer.write(image_conn, t + 5, STORE.serialize_cdr(Compressed(header=_header(t), format='rgb8; png',
+                                                                           data=png), image_conn.msgtype))
+    mapping = tmp_path / 'm.yaml'
+    mapping.write_text(yaml.safe_dump({'camera': {'rgb': '/cam/compressed', 'fov_y_deg': 60.0},
+                                       'ee': {'pose': '/tcp'}, 'instruction': {'text': 'slide the mug'}}))
+    (path,) = cli.import_episodes('rosbag', tmp_path / 'bag', mapping, tmp_path / 'out')
+    episode = read_episode(path)
+    assert episode.instruction == 'slide the mug' and len(episode) == 4
+    np.testing.assert_array_equal(episode.rgb[:, 0, 0], [(10 * i, 100, 200) for i in range(4)])
+    np.testing.assert_allclose(episode.ee_pose[:, 0, 3], 0.1 * np.arange(4))
+    np.testing.assert_array_equal(episode.gripper, np.zeros(4))
+
+
 # ------------------------------------------------------------------------------------- LeRobot
 
 def write_lerobot_dataset(root: Path, lengths=(8, 6), fps=10):

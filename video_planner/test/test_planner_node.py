@@ -4,7 +4,10 @@ import time
 import pytest
 from action_msgs.msg import GoalStatus
 
-from ros_harness import Client, pipeline_params, start, tiny_checkpoint, wait_until
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+
+from ros_harness import Client, pipeline_params, start, tiny_checkpoint, wait_future, wait_until
 from video_planner.model.config import load_model_config
 from video_planner.ros.process import start_node
 
@@ -89,40 +92,35 @@ def test_a_goal_arriving_while_one_runs_is_rejected(stack):
     assert stack['planner'].wait_for_log('another goal is running', 5.0)
 
 
-def test_without_a_camera_frame_the_goal_is_aborted_with_the_reason(tmp_path):
-    planner = start('planner_node', tmp_path, pipeline_params(tiny_checkpoint()), namespace='lonely')
-    client = Client('lonely_client', namespace='lonely')
+def test_alone_it_explains_a_missing_camera_then_plans_in_process(tmp_path):
+    """A planner started before the camera and without an inverse-dynamics node, as on a fresh robot."""
+    planner = start('planner_node', tmp_path, pipeline_params(tiny_checkpoint(), frame_wait_s=0.5,
+                                                              result_timeout_s=0.3), namespace='alone')
+    client = Client('alone_client', namespace='alone')
+    sim = None
     try:
         client.wait_for_server()
         status, result = client.plan('reach the red cube')
         assert status == GoalStatus.STATUS_ABORTED and not result.success
-        assert 'no camera frame received on /lonely/camera/image_raw' in result.message
+        assert 'no camera frame received on /alone/camera/image_raw' in result.message
+
+        sim = start('sim_robot_node', tmp_path, {'seed': 5}, namespace='alone')
+        status, result = client.plan('reach the red cube', sampling_steps=1)
+        assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1, result.message
+        assert planner.wait_for_log('computing it here', 5.0)
+
+        params = AsyncParameterClient(client.node, '/alone/planner_node')
+        assert params.wait_for_services(10.0)
+        change = wait_future(params.set_parameters([Parameter('fallback_in_process', value=False)]), 10.0, 'set')
+        assert change.results[0].successful
+        status, result = client.plan('reach the red cube', sampling_steps=1)
+        assert status == GoalStatus.STATUS_ABORTED
+        assert 'is inverse_dynamics_node running?' in result.message
     finally:
         client.close()
         planner.stop()
-
-
-def test_fallback_computes_the_plan_in_process_when_no_node_answers(tmp_path):
-    sim = start('sim_robot_node', tmp_path, {'seed': 5}, namespace='fallback')
-    client = Client('fallback_client', namespace='fallback')
-    try:
-        for fallback in (True, False):
-            planner = start('planner_node', tmp_path, pipeline_params(
-                tiny_checkpoint(), result_timeout_s=0.3, fallback_in_process=fallback), namespace='fallback')
-            try:
-                client.wait_for_server()
-                status, result = client.plan('reach the red cube', sampling_steps=1)
-                if fallback:
-                    assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1
-                    assert planner.wait_for_log('computing it here', 5.0)
-                else:
-                    assert status == GoalStatus.STATUS_ABORTED
-                    assert 'is inverse_dynamics_node running?' in result.message
-            finally:
-                planner.stop()
-    finally:
-        client.close()
-        sim.stop()
+        if sim is not None:
+            sim.stop()
 
 
 def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):

@@ -108,6 +108,13 @@ def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_pa
         torch.testing.assert_close(a, b)
 
 
+def test_a_time_limit_stops_training_early_and_still_saves(tmp_path):
+    trainer = make_trainer(tmp_path, steps=100_000, max_seconds=1.0)
+    result = trainer.fit()
+    assert 1 <= result.step < 100_000
+    assert load_checkpoint(tmp_path / CHECKPOINT_NAME).step == result.step
+
+
 def test_checkpoint_round_trips_raw_and_ema_weights(tmp_path):
     trainer = make_trainer(tmp_path, steps=6)
     trainer.fit()
@@ -124,6 +131,20 @@ def test_checkpoint_round_trips_raw_and_ema_weights(tmp_path):
     key = 'network.stem.weight'
     assert not torch.equal(ema_model.state_dict()[key], raw_model.state_dict()[key])
     assert ema_model.checkpoint_step == 6
+
+
+def test_half_precision_export_samples_like_the_original(tmp_path):
+    from video_planner.model.checkpoint import export_for_inference
+    make_trainer(tmp_path, steps=8).fit()
+    export_for_inference(tmp_path / MODEL_NAME, tmp_path / 'ship.pt')
+    assert (tmp_path / 'ship.pt').stat().st_size < 0.6 * (tmp_path / MODEL_NAME).stat().st_size
+    full, half = VideoModel.load(tmp_path / MODEL_NAME), VideoModel.load(tmp_path / 'ship.pt')
+    assert next(half.parameters()).dtype == torch.float32
+    cfg = full.config
+    f0 = np.random.default_rng(0).integers(0, 256, (2, cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
+    emb = np.random.default_rng(1).normal(size=(2, 384)).astype(np.float32)
+    a, b = full.sample(f0, emb, steps=4, seed=3), half.sample(f0, emb, steps=4, seed=3)
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 1.0
 
 
 def test_missing_corrupt_and_incompatible_checkpoints_are_clear_errors(tmp_path):

@@ -1,13 +1,13 @@
 """`video-planner train` end to end on episodes written by the real generator (pybullet), tiny config."""
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from video_planner.data.generate import GenerateConfig, generate
+from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel, load_checkpoint
 from video_planner.model import evaluate as evaluate_cmd
 from video_planner.model import train as train_cmd
@@ -26,10 +26,11 @@ def episodes(tmp_path_factory):
     return out
 
 
-def train(argv):
+def train(argv, text_cache=None):
     parser = argparse.ArgumentParser()
     train_cmd.add_arguments(parser)
-    return train_cmd.run(parser.parse_args(argv))
+    extra = ['--text-cache', str(text_cache)] if text_cache else []
+    return train_cmd.run(parser.parse_args(argv + extra))
 
 
 def test_train_command_writes_a_loadable_model_and_resumes(episodes, tmp_path, capsys):
@@ -47,22 +48,25 @@ def test_train_command_writes_a_loadable_model_and_resumes(episodes, tmp_path, c
     model = VideoModel.load(out / 'model.pt')
     cfg = model.config
     frame0 = np.zeros((1, cfg.image_size, cfg.image_size, 3), np.uint8)
-    emb = TextEncoder(cache_dir=out / 'text_cache').encode('touch the red cube')
+    # The later runs share the first run's embedding cache, so the transformer loads only once.
+    instruction = VideoClipDataset(episodes, horizon=cfg.horizon, image_size=16)[0]['instruction']
+    emb = TextEncoder(cache_dir=out / 'text_cache').encode(instruction)
     assert model.sample(frame0, emb[None], steps=2, seed=0).shape == (1, cfg.horizon, 16, 16, 3)
 
     assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(out), '--steps', '7', '--resume',
-                  '--threads', '1']) == 0
+                  '--threads', '1'], text_cache=out / 'text_cache') == 0
     assert load_checkpoint(out / 'checkpoint.pt').step == 7
 
     # Fine-tuning from those weights starts a fresh step count in a new folder.
     assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(tmp_path / 'ft'), '--steps', '2',
-                  '--init', str(out / 'model.pt'), '--threads', '1']) == 0
+                  '--init', str(out / 'model.pt'), '--threads', '1'], text_cache=out / 'text_cache') == 0
     assert load_checkpoint(tmp_path / 'ft' / 'checkpoint.pt').step == 2
 
     parser = argparse.ArgumentParser()
     evaluate_cmd.add_arguments(parser)
     args = parser.parse_args(['--checkpoint', str(out / 'model.pt'), '--data', str(episodes), '--out',
-                              str(tmp_path / 'eval'), '--steps', '2'])
+                              str(tmp_path / 'eval'), '--steps', '2',
+                              '--text-cache', str(out / 'text_cache')])
     assert evaluate_cmd.run(args) == 0
     result = json.loads((tmp_path / 'eval' / 'eval.json').read_text())
     assert sum(g['clips'] for g in result['groups'].values()) == result['settings']['clips'] >= 1

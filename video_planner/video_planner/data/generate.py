@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from video_planner.errors import VideoPlannerError
+from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.sim.randomization import DomainRandomization
 
 _WORLDS: dict = {}  # per worker process: arm -> TabletopWorld, reused across episodes
 
@@ -32,6 +33,7 @@ class GenerateConfig:
     split: str = 'train'
     keep_failures: bool = False
     randomize: bool = True
+    randomization: DomainRandomization | None = None  # None: DomainRandomization() defaults
 
     def validate(self) -> None:
         from video_planner.sim.arms import ARMS
@@ -71,14 +73,14 @@ def generate_one(config: GenerateConfig, i: int) -> tuple[int, bool]:
     from video_planner.data.episode import write_episode
     from video_planner.data.recording import record_expert_episode
     from video_planner.sim.arms import get_arm
-    from video_planner.sim.randomization import DomainRandomization
     from video_planner.sim.tasks import sample_task
     from video_planner.sim.world import TabletopWorld
 
     arm, family, seed = config.episode_plan(i)
     world = _WORLDS.get(arm)
     if world is None:
-        randomization = DomainRandomization() if config.randomize else DomainRandomization.none()
+        randomization = (config.randomization or DomainRandomization()) if config.randomize \
+            else DomainRandomization.none()
         world = _WORLDS[arm] = TabletopWorld(arm, seed=seed, image_size=config.image_size,
                                              randomization=randomization)
     rng = np.random.default_rng(seed)
@@ -152,31 +154,75 @@ def generate(config: GenerateConfig, progress: bool = True) -> dict:
     return counts
 
 
+# Built-in defaults; a --config YAML's `generate:` section overrides them, flags override both.
+DEFAULTS = {'seed': 0, 'workers': 1, 'image_size': 64, 'frames': 24, 'split': 'train', 'keep_failures': False}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from video_planner.sim.arms import SEEN_ARMS
-    from video_planner.sim.tasks import TASK_FAMILIES
-    parser.add_argument('--arms', nargs='+', default=list(SEEN_ARMS),
+    parser.add_argument('--config', type=Path, default=None,
+                        help='YAML with a `generate:` section (same keys as the flags, underscores) and an '
+                             'optional `randomization:` section (DomainRandomization fields); see config/sim.yaml')
+    parser.add_argument('--arms', nargs='+', default=None,
                         help='arm names (comma or space separated); default: the seen (training) arms')
-    parser.add_argument('--tasks', nargs='+', default=list(TASK_FAMILIES), help='task families')
-    parser.add_argument('--episodes', type=int, required=True, help='number of episodes (indices 0..N-1)')
-    parser.add_argument('--seed', type=int, default=0, help='episode i uses seed SEED + i')
-    parser.add_argument('--out', type=Path, required=True, help='output directory (one .hdf5 per episode)')
-    parser.add_argument('--workers', type=int, default=1, help='parallel processes')
-    parser.add_argument('--image-size', type=int, default=64, help='rendered image width = height')
-    parser.add_argument('--frames', type=int, default=24, help='recorded frames per episode')
-    parser.add_argument('--split', default='train', help="instruction paraphrases: 'train' or 'heldout'")
-    parser.add_argument('--keep-failures', action='store_true', help='also write episodes the expert failed')
+    parser.add_argument('--tasks', nargs='+', default=None, help='task families; default: all')
+    parser.add_argument('--episodes', type=int, default=None, help='number of episodes (indices 0..N-1)')
+    parser.add_argument('--seed', type=int, default=None, help='episode i uses seed SEED + i (default 0)')
+    parser.add_argument('--out', type=Path, default=None, help='output directory (one .hdf5 per episode)')
+    parser.add_argument('--workers', type=int, default=None, help='parallel processes (default 1)')
+    parser.add_argument('--image-size', type=int, default=None, help='rendered image width = height (default 64)')
+    parser.add_argument('--frames', type=int, default=None, help='recorded frames per episode (default 24)')
+    parser.add_argument('--split', default=None, help="instruction paraphrases: 'train' (default) or 'heldout'")
+    parser.add_argument('--keep-failures', action='store_true', default=None,
+                        help='also write episodes the expert failed')
     parser.add_argument('--no-randomization', action='store_true', help='fixed look (no domain randomisation)')
 
 
-def _names(values: list[str]) -> tuple[str, ...]:
-    return tuple(v for item in values for v in item.split(',') if v)
+def _names(values) -> tuple[str, ...]:
+    values = [values] if isinstance(values, str) else list(values)
+    return tuple(v.strip() for item in values for v in str(item).split(',') if v.strip())
+
+
+def _load_yaml(path: Path) -> tuple[dict, dict]:
+    import yaml
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f'--config {path}: cannot read YAML ({exc})') from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f'--config {path}: expected a mapping with `generate:` / `randomization:` sections')
+    gen, rand = data.get('generate') or {}, data.get('randomization') or {}
+    known = set(DEFAULTS) | {'arms', 'tasks', 'episodes', 'out', 'randomize'}
+    unknown = set(gen) - known
+    if unknown:
+        raise ConfigError(f'--config {path}: unknown generate keys {sorted(unknown)}; expected {sorted(known)}')
+    return gen, rand
 
 
 def config_from_args(args: argparse.Namespace) -> GenerateConfig:
-    return GenerateConfig(arms=_names(args.arms), tasks=_names(args.tasks), episodes=args.episodes, seed=args.seed,
-                          out=Path(args.out), workers=args.workers, image_size=args.image_size, frames=args.frames,
-                          split=args.split, keep_failures=args.keep_failures, randomize=not args.no_randomization)
+    from video_planner.sim.arms import SEEN_ARMS
+    from video_planner.sim.tasks import TASK_FAMILIES
+    gen, rand = _load_yaml(args.config) if getattr(args, 'config', None) else ({}, {})
+
+    def pick(key, fallback=None):
+        value = getattr(args, key, None)
+        if value is not None:
+            return value
+        return gen.get(key, DEFAULTS.get(key, fallback))
+
+    episodes, out = pick('episodes'), pick('out')
+    if episodes is None or out is None:
+        raise ConfigError('--episodes and --out are required (on the command line or in --config generate:)')
+    try:
+        randomization = DomainRandomization(**{k: tuple(v) if isinstance(v, list) else v for k, v in rand.items()})
+    except TypeError as exc:
+        raise ConfigError(f'--config randomization: {exc}') from exc
+    return GenerateConfig(arms=_names(pick('arms', SEEN_ARMS)), tasks=_names(pick('tasks', TASK_FAMILIES)),
+                          episodes=int(episodes), seed=int(pick('seed')), out=Path(out),
+                          workers=int(pick('workers')), image_size=int(pick('image_size')),
+                          frames=int(pick('frames')), split=str(pick('split')),
+                          keep_failures=bool(pick('keep_failures')),
+                          randomize=not args.no_randomization and bool(gen.get('randomize', True)),
+                          randomization=randomization)
 
 
 def run(args: argparse.Namespace) -> int:

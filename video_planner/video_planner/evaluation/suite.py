@@ -265,6 +265,8 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
     randomization = DomainRandomization() if config.randomize else DomainRandomization.none()
     world = TabletopWorld(arm, seed=config.seed, image_size=config.image_size, randomization=randomization)
     gifs: dict[str, tuple[str, list]] = {}
+    names = [m.name for m in methods]
+    gif_method = config.gif_method if config.gif_method in names else (names[0] if names else '')
     frames: list[np.ndarray] = []
     executor = WaypointExecutor(world, ExecutorConfig(step_m=config.step_m, max_control_steps=config.max_control_steps))
     records = []
@@ -275,7 +277,7 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
             if any(m.name.startswith('gt_video_') for m in methods):
                 gt = expert_video(world, task, world.reset(task, seed=inst.seed), components.horizon + 1)
             for method in methods:
-                record_gif = want_gifs and method.name == config.gif_method and len(gifs) < 2
+                record_gif = want_gifs and method.name == gif_method and len(gifs) < 2
                 frames.clear()
                 executor.on_step = (lambda: frames.append(world.render()[0])
                                     if executor.steps % 2 == 0 else None) if record_gif else None

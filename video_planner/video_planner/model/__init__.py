@@ -10,8 +10,8 @@ from video_planner.model.network import VideoUNet
 from video_planner.model.sampler import SamplingCancelled, ddim_sample
 from video_planner.model.schedule import DiffusionSchedule
 from video_planner.model.trainer import TrainConfig, Trainer
-from video_planner.model.video_model import VideoModel
+from video_planner.model.video_model import VideoModel, shipped_checkpoint
 
 __all__ = ['Checkpoint', 'CheckpointError', 'DiffusionSchedule', 'PRESETS', 'SamplingCancelled', 'TrainConfig',
            'Trainer', 'VideoModel', 'VideoModelConfig', 'VideoUNet', 'ddim_sample', 'load_checkpoint',
-           'load_model_config', 'save_checkpoint']
+           'load_model_config', 'save_checkpoint', 'shipped_checkpoint']

@@ -82,3 +82,20 @@ def load_weights_into(module: torch.nn.Module, state: dict, source: str) -> None
         first = str(exc).splitlines()[0:3]
         raise CheckpointError(f'checkpoint {source}: weights do not fit this model '
                               f'(different config?): {" ".join(first)}') from exc
+
+
+def export_for_inference(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    """A lean copy to ship: config + raw and EMA weights (floating tensors cast to `dtype`), no optimizer/RNG.
+
+    float16 halves the file; loading casts back to the model's float32 parameters.
+    """
+    ckpt = load_checkpoint(src)
+
+    def cast(state: dict | None) -> dict | None:
+        if state is None:
+            return None
+        return {k: v.to(dtype) if torch.is_floating_point(v) else v for k, v in state.items()}
+
+    lean = Checkpoint(kind=ckpt.kind, config=ckpt.config, model=cast(ckpt.model), ema=cast(ckpt.ema),
+                      step=ckpt.step, extra={k: v for k, v in ckpt.extra.items() if k != 'loss_history'})
+    return save_checkpoint(dst, lean)

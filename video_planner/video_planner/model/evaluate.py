@@ -8,6 +8,7 @@ moves) is scored alongside, so a number can be read as better or worse than doin
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -45,6 +46,7 @@ def ssim(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 # -- grouping ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _heldout_patterns() -> list[re.Pattern]:
     from video_planner.sim.tasks import TEMPLATES
     pats = []
@@ -55,15 +57,20 @@ def _heldout_patterns() -> list[re.Pattern]:
     return pats
 
 
-def clip_group(clip: dict, held_out_arm: str, heldout_patterns: list[re.Pattern]) -> str:
-    """The held-out arm dominates: a held-out arm clip counts there whatever its phrasing."""
+def clip_group(clip: dict, held_out_arm: str, heldout_patterns: list[re.Pattern] | None = None) -> str:
+    """The held-out arm dominates: a held-out arm clip counts there whatever its phrasing.
+
+    The paraphrase split is the clip's 'split' field when it has one, else found by matching the
+    instruction against the simulator's held-out templates.
+    """
     if clip.get('arm') == held_out_arm:
         return 'held_out_arm'
     split = clip.get('split')
     if split is not None:
         return 'held_out_paraphrase' if split == 'heldout' else 'seen'
     text = ' '.join(str(clip['instruction']).lower().split())
-    return 'held_out_paraphrase' if any(p.match(text) for p in heldout_patterns) else 'seen'
+    patterns = heldout_patterns if heldout_patterns is not None else _heldout_patterns()
+    return 'held_out_paraphrase' if any(p.match(text) for p in patterns) else 'seen'
 
 
 # -- evaluation --------------------------------------------------------------------------------
@@ -95,7 +102,6 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
     """Sample one plan per clip and score it; returns {group: summary} plus the settings used."""
     if held_out_arm is None:
         from video_planner.sim.arms import HELD_OUT_ARM as held_out_arm
-    patterns = _heldout_patterns()
     scores = {g: GroupScores() for g in GROUPS}
     pending: list[dict] = []
 
@@ -104,7 +110,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         text = text_encoder.encode_batch([c['instruction'] for c in pending])
         plans = model.sample(frame0, text, steps=steps, seed=seed)
         for clip, plan in zip(pending, plans):
-            s = scores[clip_group(clip, held_out_arm, patterns)]
+            s = scores[clip_group(clip, held_out_arm)]
             truth = clip['future']
             s.psnr.append(_finite([psnr(p, t) for p, t in zip(plan, truth)]))
             s.ssim.append(np.array([ssim(p, t) for p, t in zip(plan, truth)]))
@@ -154,6 +160,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--max-clips', type=int, default=None)
+    parser.add_argument('--text-cache', default=None, help='folder of cached instruction embeddings')
     parser.add_argument('--stride', type=int, default=None,
                         help='frames between clip frames; default: clip frames span the whole episode')
 
@@ -167,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         model = VideoModel.load(args.checkpoint)
         cfg = model.config
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
-        result = evaluate_plans(model, clips, TextEncoder(), steps=args.steps, seed=args.seed,
+        result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
                                 max_clips=args.max_clips)
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)

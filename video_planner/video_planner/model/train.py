@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--workers', type=int, default=None, help='data loader worker processes')
     parser.add_argument('--checkpoint-every', type=int, default=None)
     parser.add_argument('--sample-every', type=int, default=None)
+    parser.add_argument('--max-minutes', type=float, default=None,
+                        help='stop after this much training time (then save as usual)')
     parser.add_argument('--stride', type=int, default=None,
                         help='frames between clip frames; default: the K+1 clip frames span the whole episode '
                              '(one clip per episode, the plan covers the whole task, as in AVDC)')
@@ -41,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=None)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads per process')
+    parser.add_argument('--text-cache', default=None,
+                        help='folder of cached instruction embeddings (default OUT/text_cache)')
     parser.add_argument('--preload', action='store_true', help='hold all clips in memory (small datasets)')
     parser.add_argument('--model', choices=['video', 'idm'], default='video',
                         help='video: the video diffusion model; idm: learned inverse dynamics')
@@ -51,7 +55,8 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
     path = config_yaml_path(args.config)
     values = load_yaml_section(path, 'training') if path is not None else {}
     overrides = {'steps': args.steps, 'batch_size': args.batch_size, 'lr': args.lr, 'num_workers': args.workers,
-                 'checkpoint_every': args.checkpoint_every, 'sample_every': args.sample_every, 'seed': args.seed}
+                 'checkpoint_every': args.checkpoint_every, 'sample_every': args.sample_every, 'seed': args.seed,
+                 'max_seconds': None if args.max_minutes is None else 60.0 * args.max_minutes}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(values, source=f'training config {path or args.config}')
 
@@ -89,7 +94,7 @@ def run_video(args: argparse.Namespace) -> int:
     out = Path(args.out)
     files = find_episode_files(args.data)
     clips = load_clips(files, cfg.horizon, args.stride, cfg.image_size)
-    encoder = TextEncoder(cache_dir=out / 'text_cache')
+    encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size, preload=args.preload)
     model = VideoModel(cfg)
     trainer = Trainer(model, model.loss, dataset, tcfg, out, model_config=cfg.to_dict(), kind=KIND,
@@ -130,6 +135,10 @@ def run_idm(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if str(args.device).startswith('cuda'):
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 convs/matmuls: ~2x on Ampere+ at no visible cost
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     try:
         return run_idm(args) if args.model == 'idm' else run_video(args)
     except VideoPlannerError as exc:

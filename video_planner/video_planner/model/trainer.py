@@ -46,6 +46,7 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 0
     num_workers: int = 0
+    max_seconds: float = 0.0          # > 0: stop (and save) after this much training wall time
 
     def __post_init__(self):
         checks = [
@@ -58,6 +59,7 @@ class TrainConfig:
             (self.sample_every >= 0, f'sample_every must be >= 0, got {self.sample_every}'),
             (self.log_every >= 1, f'log_every must be >= 1, got {self.log_every}'),
             (self.num_workers >= 0, f'num_workers must be >= 0, got {self.num_workers}'),
+            (self.max_seconds >= 0, f'max_seconds must be >= 0, got {self.max_seconds}'),
         ]
         for ok, msg in checks:
             if not ok:
@@ -283,6 +285,14 @@ class Trainer:
         return path
 
     # -- the loop --------------------------------------------------------------------------------
+    def _out_of_time(self, t0: float) -> bool:
+        """All ranks stop at the same step: rank 0's clock decides."""
+        flag = torch.tensor([float(time.perf_counter() - t0 > self.config.max_seconds)])
+        if self.world_size > 1:
+            import torch.distributed as dist
+            dist.broadcast(flag, src=0)
+        return bool(flag.item())
+
     def fit(self) -> TrainResult:
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -312,6 +322,10 @@ class Trainer:
                 self.write_loss_curve()
             if cfg.sample_every and self.step % cfg.sample_every == 0 and self.step < cfg.steps:
                 self.write_samples()
+            if cfg.max_seconds and self._out_of_time(t0):
+                break
+        if window:  # stopped between two log points (time limit): keep the last partial mean
+            self.loss_history.append((self.step, float(np.mean(window))))
         bar.close()
         elapsed = time.perf_counter() - t0
         done = self.step - start_step

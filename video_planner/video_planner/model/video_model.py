@@ -17,6 +17,19 @@ from video_planner.model.sampler import ddim_sample
 from video_planner.model.schedule import DiffusionSchedule
 
 KIND = 'video'
+SHIPPED_NAME = 'video_default.pt'
+
+
+def shipped_checkpoint() -> Path:
+    """Path of the shipped default video model: the source tree's models/, else the installed share/."""
+    import sys
+    candidates = [Path(__file__).resolve().parents[2] / 'models' / SHIPPED_NAME,
+                  Path(sys.prefix) / 'share' / 'video_planner' / 'models' / SHIPPED_NAME]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise CheckpointError(f'no shipped video model: looked for {" and ".join(map(str, candidates))}; '
+                          'train one with `video-planner train --config default` and pass its model.pt')
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -36,6 +36,9 @@ class PolicyStepDataset(Dataset):
 
     def __init__(self, paths: str | Path | Sequence[str | Path], text_encoder, config: PolicyConfig,
                  arms: Sequence[str] | None = None):
+        if isinstance(paths, (str, Path)) and str(paths).endswith('.npz'):
+            self._load_npz(Path(paths), config)
+            return
         from video_planner.data.reader import EpisodeReader
         from video_planner.sim.arms import get_arm
         self.config = config
@@ -63,6 +66,31 @@ class PolicyStepDataset(Dataset):
         self.delta = np.concatenate(deltas)
         self.gripper_next = np.concatenate(grips)
         self.episodes = len(images)
+
+    # A packed copy (arrays + embeddings) trains where neither the simulator nor the text encoder is installed.
+    def save_npz(self, path: str | Path) -> Path:
+        names = sorted(self.embeddings)
+        index = {name: i for i, name in enumerate(names)}
+        np.savez_compressed(path, images=self.images, gripper_state=self.gripper_state, delta=self.delta,
+                            gripper_next=self.gripper_next, text_index=np.array([index[t] for t in self.texts]),
+                            texts=np.array(names), embeddings=np.stack([self.embeddings[n] for n in names]),
+                            episodes=np.array(self.episodes), position_scale_m=np.array(self.config.position_scale_m))
+        return Path(path)
+
+    def _load_npz(self, path: Path, config: PolicyConfig) -> None:
+        if not path.is_file():
+            raise VideoPlannerError(f'policy data: {path} does not exist')
+        with np.load(path) as z:
+            if float(z['position_scale_m']) != config.position_scale_m:
+                raise VideoPlannerError(f'policy data {path}: packed with position_scale_m '
+                                        f'{float(z["position_scale_m"])}, the config says {config.position_scale_m}')
+            texts = [str(t) for t in z['texts']]
+            self.config = config
+            self.images = resize_frames(z['images'], config.image_size)
+            self.embeddings = dict(zip(texts, z['embeddings'].astype(np.float32)))
+            self.texts = [texts[i] for i in z['text_index']]
+            self.gripper_state, self.delta = z['gripper_state'], z['delta']
+            self.gripper_next, self.episodes = z['gripper_next'], int(z['episodes'])
 
     def __len__(self) -> int:
         return len(self.images)

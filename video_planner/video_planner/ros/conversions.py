@@ -26,8 +26,8 @@ from visualization_msgs.msg import Marker, MarkerArray
 from video_planner.errors import ImageConversionError, VideoPlannerError
 from video_planner.kinematics.rotations import pose_from_position_quat_xyzw, pose_to_position_quat_xyzw
 from video_planner.ros.image_encoding import (  # noqa: F401  (re-exported: the one place nodes import from)
-    COLOUR_ENCODINGS, DEPTH_ENCODINGS, PIXEL_FORMATS, encode_depth, encode_rgb, image_to_array,
-    image_to_depth_m, image_to_rgb, validate_image)
+    COLOUR_ENCODINGS, DEPTH_ENCODINGS, PIXEL_FORMATS, any_image_to_rgb, compressed_image_to_rgb, encode_depth,
+    encode_rgb, image_to_array, image_to_depth_m, image_to_rgb, validate_image)
 
 NS_PER_S = 1_000_000_000
 

@@ -24,7 +24,6 @@ from typing import Optional
 
 import numpy as np
 import pinocchio as pin
-import rclpy  # noqa: F401  (imported for its side effects on the message types' type support)
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -110,6 +109,9 @@ class InverseDynamicsNode(Node):
                                f'execute_enabled={p.execute_enabled}')
 
     def _on_params(self, config: InverseDynamicsNodeParams) -> None:
+        # Gates apply from the next plan; model files are read-only parameters.
+        self.planner.config = config.planner_config()
+        self.inputs.max_age_s = config.max_frame_age_s
         self._timer.timer_period_ns = int(1e9 / config.command_rate_hz)
         if not config.execute_enabled:
             self._stop_stream('execution disabled')
@@ -123,6 +125,10 @@ class InverseDynamicsNode(Node):
         except VideoPlannerError as exc:
             self.inputs.problems.report(FRAMES_TOPIC, str(exc))
             self._answer_failure(msg, f'rejected: {exc}')
+            return
+        except Exception as exc:  # a bug must not take the node down: answer, log, keep serving
+            self.get_logger().error(f'plan {msg.plan_id} failed unexpectedly: {type(exc).__name__}: {exc}')
+            self._answer_failure(msg, f'internal error: {type(exc).__name__}: {exc}')
             return
         envelope.plan, envelope.arm, envelope.base_frame_id = plan, arm_name(self.planner), self.base_frame
         completed = conversions.video_plan_to_msg(envelope)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 import yaml
 
-from video_planner.errors import ConfigError
+from video_planner.errors import ConfigError, VideoPlannerError
 
 C = TypeVar('C')
 _META_KEY = 'ros_param'
@@ -211,7 +211,8 @@ def _ros_type(annotation):
 class NodeParameters(Generic[C]):
     """Declares ``config_cls``'s fields on ``node``, holds the validated config in ``.config`` and
     keeps it valid: a ``ros2 param set`` that fails the checks is rejected with the reason, one that
-    passes replaces ``.config`` and calls ``on_change(new_config)``."""
+    passes calls ``on_change(new_config)`` (a VideoPlannerError from it rejects the change too) and
+    then replaces ``.config``."""
 
     def __init__(self, node, config_cls: type[C], on_change: Callable[[C], None] | None = None):
         from rclpy.exceptions import InvalidParameterValueException
@@ -252,7 +253,10 @@ class NodeParameters(Generic[C]):
             candidate = config_from_dict(self._cls, values)
         except ConfigError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        self.config = candidate
         if self._on_change is not None:
-            self._on_change(candidate)
+            try:
+                self._on_change(candidate)
+            except VideoPlannerError as exc:  # the node could not act on it: refuse, keep the old config
+                return SetParametersResult(successful=False, reason=str(exc))
+        self.config = candidate
         return SetParametersResult(successful=True)

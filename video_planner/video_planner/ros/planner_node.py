@@ -188,7 +188,7 @@ class PlanMailbox:
 class PlannerNode(Node):
     def __init__(self, planner: Optional[VideoPlanner] = None, **node_kwargs):
         super().__init__('planner_node', **node_kwargs)
-        self.params = NodeParameters(self, PlannerNodeParams)
+        self.params = NodeParameters(self, PlannerNodeParams, on_change=self._on_params)
         p = self.params.config
         self.planner = planner or VideoPlanner(p.planner_config())
         if p.warm_up:
@@ -206,6 +206,11 @@ class PlannerNode(Node):
                                     callback_group=self._group)
         self.get_logger().info(f'planner_node ready: action plan_video, camera {p.image_topic}, '
                                f'model {self.planner.config.checkpoint_path.name}')
+
+    def _on_params(self, config: PlannerNodeParams) -> None:
+        # Gates and defaults apply from the next goal; model files are read-only parameters.
+        self.planner.config = config.planner_config()
+        self.inputs.max_age_s = config.max_frame_age_s
 
     # ------------------------------------------------------------------ goal life cycle
     def _on_goal(self, goal: PlanVideo.Goal) -> GoalResponse:

@@ -13,8 +13,8 @@ Episodes:
 With ``bag_path`` set, the raw streams (and the instruction/stop messages) also go into a rosbag2
 that ``video-planner import --from rosbag`` with config/import_rosbag.yaml turns into the same episodes.
 
-Each RGB frame is one step; the step takes the latest pose/gripper/depth received no more than
-``max_sync_gap_s`` earlier (by arrival time), else the frame is skipped.
+Each RGB frame is one step, paired with the pose/gripper/depth stamped nearest to it (header stamps;
+arrival time for unstamped messages) within ``max_sync_gap_s``, else the frame is skipped.
 """
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ class RecorderConfig:
     arm: str = param('', 'arm name stored with each episode', read_only=True)
     image_size: int = param(0, 'store frames resized to this square size (0 = as received)', low=0, high=4096,
                             read_only=True)
-    max_sync_gap_s: float = param(0.1, 'oldest pose/depth accepted for a frame (s)', low=0.001, high=10.0)
+    max_sync_gap_s: float = param(0.1, 'largest stamp difference between a frame and its pose/depth (s)',
+                                  low=0.001, high=10.0)
+    use_header_stamps: bool = param(True, 'pair messages by header stamp (else by arrival time)', read_only=True)
     min_steps: int = param(2, 'episodes with fewer frames are discarded', low=1)
     instruction: str = param('', 'setting this starts an episode with this instruction')
     bag_path: str = param('', "also record the raw streams into this new rosbag2 folder ('' = no bag)",
@@ -84,7 +86,7 @@ class RecorderConfig:
             gripper=GripperMapping(joint=self.gripper_joint, open_value=self.gripper_open_value,
                                    closed_value=self.gripper_closed_value),
             instruction=InstructionMapping(), arm=self.arm, image_size=self.image_size,
-            max_sync_gap_s=self.max_sync_gap_s, min_steps=self.min_steps)
+            max_sync_gap_s=self.max_sync_gap_s, use_header_stamps=self.use_header_stamps, min_steps=self.min_steps)
 
 
 class RecorderNode(Node):
@@ -129,7 +131,10 @@ class RecorderNode(Node):
             if self.bag is not None:
                 self.bag.write(subscription.topic_name, msg, now_ns)
             try:
-                handler(msg, now_ns) if stamped else handler(msg)
+                if stamped:
+                    handler(msg, now_ns)
+                else:
+                    handler(msg)
             except VideoPlannerError as exc:
                 self.get_logger().error(f'{subscription.topic_name}: {exc}', throttle_duration_sec=5.0)
 
@@ -150,9 +155,9 @@ class RecorderNode(Node):
 
     # ------------------------------------------------------------------ episodes
     def start_episode(self, instruction: str, from_topic: bool = False) -> None:
+        finished = self.assembler.start(instruction)  # raises on an empty instruction, before the bag sees it
         if not from_topic:
             self._mark_in_bag(self._instruction_topic, String(data=instruction))
-        finished = self.assembler.start(instruction)
         self._save(finished)
         self.get_logger().info(f'episode started: "{instruction.strip()}"')
 

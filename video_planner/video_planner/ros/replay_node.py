@@ -32,7 +32,8 @@ NODE_NAME = 'replay_node'
 @dataclass
 class ReplayConfig:
     bag_path: str = param('', 'rosbag2 folder written by write_plan_bag (video-planner plan --bag)', read_only=True)
-    plan_index: int = param(-1, 'replay only this plan of the bag (0-based); -1 replays all in order', low=-1)
+    plan_index: int = param(-1, 'replay only this plan of the bag (0-based); -1 replays all in order', low=-1,
+                            read_only=True)
     loop: bool = param(False, 'start over after the last plan instead of stopping')
     rate_scale: float = param(1.0, 'playback speed: 2.0 plays the frames twice as fast', low=0.01, high=100.0)
     wait_for_subscriber_s: float = param(

@@ -158,6 +158,7 @@ class RobotInputs:
         return (int(info.width), int(info.height)) if info is not None else None
 
     def _check_pixels(self, msg) -> None:
+        conversions.validate_image(msg)  # encoding, sizes, step and data length agree
         if int(msg.width) * int(msg.height) > MAX_IMAGE_PIXELS:
             raise VideoPlannerError(f'Image is {msg.width}x{msg.height}, larger than the {MAX_IMAGE_PIXELS} '
                                     'pixels accepted')

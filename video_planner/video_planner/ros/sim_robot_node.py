@@ -142,6 +142,8 @@ class SimRobotNode(Node):
             self._tick()
         except VideoPlannerError as exc:
             self.problems.report('simulation', str(exc))
+        except Exception as exc:  # pybullet error: report, keep the robot (and its topics) alive
+            self.problems.report('simulation', f'{type(exc).__name__}: {exc}')
 
     def _tick(self) -> None:
         with self._lock:

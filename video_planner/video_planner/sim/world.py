@@ -132,7 +132,7 @@ class TabletopWorld:
 
     # ------------------------------------------------------------------ scene construction
     def _build_static_scene(self) -> None:
-        """Load the table and the arm (once per world), and snapshot the empty scene."""
+        """Load the table and the arm into an empty simulation."""
         c = self.client
         p.setPhysicsEngineParameter(fixedTimeStep=1.0 / self.physics_hz, numSolverIterations=30,
                                     deterministicOverlappingPairs=1, physicsClientId=c)
@@ -162,15 +162,17 @@ class TabletopWorld:
         if root is None:
             raise VideoPlannerError(f'arm {self.spec.name!r}: no link {self.spec.gripper_root_link!r}')
         self.gripper_links = {j for j in parents if self._descends(j, root, parents)}
-        # Collision groups instead of per-pair filters (pair filters outlive removed bodies and made
-        # episodes depend on history): the arm and the table only ever touch objects; a held object
-        # drops the arm from its mask. The arm never needs the table (fixed base, targets above z=0).
+        # The arm and the table only ever touch objects: the arm never needs the table (fixed base,
+        # targets above z = 0), and a link brushing the table top would only add noise.
         for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
             p.setCollisionFilterGroupMask(self.arm_id, link, _GROUP_ARM, _GROUP_OBJECT, physicsClientId=c)
         p.setCollisionFilterGroupMask(self.table_id, -1, _GROUP_TABLE, _GROUP_OBJECT, physicsClientId=c)
+        # No sleeping: a body's activation state is history that changes how it next moves.
+        for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
+            p.changeDynamics(self.arm_id, link, activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING,
+                             physicsClientId=c)
         self._joint_forces = [max(80.0, p.getJointInfo(self.arm_id, j, physicsClientId=c)[10])
                               for j in self.arm_joint_ids]
-        self._empty_state = p.saveState(physicsClientId=c)
 
     @staticmethod
     def _descends(link: int, root: int, parents: dict[int, int]) -> bool:
@@ -181,18 +183,12 @@ class TabletopWorld:
         return False
 
     def _clear_episode(self) -> None:
-        """Back to the empty scene, as if freshly built: an episode must depend on its seed alone,
-        not on what this world simulated before (the dataset is the same for any worker count)."""
-        c = self.client
-        if self._weld is not None:
-            p.removeConstraint(self._weld[1], physicsClientId=c)
-            self._weld = None
-        # pybullet reuses freed body ids last-in first-out; removing in reverse creation order gives
-        # the next episode's objects the ids they would get in a fresh world (contact order depends on ids).
-        for body in sorted(self._objects.values(), reverse=True):
-            p.removeBody(body, physicsClientId=c)
-        self._objects = {}
-        p.restoreState(stateId=self._empty_state, physicsClientId=c)
+        """Back to a freshly built scene. An episode must depend on its seed alone, not on what this
+        world simulated before (the dataset is the same for any worker count), and pybullet keeps
+        history that no API resets (broadphase tree, freed ids, constraint ids): only an emptied
+        simulation is as good as a new one. Costs one URDF load per episode (0.1-0.3 s)."""
+        p.resetSimulation(physicsClientId=self.client)
+        self._build_static_scene()
 
     def _spawn(self, task: TaskSpec) -> None:
         c = self.client
@@ -204,15 +200,22 @@ class TabletopWorld:
                 col = p.createCollisionShape(p.GEOM_CYLINDER, radius=he[0], height=2 * he[2], physicsClientId=c)
                 vis = p.createVisualShape(p.GEOM_CYLINDER, radius=he[0], length=2 * he[2], rgbaColor=rgba,
                                           physicsClientId=c)
+            elif obj.shape == 'pad':
+                # A thin mat printed on the table: seen, not touched (objects rest on the table through
+                # it). Static colliders created and removed per episode left solver history behind.
+                col = -1
+                vis = p.createVisualShape(p.GEOM_BOX, halfExtents=he, rgbaColor=rgba, physicsClientId=c)
             else:
                 col = p.createCollisionShape(p.GEOM_BOX, halfExtents=he, physicsClientId=c)
                 vis = p.createVisualShape(p.GEOM_BOX, halfExtents=he, rgbaColor=rgba, physicsClientId=c)
             mass = 0.0 if obj.shape == 'pad' else 0.05
             quat = p.getQuaternionFromEuler([0, 0, obj.yaw])
-            body = p.createMultiBody(mass, col, vis, [obj.position_xy[0], obj.position_xy[1], he[2]], quat,
+            z = he[2] if obj.movable else 0.0005 - he[2]  # the mat's top face just above the table
+            body = p.createMultiBody(mass, col, vis, [obj.position_xy[0], obj.position_xy[1], z], quat,
                                      physicsClientId=c)
             p.setCollisionFilterGroupMask(body, -1, _GROUP_OBJECT, _GROUP_ALL, physicsClientId=c)
-            p.changeDynamics(body, -1, lateralFriction=0.8, spinningFriction=0.001, physicsClientId=c)
+            p.changeDynamics(body, -1, lateralFriction=0.8, spinningFriction=0.001,
+                             activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=c)
             self._objects[obj.name] = body
 
     # ------------------------------------------------------------------ episode control
@@ -331,9 +334,7 @@ class TabletopWorld:
         cid = p.createConstraint(self.arm_id, self.ee_link, body, -1, p.JOINT_FIXED, [0, 0, 0], rel_pos, [0, 0, 0],
                                  parentFrameOrientation=rel_orn, physicsClientId=c)
         p.changeConstraint(cid, maxForce=50.0, physicsClientId=c)
-        # The fingers would fight the weld: the held object stops colliding with the arm (for the
-        # rest of the episode, so opening fingers do not flick a just-placed object).
-        p.setCollisionFilterGroupMask(body, -1, _GROUP_OBJECT, _GROUP_OBJECT | _GROUP_TABLE, physicsClientId=c)
+        # The held object keeps colliding with the fingers: they stop on it, as on a real gripper.
         self._weld = (best, cid)
 
     def _update_touch(self) -> None:

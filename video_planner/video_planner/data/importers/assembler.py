@@ -7,6 +7,7 @@ module imports without rclpy.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from video_planner.data.importers.mapping import ImportMapping
 from video_planner.dynamics.camera import CameraModel
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.kinematics.rotations import pose_from_position_quat_xyzw
-from video_planner.ros.image_encoding import image_to_depth_m, image_to_rgb
+from video_planner.ros.image_encoding import any_image_to_rgb, image_to_depth_m
 
 
 @dataclass
@@ -77,8 +78,45 @@ def camera_from_mapping(mapping: ImportMapping, width: int, height: int, camera_
     return model
 
 
+class StreamHistory:
+    """The last few (stamp_ns, value) samples of one stream, to pair a frame with its nearest sample."""
+
+    def __init__(self, maxlen: int = 256):
+        self._items: deque[tuple[int, object]] = deque(maxlen=maxlen)
+
+    def add(self, stamp_ns: int, value) -> None:
+        self._items.append((int(stamp_ns), value))
+
+    @property
+    def latest_stamp(self) -> int | None:
+        return self._items[-1][0] if self._items else None
+
+    def nearest(self, stamp_ns: int, max_gap_ns: int):
+        """The value stamped closest to ``stamp_ns`` (ties: the earlier), or None beyond ``max_gap_ns``."""
+        best = min(self._items, key=lambda item: abs(item[0] - stamp_ns), default=None)
+        return best[1] if best is not None and abs(best[0] - stamp_ns) <= max_gap_ns else None
+
+
+def message_stamp_ns(msg, received_ns: int) -> int:
+    """The header stamp when the sender set one, else the receive (bag) time.
+
+    Header stamps pair a frame with the pose of the same observation even when the two arrive in
+    either order or the receiver is slow; a zero stamp means the sender did not set it."""
+    header = getattr(msg, 'header', None)
+    if header is not None:
+        ns = int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+        if ns > 0:
+            return ns
+    return int(received_ns)
+
+
 class EpisodeAssembler:
-    """Feed messages in time order; ``start`` / ``finish`` delimit episodes."""
+    """Feed messages in arrival order; ``start`` / ``finish`` delimit episodes.
+
+    A frame waits until the pose (and depth, when mapped) streams have caught up with its stamp, then
+    takes the samples stamped nearest to it; a frame with no pose/depth within ``max_sync_gap_s``
+    is skipped (counted in ``skipped_frames``).
+    """
 
     def __init__(self, mapping: ImportMapping, kinematics=None, source: str = ''):
         self.mapping = mapping
@@ -89,10 +127,12 @@ class EpisodeAssembler:
         self.camera_info = None
         self.T_base_camera = None
         self.skipped_frames = 0
-        self._depth = None      # (stamp_ns, depth_m)
-        self._pose = None       # (stamp_ns, T_base_ee)
-        self._joints = None     # (stamp_ns, q)
-        self._gripper = 0.0
+        self._poses = StreamHistory()
+        self._depths = StreamHistory(maxlen=32)
+        self._joints = StreamHistory()
+        self._grippers = StreamHistory()
+        self._pending: deque[tuple[int, np.ndarray]] = deque()  # frames waiting for their pose/depth
+        self._newest_ns = 0
         self._instruction = None
         self._steps: list[dict] = []
 
@@ -117,6 +157,7 @@ class EpisodeAssembler:
 
     def finish(self) -> ImportedEpisode | None:
         """End the episode; None when it had fewer than ``min_steps`` steps (or none was running)."""
+        self._resolve(flush=True)
         steps, instruction = self._steps, self._instruction
         self._steps, self._instruction = [], None
         if instruction is None or len(steps) < self.mapping.min_steps:
@@ -132,56 +173,80 @@ class EpisodeAssembler:
         p, o = msg.pose.position, msg.pose.orientation
         self.T_base_camera = pose_from_position_quat_xyzw((p.x, p.y, p.z), (o.x, o.y, o.z, o.w))
 
-    def on_depth(self, msg, stamp_ns: int) -> None:
-        self._depth = (stamp_ns, image_to_depth_m(msg, allow_all_invalid=True))
+    def on_depth(self, msg, received_ns: int) -> None:
+        stamp = self._seen(msg, received_ns)
+        self._depths.add(stamp, image_to_depth_m(msg, allow_all_invalid=True))
+        self._resolve()
 
-    def on_pose(self, msg, stamp_ns: int) -> None:
+    def on_pose(self, msg, received_ns: int) -> None:
         """geometry_msgs/PoseStamped (or Pose) of the end effector in the base frame."""
+        stamp = self._seen(msg, received_ns)
         pose = getattr(msg, 'pose', msg)
         p, o = pose.position, pose.orientation
-        self._pose = (stamp_ns, pose_from_position_quat_xyzw((p.x, p.y, p.z), (o.x, o.y, o.z, o.w)))
+        self._poses.add(stamp, pose_from_position_quat_xyzw((p.x, p.y, p.z), (o.x, o.y, o.z, o.w)))
+        self._resolve()
 
-    def on_joint_state(self, msg, stamp_ns: int) -> None:
+    def on_joint_state(self, msg, received_ns: int) -> None:
         """sensor_msgs/JointState: arm joints -> FK pose (when configured), gripper joint -> 0..1."""
+        stamp = self._seen(msg, received_ns)
         names = list(msg.name)
         positions = np.asarray(msg.position, dtype=np.float64)
         grip = self.mapping.gripper.joint
         if grip and grip in names:
-            self._gripper = self.mapping.gripper.normalise(positions[names.index(grip)])
-        if self.kinematics is None:
-            return
-        index = {n: i for i, n in enumerate(names)}
-        missing = [j for j in self.kinematics.joint_names if j not in index]
-        if missing:
-            return  # a JointState of another group (e.g. only the gripper); wait for the arm's
-        q = positions[[index[j] for j in self.kinematics.joint_names]]
-        self._joints = (stamp_ns, q)
-        if not self.mapping.ee.pose:
-            self._pose = (stamp_ns, self.kinematics.fk(q))
+            self._grippers.add(stamp, self.mapping.gripper.normalise(positions[names.index(grip)]))
+        if self.kinematics is not None:
+            index = {n: i for i, n in enumerate(names)}
+            # A JointState of another group (e.g. only the gripper) carries no arm pose.
+            if all(j in index for j in self.kinematics.joint_names):
+                q = positions[[index[j] for j in self.kinematics.joint_names]]
+                self._joints.add(stamp, q)
+                if not self.mapping.ee.pose:
+                    self._poses.add(stamp, self.kinematics.fk(q))
+        self._resolve()
 
-    def set_gripper(self, value: float) -> None:
-        self._gripper = float(np.clip(value, 0.0, 1.0))
+    def on_rgb(self, msg, received_ns: int) -> None:
+        """(Image or CompressedImage) Queue this frame as a step (if recording); it is matched once the other streams catch up."""
+        stamp = self._seen(msg, received_ns)
+        if self.recording:
+            self._pending.append((stamp, any_image_to_rgb(msg)))
+        self._resolve()
 
-    def on_rgb(self, msg, stamp_ns: int) -> bool:
-        """Add a step at this frame if recording and the other streams are fresh; True when added."""
-        if not self.recording:
-            return False
+    # ------------------------------------------------------------------ matching
+    def _seen(self, msg, received_ns: int) -> int:
+        stamp = message_stamp_ns(msg, received_ns) if self.mapping.use_header_stamps else int(received_ns)
+        self._newest_ns = max(self._newest_ns, stamp)
+        return stamp
+
+    def _required(self) -> list[StreamHistory]:
+        return [self._poses] + ([self._depths] if self.mapping.camera.depth else [])
+
+    def _resolve(self, flush: bool = False) -> None:
         gap_ns = int(self.mapping.max_sync_gap_s * 1e9)
-        fresh = lambda item: item is not None and abs(stamp_ns - item[0]) <= gap_ns  # noqa: E731
-        if not fresh(self._pose) or (self.mapping.camera.depth and not fresh(self._depth)):
+        while self._pending:
+            stamp, rgb = self._pending[0]
+            caught_up = all((h.latest_stamp or -1) >= stamp for h in self._required())
+            if not (flush or caught_up or self._newest_ns > stamp + gap_ns):
+                return
+            self._pending.popleft()
+            self._add_step(stamp, rgb, gap_ns)
+
+    def _add_step(self, stamp: int, rgb: np.ndarray, gap_ns: int) -> None:
+        pose = self._poses.nearest(stamp, gap_ns)
+        depth = self._depths.nearest(stamp, gap_ns) if self.mapping.camera.depth else None
+        if pose is None or (self.mapping.camera.depth and depth is None):
             self.skipped_frames += 1
-            return False
-        step = {'rgb': image_to_rgb(msg), 'T_base_ee': self._pose[1], 'gripper': self._gripper,
-                'stamp_ns': int(stamp_ns)}
-        if self.mapping.camera.depth:
-            step['depth_m'] = self._depth[1]
-        if self._joints is not None and fresh(self._joints):
-            step['q'] = self._joints[1]
-        if self._steps and step['rgb'].shape != self._steps[0]['rgb'].shape:
+            return
+        gripper = self._grippers.nearest(stamp, gap_ns)
+        step = {'rgb': rgb, 'T_base_ee': pose, 'gripper': 0.0 if gripper is None else gripper, 'stamp_ns': stamp}
+        if depth is not None:
+            step['depth_m'] = depth
+        q = self._joints.nearest(stamp, gap_ns)
+        if q is not None:
+            step['q'] = q
+        if self._steps and rgb.shape != self._steps[0]['rgb'].shape:
             raise VideoPlannerError(f'image size changed within an episode: {self._steps[0]["rgb"].shape} -> '
-                                    f'{step["rgb"].shape}')
+                                    f'{rgb.shape}')
         self._steps.append(step)
-        return True
 
     # ------------------------------------------------------------------ output
     def _build(self, instruction: str, steps: list[dict]) -> ImportedEpisode:

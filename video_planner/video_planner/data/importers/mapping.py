@@ -94,7 +94,8 @@ class ImportMapping:
     instruction: InstructionMapping = field(default_factory=InstructionMapping)
     arm: str = ''                      # arm name stored with each episode
     image_size: int = 0                # resize frames (and intrinsics) to image_size x image_size; 0 keeps
-    max_sync_gap_s: float = 0.1        # depth/pose older than this at a frame's stamp: frame skipped
+    max_sync_gap_s: float = 0.1        # no pose/depth stamped within this of a frame: frame skipped
+    use_header_stamps: bool = True     # match by header stamps (else by receive / bag time)
     min_steps: int = 2                 # shorter episodes are dropped
 
     def validate(self) -> None:
@@ -129,6 +130,8 @@ def _build(cls, values, where: str):
             kwargs[key] = _build(hint, value, f'{where}.{key}' if where else key)
         elif hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             kwargs[key] = float(value)
+        elif hint is bool and not isinstance(value, bool):
+            raise ConfigError(f'{where}.{key}: expected true or false, got {value!r}')
         elif hint is list and not isinstance(value, list):
             raise ConfigError(f'{where}.{key}: expected a list, got {value!r}')
         elif hint in (int, str) and not isinstance(value, hint):

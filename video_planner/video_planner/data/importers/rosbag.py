@@ -71,7 +71,8 @@ def read_rosbag_episodes(bag_path: str | Path, mapping: ImportMapping) -> Iterat
                 assembler.on_pose(msg, stamp_ns)
             elif role == 'joint_states':
                 assembler.on_joint_state(msg, stamp_ns)
-            elif role == 'instruction':
+            elif role == 'instruction' and (mapping.instruction.text or msg.data.strip()):
+                # (an empty instruction was refused by the recorder too: it starts nothing)
                 episode = assembler.start(mapping.instruction.text or msg.data)
             elif role == 'stop':
                 episode = assembler.finish()

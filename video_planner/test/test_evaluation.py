@@ -1,0 +1,127 @@
+"""The closed-loop suite: seeded instances, Wilson intervals, and a tiny end-to-end run of every method."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from video_planner.errors import VideoPlannerError
+from video_planner.evaluation import SuiteConfig, run_suite, task_instances, wilson_interval
+from video_planner.evaluation.report import BEGIN, END, write_report
+from video_planner.evaluation.stats import SuccessRate
+from video_planner.evaluation.suite import ALL_METHODS
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize('successes, n, low, high', [
+    # Published 95 % Wilson score intervals (e.g. Brown, Cai & DasGupta 2001; any binomial CI calculator).
+    (0, 10, 0.0, 0.2775), (1, 10, 0.0179, 0.4042), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0),
+    (81, 263, 0.2553, 0.3662),
+])
+def test_wilson_interval_matches_known_values(successes, n, low, high):
+    lo, hi = wilson_interval(successes, n)
+    assert lo == pytest.approx(low, abs=5e-4) and hi == pytest.approx(high, abs=5e-4)
+
+
+def test_wilson_interval_edges():
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert SuccessRate(3, 4).format() == '75% [30-95] (n=4)'
+    with pytest.raises(VideoPlannerError, match='successes'):
+        wilson_interval(5, 3)
+
+
+def test_instances_are_seeded_by_their_place_in_the_registry():
+    full = task_instances(SuiteConfig(episodes=2))
+    subset = task_instances(SuiteConfig(arms=['kinova'], families=['lift'], splits=['heldout'], episodes=2))
+    assert len(full) == 6 * 4 * 2 * 2 and len(subset) == 2
+    by_key = {(i.arm, i.family, i.split, i.index): i.seed for i in full}
+    assert all(by_key[(i.arm, i.family, i.split, i.index)] == i.seed for i in subset)
+    assert len({i.seed for i in full}) == len(full)
+
+
+def test_bad_config_is_rejected_with_the_field_name():
+    with pytest.raises(VideoPlannerError, match='arms'):
+        SuiteConfig(arms=['robby'])
+    with pytest.raises(VideoPlannerError, match='methods'):
+        SuiteConfig(methods=['telepathy'])
+    with pytest.raises(VideoPlannerError, match='loop'):
+        SuiteConfig(loop='sideways')
+
+
+@pytest.fixture(scope='module')
+def tiny_models(tmp_path_factory):
+    """A tiny video model and policy trained a few steps on two expert episodes, an untrained tiny IDM."""
+    from video_planner.data.episode import write_episode
+    from video_planner.data.reader import VideoClipDataset
+    from video_planner.data.recording import record_expert_episode
+    from video_planner.dynamics.learned import KIND as IDM_KIND, IdmConfig, IdmNetwork
+    from video_planner.model import PRESETS, TrainConfig, Trainer, VideoModel
+    from video_planner.model.checkpoint import Checkpoint, save_checkpoint
+    from video_planner.model.dataset import ClipTensorDataset
+    from video_planner.policy.config import TINY
+    from video_planner.policy.train import train_policy
+    from video_planner.sim.arms import get_arm
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    from video_planner.text import TextEncoder
+    root = tmp_path_factory.mktemp('models')
+    data = root / 'data'
+    data.mkdir()
+    with TabletopWorld('panda', seed=0, image_size=32) as world:
+        for i in range(2):
+            task = sample_task(get_arm('panda'), 'reach', np.random.default_rng(i))
+            write_episode(data / f'ep_{i:06d}.hdf5', record_expert_episode(world, task, seed=i, frames=12))
+    encoder = TextEncoder(cache_dir=root / 'text_cache')
+    video_cfg = dataclasses.replace(PRESETS['tiny'])
+    clips = VideoClipDataset(data, horizon=video_cfg.horizon, stride=None, image_size=video_cfg.image_size)
+    dataset = ClipTensorDataset(clips, encoder, video_cfg.horizon, video_cfg.image_size, preload=True)
+    model = VideoModel(video_cfg)
+    Trainer(model, model.loss, dataset, TrainConfig(steps=2, batch_size=2, checkpoint_every=0), root / 'video',
+            model_config=video_cfg.to_dict(), kind='video', progress=False).fit()
+    idm_cfg = IdmConfig(image_size=16)
+    weights = IdmNetwork(idm_cfg).state_dict()
+    save_checkpoint(root / 'idm.pt', Checkpoint(kind=IDM_KIND, config=idm_cfg.to_dict(), model=weights, ema=weights))
+    train_policy(data, root / 'policy', TINY, TrainConfig(steps=3, batch_size=4, checkpoint_every=0),
+                 text_encoder=encoder)
+    return {'checkpoint': str(root / 'video' / 'model.pt'), 'idm_checkpoint': str(root / 'idm.pt'),
+            'policy_checkpoint': str(root / 'policy' / 'model.pt')}
+
+
+def test_every_method_runs_end_to_end_and_the_report_is_written(tiny_models, tmp_path):
+    config = SuiteConfig(arms=['panda'], families=['reach'], splits=['heldout'], episodes=1, methods=list(ALL_METHODS),
+                         image_size=32, max_plans=2, policy_max_steps=3, max_control_steps=150, **tiny_models)
+    result = run_suite(config, progress=False)
+    assert result.skipped == {}
+    by_method = {r.method: r for r in result.records}
+    assert sorted(by_method) == sorted(ALL_METHODS)
+    assert by_method['expert'].success, by_method['expert'].status
+    assert not by_method['noop'].success
+    assert len({(r.seed, r.instruction) for r in result.records}) == 1  # one task instance for all methods
+    for name in ('video_flow', 'video_learned'):
+        assert by_method[name].plans >= 1 and 'sample' in by_method[name].timings[0]
+    assert by_method['policy'].plans >= 1 and all(r.control_steps <= 150 for r in result.records)
+
+    markdown = tmp_path / 'BENCHMARKS.md'
+    markdown.write_text('# Benchmarks\n\nkept text\n\n' + BEGIN + '\nSTALE-SECTION\n' + END + '\n\n## Other\nalso kept\n')
+    paths = write_report(result, tmp_path / 'results', markdown)
+    text = markdown.read_text()
+    assert 'kept text' in text and 'also kept' in text and 'STALE-SECTION' not in text
+    for name in ALL_METHODS:
+        assert f'`{name}`' in text
+    assert (tmp_path / 'results' / 'closed_loop.png').stat().st_size > 1000
+    records = json.loads((tmp_path / 'results' / 'closed_loop.json').read_text())['records']
+    assert len(records) == len(ALL_METHODS)
+    assert any(p.suffix == '.gif' for p in paths) or config.gif_method not in by_method
+
+
+def test_missing_checkpoints_are_reported_not_faked(tmp_path):
+    config = SuiteConfig(arms=['panda'], families=['reach'], splits=['train'], episodes=1,
+                         methods=['video_flow', 'policy', 'noop'], image_size=32,
+                         checkpoint=str(tmp_path / 'none.pt'), policy_checkpoint=str(tmp_path / 'none.pt'))
+    result = run_suite(config, progress=False)
+    assert set(result.skipped) == {'video_flow', 'policy'} and 'none.pt' in result.skipped['video_flow']
+    assert [r.method for r in result.records] == ['noop']
