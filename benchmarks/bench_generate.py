@@ -3,8 +3,9 @@
 1. Throughput: `generate` over the seen arms x all task families at 64x64, with 1 and with 2 worker
    processes (the 2-core budget the model is trained on), in episodes per minute (wall clock,
    including process start and world loading).
-2. Where the time goes, per arm, in one process: scene rebuild (URDF load), expert control
-   (IK + physics), rendering of the recorded frames, HDF5 write.
+2. Where the time goes, per arm, in one process, in CPU seconds (robust to a shared machine):
+   scene rebuild (URDF load), expert control (IK + physics), rendering of the recorded frames,
+   HDF5 write. On an idle machine, wall time per episode ~ this CPU time.
 
 The machine may be shared: the load average before and after is recorded next to the numbers.
 
@@ -44,38 +45,38 @@ def throughput(episodes: int, workers: int) -> tuple[float, dict]:
 
 
 def breakdown(arm: str, episodes: int) -> dict:
-    """Seconds per episode spent in rebuild, control (IK + physics) and rendering, one process."""
+    """CPU seconds per episode (this process) in scene rebuild, control (IK + physics), rendering and
+    writing. CPU time, not wall time, so that a shared machine does not distort the split."""
     world = TabletopWorld(arm, seed=0, image_size=64)
     timings = {'rebuild': [], 'total': [], 'render': [], 'write': [], 'frames': []}
-    render = world.render
 
-    def timed_render():
-        t = time.perf_counter()
-        out = render()
-        timings['render'][-1] += time.perf_counter() - t
-        return out
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            t = time.process_time()
+            out = fn(*a, **kw)
+            timings[name][-1] += time.process_time() - t
+            return out
+        return wrapper
 
-    world.render = timed_render
+    world.render = timed('render', world.render)
+    world._clear_episode = timed('rebuild', world._clear_episode)
     try:
         with tempfile.TemporaryDirectory() as out:
             for i in range(episodes):
                 family = TASK_FAMILIES[i % len(TASK_FAMILIES)]
                 task = sample_task(world.spec, family, np.random.default_rng(i))
                 timings['render'].append(0.0)
-                t = time.perf_counter()
-                world._clear_episode()
-                timings['rebuild'].append(time.perf_counter() - t)
-                t = time.perf_counter()
+                timings['rebuild'].append(0.0)
+                t = time.process_time()
                 episode = record_expert_episode(world, task, seed=i)
-                timings['total'].append(time.perf_counter() - t)
+                timings['total'].append(time.process_time() - t)
                 timings['frames'].append(len(episode))
-                t = time.perf_counter()
+                t = time.process_time()
                 write_episode(Path(out) / f'{i}.hdf5', episode)
-                timings['write'].append(time.perf_counter() - t)
+                timings['write'].append(time.process_time() - t)
     finally:
         world.close()
     mean = {k: float(np.mean(v)) for k, v in timings.items()}
-    # record_expert_episode's reset rebuilds the scene once more: count that rebuild, not the extra one.
     mean['control'] = mean['total'] - mean['render'] - mean['rebuild']
     mean['episode'] = mean['total'] + mean['write']
     return mean
@@ -111,7 +112,7 @@ def main() -> None:
                      f"{counts['success']}/{counts['done']} | {counts['mb_per_episode']:.2f} |")
     lines += [
         '',
-        '## Where the time goes (one process, seconds per episode, mean)',
+        '## Where the time goes (one process, CPU seconds per episode, mean)',
         '',
         '| arm | frames | scene rebuild | control (IK + physics) | render | HDF5 write | total |',
         '|---|---|---|---|---|---|---|',

@@ -25,7 +25,7 @@ import torch
 
 from video_planner.dynamics.evaluate import (clips_from_observations, evaluate, record_sim_episode,
                                              synthetic_clips)
-from video_planner.dynamics.flow import FlowDepthInverseDynamics
+from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
 from video_planner.dynamics.learned import IdmConfig, LearnedInverseDynamics, train_on_clips
 from video_planner.model.trainer import TrainConfig
 from video_planner.sim.arms import ARMS, HELD_OUT_ARM, SEEN_ARMS

@@ -25,25 +25,26 @@ torch.set_num_threads(1)
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp('ds')
-    config = GenerateConfig(arms=('panda', 'so100'), tasks=('pick_place', 'push'), episodes=4, seed=10, out=out)
+    config = GenerateConfig(arms=('iiwa', 'so100'), tasks=('pick_place', 'push'), episodes=3, seed=10, out=out,
+                            image_size=32, frames=12)
     counts = generate(config, progress=False)
-    assert counts['done'] == 4
+    assert counts['done'] == 3
     return config
 
 
 def test_episode_round_trips_through_hdf5(tmp_path):
-    world = TabletopWorld('xarm6', seed=0, image_size=48)
+    world = TabletopWorld('iiwa', seed=0, image_size=48)
     try:
         task = sample_task(world.spec, 'lift', np.random.default_rng(3))
         episode = record_expert_episode(world, task, seed=3, frames=16)
     finally:
         world.close()
     assert episode.success and 12 <= len(episode) <= 17
-    path = write_episode(tmp_path / 'ep.hdf5', episode, {'arm': 'xarm6'})
+    path = write_episode(tmp_path / 'ep.hdf5', episode, {'arm': 'iiwa'})
     back = read_episode(path)
     for key in ('rgb', 'depth_m', 'seg', 'ee_pose', 'gripper', 'joint_positions', 'object_poses', 'action_poses'):
         np.testing.assert_array_equal(getattr(back, key), getattr(episode, key), err_msg=key)
-    assert (back.instruction, back.arm, back.task_family, back.success) == (task.instruction, 'xarm6', 'lift', True)
+    assert (back.instruction, back.arm, back.task_family, back.success) == (task.instruction, 'iiwa', 'lift', True)
     np.testing.assert_allclose(back.camera.K, episode.camera.K)
     np.testing.assert_allclose(back.camera.T_base_camera, episode.camera.T_base_camera)
     with h5py.File(path) as f:
@@ -59,22 +60,23 @@ def test_episode_round_trips_through_hdf5(tmp_path):
 
 
 def test_same_seed_same_episode_for_any_worker_count(dataset, tmp_path):
-    config = GenerateConfig(arms=dataset.arms, tasks=dataset.tasks, episodes=4, seed=10, out=tmp_path, workers=2)
+    config = GenerateConfig(arms=dataset.arms, tasks=dataset.tasks, episodes=3, seed=10, out=tmp_path, workers=2,
+                            image_size=32, frames=12)
     generate(config, progress=False)
     for a, b in zip(EpisodeReader(dataset.out), EpisodeReader(tmp_path)):
         assert a.instruction == b.instruction
         np.testing.assert_array_equal(a.rgb, b.rgb)
         np.testing.assert_array_equal(a.ee_pose, b.ee_pose)
         np.testing.assert_array_equal(a.seg, b.seg)
-    assert len(EpisodeReader(tmp_path)) == 4
+    assert len(EpisodeReader(tmp_path)) == 3
 
 
 def test_interrupted_generation_leaves_whole_episodes_and_resumes(tmp_path):
     cmd = [sys.executable, '-m', 'video_planner.data.generate', '--arms', 'iiwa', '--tasks', 'reach',
-           '--episodes', '40', '--seed', '0', '--out', str(tmp_path), '--image-size', '32']
+           '--episodes', '40', '--seed', '0', '--out', str(tmp_path), '--image-size', '32', '--frames', '12']
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 50
+        deadline = time.time() + 40
         while len(list(tmp_path.glob('ep_*.hdf5'))) < 3 and time.time() < deadline:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
@@ -87,31 +89,32 @@ def test_interrupted_generation_leaves_whole_episodes_and_resumes(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in done}
     parser = __import__('argparse').ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(cmd[3:-4] + ['--episodes', str(len(done) + 2), '--image-size', '32'])
+    args = parser.parse_args(['--arms', 'iiwa', '--tasks', 'reach', '--episodes', str(len(done) + 2),
+                              '--out', str(tmp_path), '--image-size', '32', '--frames', '12'])
     counts = generate(config_from_args(args), progress=False)
     assert counts['skipped'] == len(done) and counts['done'] == 2
     assert all((tmp_path / n).stat().st_mtime_ns == t for n, t in before.items())
 
 
 def test_video_clip_dataset_covers_the_whole_episode(dataset):
-    ds = VideoClipDataset(dataset.out, horizon=8, image_size=64)
-    assert len(ds) == 4
+    ds = VideoClipDataset(dataset.out, horizon=8, image_size=32)
+    assert len(ds) == 3
     item = ds[0]
-    assert item['frame0'].shape == (64, 64, 3) and item['frame0'].dtype == np.uint8
-    assert item['future'].shape == (8, 64, 64, 3)
+    assert item['frame0'].shape == (32, 32, 3) and item['frame0'].dtype == np.uint8
+    assert item['future'].shape == (8, 32, 32, 3)
     assert item['ee_poses'].shape == (9, 4, 4) and item['gripper'].shape == (9,)
     assert item['ee_mask0'].dtype == bool and item['ee_mask0'].any()
-    assert item['depth0_m'].shape == (64, 64) and item['camera'].width == 64
+    assert item['depth0_m'].shape == (32, 32) and item['camera'].width == 32
     episode = EpisodeReader(dataset.out)[0]
     np.testing.assert_array_equal(item['future'][-1], episode.rgb[-1])  # the clip ends at the last frame
     np.testing.assert_array_equal(item['ee_mask0'], episode.seg[0] == SEG_GRIPPER)
     batch = collate_clips([ds[0], ds[1]])
-    assert batch['future'].shape == (2, 8, 64, 64, 3) and len(batch['instruction']) == 2
+    assert batch['future'].shape == (2, 8, 32, 32, 3) and len(batch['instruction']) == 2
 
-    strided = VideoClipDataset(dataset.out, horizon=8, stride=2, image_size=32)
-    assert len(strided) > 4
+    strided = VideoClipDataset(dataset.out, horizon=4, stride=2, image_size=16)
+    assert len(strided) > 3
     small = strided[0]
-    assert small['future'].shape == (8, 32, 32, 3)
+    assert small['future'].shape == (4, 16, 16, 3)
     assert small['camera'].fx == pytest.approx(episode.camera.fx / 2)
 
 

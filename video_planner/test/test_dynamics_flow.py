@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from video_planner.dynamics import InverseDynamicsRefused
-from video_planner.dynamics.flow import FlowConfig, FlowDepthInverseDynamics, gripper_from_comotion
+from video_planner.dynamics.flow_depth import FlowConfig, FlowDepthInverseDynamics, gripper_from_comotion
 from video_planner.dynamics.postprocess import PostprocessConfig, postprocess
 from video_planner.dynamics.synthetic import RigidBlockScene, pose, random_trajectory
 from video_planner.errors import ConfigError, VideoPlannerError

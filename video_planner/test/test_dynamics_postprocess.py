@@ -4,7 +4,7 @@ import pytest
 
 from video_planner.dynamics import EeMotion, InverseDynamicsRefused
 from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
-from video_planner.dynamics.flow import FlowDepthInverseDynamics
+from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
 from video_planner.dynamics.postprocess import PostprocessConfig, flag_jumps, postprocess, rotation_angle, smooth
 from video_planner.dynamics.synthetic import pose
 from video_planner.errors import ConfigError, VideoPlannerError

@@ -8,8 +8,7 @@ from video_planner.kinematics.arm import ArmKinematics
 from video_planner.sim.arms import ARMS, HELD_OUT_ARM, SEEN_ARMS, get_arm
 from video_planner.sim.randomization import DomainRandomization
 from video_planner.sim.tasks import sample_task
-from video_planner.sim.world import (SEG_GRIPPER, SEG_OBJECT_BASE, SEG_TABLE, TabletopWorld,
-                                     depth_buffer_to_metres, look_at)
+from video_planner.sim.world import SEG_OBJECT_BASE, SEG_TABLE, TabletopWorld, depth_buffer_to_metres, look_at
 
 torch.set_num_threads(1)
 

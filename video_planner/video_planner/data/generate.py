@@ -95,8 +95,8 @@ def generate_one(config: GenerateConfig, i: int) -> tuple[int, bool]:
 
 
 def _worker_init() -> None:
-    import torch
-    torch.set_num_threads(1)
+    # One thread per worker: the workers are the parallelism (numpy/BLAS would oversubscribe).
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 
 def _work(args: tuple[GenerateConfig, int]) -> tuple[int, bool]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from video_planner.dynamics.flow import FlowConfig
+from video_planner.dynamics.flow_depth import FlowConfig
 from video_planner.dynamics.postprocess import PostprocessConfig
 from video_planner.errors import ConfigError
 
@@ -67,7 +67,7 @@ def make_inverse_dynamics(config: DynamicsConfig | None = None, device: str = 'c
     """The InverseDynamics the config names."""
     config = config or DynamicsConfig()
     if config.method == 'flow':
-        from video_planner.dynamics.flow import FlowDepthInverseDynamics
+        from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
         return FlowDepthInverseDynamics(config.flow)
     if not config.learned_checkpoint:
         raise ConfigError("dynamics config: method 'learned' needs learned.checkpoint (a model.pt path)")

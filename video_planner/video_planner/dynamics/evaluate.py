@@ -34,8 +34,11 @@ class GroundTruthClip:
 
 # ---------------------------------------------------------------------------------------------- sources
 def record_sim_episode(arm: str, seed: int, family: str = 'pick_place', image_size: int = 64,
-                       split: str = 'train') -> list:
-    """Run the scripted expert on a sampled task; one Observation per control step (index 0 = reset)."""
+                       split: str = 'train', max_steps: int | None = None) -> list:
+    """Run the scripted expert on a sampled task; one Observation per control step (index 0 = reset).
+
+    ``max_steps`` stops after that many control steps (fast tests).
+    """
     # Imported here: the simulator modules are only needed for simulator ground truth.
     from video_planner.sim.arms import get_arm
     from video_planner.sim.expert import ScriptedExpert
@@ -44,7 +47,10 @@ def record_sim_episode(arm: str, seed: int, family: str = 'pick_place', image_si
     with TabletopWorld(arm, seed=seed, image_size=image_size) as world:
         task = sample_task(get_arm(arm), family, np.random.default_rng(seed), split=split)
         observations = [world.reset(task)]
-        ScriptedExpert(world).run(task, on_step=lambda i, T, g: observations.append(world.observe()))
+        commands = ScriptedExpert(world).commands(task, world.T_base_ee())
+        for T, g in commands[:max_steps]:
+            world.step_ee(T, g)
+            observations.append(world.observe())
     return observations
 
 

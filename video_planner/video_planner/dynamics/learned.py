@@ -326,7 +326,8 @@ def train_idm(args: argparse.Namespace) -> int:
     config, training, horizon = load_idm_config(config_path)
     overrides = {'steps': args.steps, 'batch_size': getattr(args, 'batch_size', None),
                  'lr': getattr(args, 'lr', None), 'num_workers': getattr(args, 'workers', None),
-                 'checkpoint_every': getattr(args, 'checkpoint_every', None), 'seed': getattr(args, 'seed', None)}
+                 'checkpoint_every': getattr(args, 'checkpoint_every', None), 'seed': getattr(args, 'seed', None),
+                 'max_seconds': 60.0 * args.max_minutes if getattr(args, 'max_minutes', None) else None}
     training.update({k: v for k, v in overrides.items() if v is not None})
     tcfg = TrainConfig.from_dict(training, source='dynamics.yaml learned.training')
     files = find_episode_files(args.data)

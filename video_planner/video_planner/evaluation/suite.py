@@ -160,7 +160,7 @@ class Components:
     @staticmethod
     def _flow_idm():
         from video_planner.dynamics.config import DynamicsConfig
-        from video_planner.dynamics.flow import FlowDepthInverseDynamics
+        from video_planner.dynamics import FlowDepthInverseDynamics
         return FlowDepthInverseDynamics(DynamicsConfig.from_yaml(None).flow)  # the package's dynamics.yaml
 
     @property

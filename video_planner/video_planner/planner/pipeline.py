@@ -37,7 +37,7 @@ class VideoPlanner:
     def video_model(self):
         if self._video_model is None:
             from video_planner.model.video_model import VideoModel
-            self._video_model = VideoModel.load(self.config.checkpoint_path, device=self.config.device)
+            self._video_model = VideoModel.load(self.config.checkpoint_path, map_location=self.config.device).to(self.config.device)
         return self._video_model
 
     @property

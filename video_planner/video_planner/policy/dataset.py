@@ -36,6 +36,8 @@ class PolicyStepDataset(Dataset):
 
     def __init__(self, paths: str | Path | Sequence[str | Path], text_encoder, config: PolicyConfig,
                  arms: Sequence[str] | None = None):
+        if not isinstance(paths, (str, Path)) and len(paths) == 1:
+            paths = paths[0]
         if isinstance(paths, (str, Path)) and str(paths).endswith('.npz'):
             self._load_npz(Path(paths), config)
             return

@@ -54,14 +54,18 @@ class PolicyNetwork(nn.Module):
 
 
 def random_shift(image: torch.Tensor, max_px: int, generator: torch.Generator) -> torch.Tensor:
-    """Translate each image by up to `max_px` pixels (replicate padding): DrQ-style augmentation."""
+    """Translate each image by up to `max_px` pixels (replicate padding): DrQ-style augmentation.
+    The offsets come from `generator` (CPU); the indexing runs on the image's device."""
     if max_px <= 0:
         return image
     b, _, s, _ = image.shape
     padded = F.pad(image, (max_px,) * 4, mode='replicate')
-    dx = torch.randint(0, 2 * max_px + 1, (b,), generator=generator)
-    dy = torch.randint(0, 2 * max_px + 1, (b,), generator=generator)
-    return torch.stack([padded[i, :, dy[i]:dy[i] + s, dx[i]:dx[i] + s] for i in range(b)])
+    offsets = torch.randint(0, 2 * max_px + 1, (2, b), generator=generator).to(image.device)
+    grid = torch.arange(s, device=image.device)
+    rows = (grid[None, :] + offsets[0][:, None])[:, :, None]   # (b, s, 1)
+    cols = (grid[None, :] + offsets[1][:, None])[:, None, :]   # (b, 1, s)
+    batch = torch.arange(b, device=image.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
 
 
 class PolicyLoss:
@@ -75,7 +79,7 @@ class PolicyLoss:
         cfg = self.network.config
         image = batch['image']
         if self.network.training:
-            image = random_shift(image.cpu(), cfg.shift_px, self.generator).to(image.device)
+            image = random_shift(image, cfg.shift_px, self.generator)
         out = self.network(image, batch['text_emb'], batch['gripper_state'])
         loss = F.smooth_l1_loss(out[:, :3], batch['delta'], beta=0.1)
         return loss + cfg.gripper_weight * F.binary_cross_entropy_with_logits(out[:, 3], batch['gripper_next'])

@@ -43,6 +43,8 @@ from video_planner.ros.planner_node import (FRAMES_QOS, FRAMES_TOPIC, PLAN_QOS, 
                                             arm_name, base_frame_of, make_inputs, spin_node)
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# A plan arriving right after start-up waits this long for the first CameraInfo / depth image.
+CAMERA_WAIT_S = 3.0
 COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
@@ -145,6 +147,7 @@ class InverseDynamicsNode(Node):
 
     def _solve(self, envelope) -> Plan:
         frames = envelope.plan.frames
+        self.inputs.wait_for_camera(CAMERA_WAIT_S)
         snapshot = self.inputs.inputs_at(envelope.stamp_ns * 1e-9, envelope.camera_frame_id, rgb=None)
         plan = self.planner.frames_to_plan(envelope.plan.instruction, frames, snapshot.depth_m, snapshot.camera,
                                            snapshot.T_base_ee, snapshot.q_current)

@@ -32,6 +32,8 @@ HISTORY_SPACING_S = 0.2
 HISTORY = int(HISTORY_S / HISTORY_SPACING_S)
 # Depth and robot state this far (s) from the frame's stamp are still "taken with it".
 MATCH_TOLERANCE_S = 0.5
+# How long to wait for depth / robot state that has not arrived yet for a frame.
+STATE_WAIT_S = 1.0
 CAMERA_POSE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -229,6 +231,12 @@ class RobotInputs:
             time.sleep(0.02)
         return self._rgb is not None
 
+    def wait_for_camera(self, timeout_s: float) -> None:
+        """Give a just-started node time to hear CameraInfo (and depth) before it judges a request."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and (self._info is None or (self.topics.depth and not self._depth)):
+            time.sleep(0.02)
+
     def snapshot(self) -> Snapshot:
         """The latest camera frame and the depth/state taken with it; raises with the reason if not ready."""
         with self._lock:
@@ -248,11 +256,17 @@ class RobotInputs:
         With ``rgb`` None (the inverse-dynamics node: frames come in the plan) the camera and depth
         stay at the camera's own resolution.
         """
-        with self._lock:
-            info, T_base_camera = self._info, self._T_base_camera
-            depth = _closest(self._depth, stamp)
-            joints = _closest(self._joints, stamp)
-            ee = _closest(self._ee, stamp)
+        deadline = time.monotonic() + STATE_WAIT_S
+        while True:
+            with self._lock:
+                info, T_base_camera = self._info, self._T_base_camera
+                depth = _closest(self._depth, stamp)
+                joints = _closest(self._joints, stamp)
+                ee = _closest(self._ee, stamp)
+            complete = (ee is not None or joints is not None) and (depth is not None or not self.topics.depth)
+            if complete or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # a loaded machine can deliver the state after the frame it goes with
         if info is None:
             raise VideoPlannerError(f'no CameraInfo received on {self.topics.camera_info} yet')
         camera = CameraModel.from_camera_info_fields(info.k, int(info.width), int(info.height),

@@ -34,7 +34,6 @@ _PYBULLET_DATA = Path(pybullet_data.getDataPath())
 
 def _example_robot_data_share() -> Path:
     """The `share/` folder of the example-robot-data wheel (cmeel layout)."""
-    import cmeel  # noqa: F401  (installed with example-robot-data; locates the prefix)
     import sys
     for root in sys.path:
         candidate = Path(root) / 'cmeel.prefix' / 'share'

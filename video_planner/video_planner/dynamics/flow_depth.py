@@ -273,7 +273,7 @@ class FlowDepthInverseDynamics(InverseDynamics):
         broken = len(uv0) < cfg.min_points
         for t in range(1, n_frames):
             if broken:
-                break  # no trustworthy track: keep the last pose, confidence 0 from here on
+                break  # no trustworthy track: hold the last pose, confidence 0 from here on
             fwd = self.flow(frames[t - 1], frames[t])
             d = sample_bilinear(fwd, uv)
             uv_next = uv + d
@@ -308,6 +308,9 @@ class FlowDepthInverseDynamics(InverseDynamics):
                        * min(1.0, n_inl / max(cfg.min_points, 0.5 * len(uv0)))
                        * soft_threshold(fit.rms_px, cfg.reprojection_scale_px)
                        * soft_threshold(photometric, cfg.photometric_scale))
+        for t in range(1, n_frames):  # steps without an estimate hold the last estimated pose
+            if conf[t] == 0.0 and diag['n_tracked'][t] == 0:
+                T_out[t] = T_out[t - 1]
         gripper = gripper_from_comotion(comotion)
         return EeMotion(T_out, gripper, np.clip(conf, 0.0, 1.0), method=self.name,
                         diagnostics=dict(diag, comotion=comotion, ee_mask0=ee_mask0))

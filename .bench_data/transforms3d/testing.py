@@ -1,0 +1,7 @@
+""" Utilities for testing
+"""
+
+from unittest import TestCase
+
+
+assert_raises = TestCase().assertRaises

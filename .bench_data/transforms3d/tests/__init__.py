@@ -1,0 +1,1 @@
+# Init to make tests directory into package
