@@ -11,6 +11,7 @@ Run: .venv/bin/python benchmarks/bench_sampling.py [--threads 2] [--steps 10 20]
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from video_planner.model import PRESETS, VideoModel
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / 'results' / 'sampling.md'
-SHIPPED = ROOT / 'video_planner' / 'models' / 'video_default.pt'
+SHIPPED = ROOT / 'video_planner' / 'models' / 'default.pt'
 
 
 def time_call(fn, repeats: int) -> list[float]:
@@ -58,6 +59,7 @@ def main() -> None:
     frame0 = rng.integers(0, 256, (1, cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
     text = rng.normal(size=(1, cfg.text_dim)).astype(np.float32)
 
+    load_before = os.getloadavg()[0]
     rows = []
     for steps in args.steps:
         for guidance in args.guidance:
@@ -77,8 +79,9 @@ def main() -> None:
         f'channels {cfg.base_channels}x{list(cfg.channel_mults)}.',
         f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
         f'{args.threads} torch thread(s); one call samples B candidate plans from one frame; '
-        f'median of {args.repeats} calls after a warm-up. The machine was shared with other jobs, so '
-        'times are upper bounds.', '',
+        f'median of {args.repeats} calls after a warm-up. The machine was shared with other jobs '
+        f'(1-min load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, '
+        f'on {os.cpu_count()} cores), so times are upper bounds.', '',
         '| DDIM steps | guidance | batch B | s per call (median) | s per call (best) | s per plan |',
         '|---|---|---|---|---|---|',
     ]

@@ -106,7 +106,8 @@ def test_every_method_runs_end_to_end_and_the_report_is_written(tiny_models, tmp
     assert by_method['policy'].plans >= 1 and all(r.control_steps <= 150 for r in result.records)
 
     markdown = tmp_path / 'BENCHMARKS.md'
-    markdown.write_text('# Benchmarks\n\nkept text\n\n' + BEGIN + '\nSTALE-SECTION\n' + END + '\n\n## Other\nalso kept\n')
+    markdown.write_text('# Benchmarks\n\nkept text\n\n' + BEGIN + '\nSTALE-SECTION\n' + END +
+                        '\n\n## Other\nalso kept\n')
     paths = write_report(result, tmp_path / 'results', markdown)
     text = markdown.read_text()
     assert 'kept text' in text and 'also kept' in text and 'STALE-SECTION' not in text

@@ -63,6 +63,9 @@ class Session:
         wait_until(lambda: self.frames_pub.get_subscription_count() > 0, 20.0, 'the inverse-dynamics node')
 
     def send_still_video(self, execute: bool) -> str:
+        # A frame taken after the node started, so its depth and state are in the node's history.
+        seen = len(self.camera)
+        wait_until(lambda: len(self.camera) >= seen + 3, 10.0, 'fresh camera frames')
         latest = self.camera[-1]
         rgb = conversions.image_to_rgb(latest)
         plan = Plan(instruction='stay where you are', frames=np.repeat(rgb[None], FRAMES, axis=0),

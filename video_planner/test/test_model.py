@@ -138,3 +138,13 @@ def test_bad_sampling_inputs_are_rejected_with_the_field_name(model):
         model.sample(frames(2, size), text(3))
     with pytest.raises(VideoPlannerError, match='steps'):
         model.sample(frames(1, size), text(1), steps=0)
+
+
+def test_shipped_default_model_loads_and_plans_deterministically():
+    from video_planner.model import shipped_checkpoint
+    model = VideoModel.load(shipped_checkpoint())
+    assert model.config == PRESETS['default']
+    f0 = frames(2, model.config.image_size, seed=3)
+    a = model.sample(f0, text(1), steps=2, seed=5)
+    assert a.shape == (2, 8, 64, 64, 3)
+    np.testing.assert_array_equal(a, model.sample(f0, text(1), steps=2, seed=5))

@@ -80,15 +80,17 @@ def test_camera_fuzz_leaves_the_nodes_up_with_one_reason_per_kind(stack):
     depth = client.publisher(Image, 'camera/depth/image_raw', sensor)
     wait_until(lambda: images.get_subscription_count() >= 1, 10.0, 'the planner to subscribe the camera')
     sent = 0
+    rng = np.random.default_rng(0)
     for _ in range(250):
         now_s = time.time()
-        for _, msg in malformed_images(now_s):
-            images.publish(msg)
+        bad = malformed_images(now_s)
+        for k in rng.permutation(len(bad)):   # every kind gets through a reader that keeps the last few
+            images.publish(bad[k][1])
             sent += 1
         for msg in bad_depth(now_s):
             depth.publish(msg)
             sent += 1
-        time.sleep(0.002)
+        time.sleep(0.01)
     assert sent >= 2500
     time.sleep(1.0)
     for proc in stack['procs'].values():
@@ -96,7 +98,7 @@ def test_camera_fuzz_leaves_the_nodes_up_with_one_reason_per_kind(stack):
     log = planner.log()
     for reason in ("encoding 'yuv422_weird' is not supported", "encoding '' is not supported",
                    'must be positive', 'Image.step=10 is smaller',
-                   'Image.data holds 100 bytes', 's old (max_frame_age_s', 'in the future',
+                   'Image.data holds', 's old (max_frame_age_s', 'in the future',
                    'but CameraInfo says 64x64', 'no valid (finite, positive) pixel'):
         assert reason in log, f'no log line explains "{reason}"'
     dropped = log.count('dropped a message on')
@@ -123,9 +125,13 @@ def test_a_hundred_back_to_back_goals_none_lost_or_stuck(stack):
     client = stack['client']
     t0 = time.monotonic()
     outcomes = []
+    planner = stack['procs']['planner']
     for i in range(100):
-        status, result = client.plan(f'push the red cube {["left", "right", "forward"][i % 3]}',
-                                     timeout_s=30.0, sampling_steps=1, seed=i)
+        try:
+            status, result = client.plan(f'push the red cube {["left", "right", "forward"][i % 3]}',
+                                         timeout_s=60.0, sampling_steps=1, seed=i)
+        except AssertionError as exc:
+            raise AssertionError(f'goal {i}: {exc}; planner log:\n{planner.log()[-3000:]}') from None
         outcomes.append((status, result.plan.plan_id, result.message))
     elapsed = time.monotonic() - t0
     failed = [outcome for outcome in outcomes if outcome[0] != GoalStatus.STATUS_SUCCEEDED]

@@ -68,7 +68,7 @@ class Episode:
     @property
     def ee_mask(self) -> np.ndarray:
         """(N, H, W) bool: gripper pixels."""
-        from video_planner.sim.world import SEG_GRIPPER
+        from video_planner.sim.segmentation import SEG_GRIPPER
         return self.seg == SEG_GRIPPER
 
     @property

@@ -12,7 +12,7 @@ import torch
 from video_planner.data.episode import Episode, read_episode
 from video_planner.dynamics.camera import CameraModel
 from video_planner.errors import VideoPlannerError
-from video_planner.sim.world import SEG_GRIPPER
+from video_planner.sim.segmentation import SEG_GRIPPER
 
 
 def episode_files(path_or_dir: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -46,7 +46,8 @@ def success_table(result, key, columns: list[str], title: str) -> str:
 
 def headline_groups(result) -> list[tuple[str, callable]]:
     return [('seen arms', lambda r: r.arm_group == 'seen'), ('held-out arm', lambda r: r.arm_group == 'held-out'),
-            ('train paraphrases', lambda r: r.split == 'train'), ('held-out paraphrases', lambda r: r.split == 'heldout'),
+            ('train paraphrases', lambda r: r.split == 'train'),
+            ('held-out paraphrases', lambda r: r.split == 'heldout'),
             ('all', lambda r: True)]
 
 

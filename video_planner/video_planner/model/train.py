@@ -1,11 +1,13 @@
 """`video-planner train`: fit the video model (or, with --model idm, the learned inverse dynamics) on episodes.
 
 Thin wiring: configs from YAML + flags, the data package's clips, the TextEncoder, and the generic Trainer.
-Launch on several processes with `torchrun --nproc_per_node N -m video_planner.cli train ...`.
+Launch on several processes with `torchrun --nproc_per_node N -m video_planner.model.train ...` (same flags;
+gloo on CPU, nccl on GPUs, one GPU per process).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -135,6 +137,10 @@ def run_idm(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if str(args.device) == 'cuda' and 'LOCAL_RANK' in os.environ:
+        # torchrun: one GPU per process.
+        args.device = f"cuda:{os.environ['LOCAL_RANK']}"
+        torch.cuda.set_device(args.device)
     if str(args.device).startswith('cuda'):
         torch.backends.cuda.matmul.allow_tf32 = True  # TF32 convs/matmuls: ~2x on Ampere+ at no visible cost
         torch.backends.cudnn.allow_tf32 = True

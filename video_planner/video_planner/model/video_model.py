@@ -17,7 +17,7 @@ from video_planner.model.sampler import ddim_sample
 from video_planner.model.schedule import DiffusionSchedule
 
 KIND = 'video'
-SHIPPED_NAME = 'video_default.pt'
+SHIPPED_NAME = 'default.pt'
 
 
 def shipped_checkpoint() -> Path:

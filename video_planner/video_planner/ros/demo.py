@@ -26,7 +26,6 @@ from typing import Optional
 import numpy as np
 
 from video_planner.errors import VideoPlannerError
-from video_planner.resources import model_path
 
 READY = 'ready:'
 NODE_START_TIMEOUT_S = 120.0
@@ -192,7 +191,8 @@ def side_by_side(records: list[PlanRecord], size: int = 128) -> list[np.ndarray]
 def run(args) -> int:
     if args.max_replans < 1:
         raise VideoPlannerError(f'--max-replans must be at least 1, got {args.max_replans}')
-    checkpoint = Path(args.checkpoint) if args.checkpoint else model_path('default.pt')
+    from video_planner.planner import PlannerConfig
+    checkpoint = Path(args.checkpoint) if args.checkpoint else PlannerConfig().checkpoint_path
     if not checkpoint.is_file():
         raise VideoPlannerError(f'video model checkpoint {checkpoint} does not exist: train one with '
                                 '`video-planner train` or pass --checkpoint PATH')

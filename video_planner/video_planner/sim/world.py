@@ -22,7 +22,7 @@ from video_planner.sim.arms import ArmSpec, get_arm
 from video_planner.sim.randomization import DomainRandomization, SceneLook, sample_look
 from video_planner.sim.tasks import SceneState, TaskSpec, check_success
 
-SEG_BACKGROUND, SEG_TABLE, SEG_ARM, SEG_GRIPPER, SEG_OBJECT_BASE = 0, 1, 2, 3, 10
+from video_planner.sim.segmentation import SEG_ARM, SEG_BACKGROUND, SEG_GRIPPER, SEG_OBJECT_BASE, SEG_TABLE  # noqa: F401
 
 CAMERA_NEAR_M, CAMERA_FAR_M = 0.02, 5.0
 CAMERA_FOV_Y_DEG = 40.0
@@ -201,8 +201,8 @@ class TabletopWorld:
                 vis = p.createVisualShape(p.GEOM_CYLINDER, radius=he[0], length=2 * he[2], rgbaColor=rgba,
                                           physicsClientId=c)
             elif obj.shape == 'pad':
-                # A thin mat printed on the table: seen, not touched (objects rest on the table through
-                # it). Static colliders created and removed per episode left solver history behind.
+                # A thin mat printed on the table: seen, not touched. Objects rest on the table through
+                # it, so a placed object sits as on the bare table (no edge to tip over).
                 col = -1
                 vis = p.createVisualShape(p.GEOM_BOX, halfExtents=he, rgbaColor=rgba, physicsClientId=c)
             else:

@@ -50,6 +50,9 @@ class TextEncoder:
     def __init__(self, model_path: str | Path | None = None, cache_dir: str | Path | None = None,
                  device: str = 'cpu'):
         self.model_path = Path(model_path) if model_path is not None else None
+        # VIDEO_PLANNER_TEXT_CACHE gives every encoder a shared on-disk cache (e.g. on a training machine
+        # that has the cached embeddings but not the sentence-transformers weights).
+        cache_dir = cache_dir if cache_dir is not None else os.environ.get('VIDEO_PLANNER_TEXT_CACHE') or None
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.device = device
         self._model = None

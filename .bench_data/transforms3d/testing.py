@@ -1,7 +1,0 @@
-""" Utilities for testing
-"""
-
-from unittest import TestCase
-
-
-assert_raises = TestCase().assertRaises

@@ -1,1 +1,0 @@
-# Init to make tests directory into package
