@@ -187,7 +187,10 @@ def test_killing_and_restarting_nodes_mid_run_recovers(stack):
     procs['id'].kill()
     procs['id'] = start('inverse_dynamics_node', logs, pipeline_params(stack['checkpoint']), namespace=NS)
     status, result = client.result(handle, timeout_s=90.0)
-    assert status == GoalStatus.STATUS_SUCCEEDED, result.message   # answered by the new node or the fallback
+    # The goal in flight must end, answered by the new node or the fallback. The new node may refuse it:
+    # it started after the goal's camera frame, so it can hold no depth image taken with that frame.
+    assert status == GoalStatus.STATUS_SUCCEEDED or (
+        status == GoalStatus.STATUS_ABORTED and 'no depth image' in result.message), result.message
     fallbacks = procs['planner'].log().count('computing it here')
     good_goal_succeeds(client)
     assert procs['planner'].log().count('computing it here') == fallbacks, 'the restarted node did not answer'
