@@ -110,7 +110,7 @@ def plot(result, path: Path) -> Path:
                 rs = [r for r in result.records if r.method == m and pick(r)]
                 sr = SuccessRate(sum(r.success for r in rs), len(rs))
                 p = sr.rate if sr.n else 0.0
-                a, b = sr.interval
+                a, b = sr.interval if sr.n else (0.0, 0.0)  # no episodes in this group: no bar, no interval
                 rates.append(p)
                 lo.append(p - a)
                 hi.append(b - p)
@@ -120,7 +120,7 @@ def plot(result, path: Path) -> Path:
         ax.set_ylim(0, 1.05)
         ax.grid(axis='y', alpha=0.3)
     axes[0].set_ylabel('success rate (95% Wilson CI)')
-    axes[1].legend(fontsize=8, ncol=2)
+    axes[1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(f'closed-loop success, {result.config.episodes} episode(s) per arm x family x split')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -160,7 +160,7 @@ def markdown(result, files: dict[str, str]) -> str:
               success_table(result, lambda r: r.family, list(cfg.families), '### Success per task family'),
               success_table(result, lambda r: r.arm, list(cfg.arms),
                             f'### Success per arm ({HELD_OUT_ARM} is held out: never in the training data)'),
-              f'### Plan latency\n\nSeconds per plan from `Plan.timings` (policy: per action), '
+              f'### Plan latency\n\nMilliseconds per plan from `Plan.timings` (policy: per action), '
               f'{cfg.threads} torch thread(s) per process, {cfg.workers} process(es) on the machine '
               f'({os.cpu_count()} cores).\n\n' + latency_table(result)]
     status = status_table(result)

@@ -198,6 +198,7 @@ class Components:
             elif name.startswith('video_') and self.video_model is None:
                 skipped[name] = self.skipped['video model']
             elif name.startswith('video_'):
+                self.text_encoder.encode('warm up')  # load the sentence encoder now, not inside a timed plan
                 out.append(m.VideoPlanMethod(name, lambda arm, i=idm: self.planner(i, arm), chunk=chunk,
                                              max_plans=plans, description=f'video plan + {idm} inverse dynamics'))
             elif name.startswith('gt_video_'):
