@@ -125,4 +125,4 @@ def test_missing_checkpoints_are_reported_not_faked(tmp_path):
                          checkpoint=str(tmp_path / 'none.pt'), policy_checkpoint=str(tmp_path / 'none.pt'))
     result = run_suite(config, progress=False)
     assert set(result.skipped) == {'video_flow', 'policy'} and 'none.pt' in result.skipped['video_flow']
-    assert [r.method for r in result.records] == ['noop']
+    assert [r.method for r in result.records] == ['noop'] and result.config.methods == ['noop']

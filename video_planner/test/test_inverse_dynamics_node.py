@@ -61,6 +61,9 @@ class Session:
             depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE))
         wait_until(lambda: self.camera and self.ee, 20.0, 'camera frames and ee_pose from the simulator')
         wait_until(lambda: self.frames_pub.get_subscription_count() > 0, 20.0, 'the inverse-dynamics node')
+        # The node matches its sensor topics separately; on a loaded machine depth can come last.
+        wait_until(lambda: client.node.count_subscribers('camera/depth/image_raw') > 0, 20.0,
+                   "the inverse-dynamics node's depth subscription")
 
     def send_still_video(self, execute: bool) -> str:
         # A frame taken after the node started, so its depth and state are in the node's history.

@@ -105,7 +105,12 @@ def test_alone_it_explains_a_missing_camera_then_plans_in_process(tmp_path):
         assert 'no camera frame received on /alone/camera/image_raw' in result.message
 
         sim = start('sim_robot_node', tmp_path, {'seed': 5}, namespace='alone')
-        status, result = client.plan('reach the red cube', sampling_steps=1)
+        deadline = time.monotonic() + 60.0
+        while True:  # the simulator needs a few seconds before its first frame
+            status, result = client.plan('reach the red cube', sampling_steps=1)
+            if 'no camera frame' not in result.message or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
         assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1, result.message
         assert planner.wait_for_log('computing it here', 5.0)
 

@@ -112,8 +112,8 @@ def plot(result, path: Path) -> Path:
                 p = sr.rate if sr.n else 0.0
                 a, b = sr.interval if sr.n else (0.0, 0.0)  # no episodes in this group: no bar, no interval
                 rates.append(p)
-                lo.append(p - a)
-                hi.append(b - p)
+                lo.append(max(0.0, p - a))  # rounding can put p a hair outside its interval
+                hi.append(max(0.0, b - p))
             ax.bar(x + (j - (len(methods) - 1) / 2) * width, rates, width, yerr=[lo, hi], capsize=2, label=m)
         ax.set_xticks(x, [g for g, _ in groups], rotation=10)
         ax.set_title(title)

@@ -303,9 +303,28 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
             'descriptions': {m.name: m.description for m in methods}}
 
 
+def _available_methods(config: SuiteConfig) -> tuple[SuiteConfig, dict[str, str]]:
+    """Decide once, before any worker starts, which methods have their checkpoints: a model file that
+    appears mid-run must not give some arms a method and others not."""
+    needs = {'video_': ('video model', config.video_checkpoint_path),
+             '_learned': ('learned inverse dynamics', config.idm_checkpoint_path),
+             'policy': ('policy', config.policy_checkpoint_path)}
+    skipped = {}
+    for name in config.methods:
+        for key, (what, path) in needs.items():
+            hit = name.startswith(key) if key.endswith('_') else (name.endswith(key) or name == key)
+            if hit and not path.is_file():
+                skipped.setdefault(name, f'no {what} checkpoint at {path}')
+    kept = [m for m in config.methods if m not in skipped]
+    if not kept:
+        raise ConfigError(f'eval: no method can run: {skipped}')
+    return dataclasses.replace(config, methods=kept), skipped
+
+
 def run_suite(config: SuiteConfig, progress: bool = True) -> SuiteResult:
     """Run every configured method on every task instance; per-arm work spread over `workers` processes."""
     from tqdm import tqdm
+    config, unavailable = _available_methods(config)
     instances = task_instances(config)
     jobs = [(config, arm, [i for i in instances if i.arm == arm], True) for arm in config.arms]
     t0 = time.perf_counter()
@@ -315,7 +334,7 @@ def run_suite(config: SuiteConfig, progress: bool = True) -> SuiteResult:
     else:
         pool = mp.get_context('spawn').Pool(min(config.workers, len(jobs)))
         results = pool.imap(_run_arm, jobs)
-    records, skipped, gifs, descriptions = [], {}, {}, {}
+    records, skipped, gifs, descriptions = [], dict(unavailable), {}, {}
     try:
         for part in tqdm(results, total=len(jobs), desc='arms', unit='arm', disable=not progress):
             records += part['records']

@@ -84,10 +84,12 @@ def load_weights_into(module: torch.nn.Module, state: dict, source: str) -> None
                               f'(different config?): {" ".join(first)}') from exc
 
 
-def export_for_inference(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+def export_for_inference(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16,
+                         ema_only: bool = False) -> Path:
     """A lean copy to ship: config + raw and EMA weights (floating tensors cast to `dtype`), no optimizer/RNG.
 
-    float16 halves the file; loading casts back to the model's float32 parameters.
+    float16 halves the file; loading casts back to the model's float32 parameters. `ema_only` stores the
+    EMA weights as the only weights (half the size again, and no EMA-vs-raw question at inference).
     """
     ckpt = load_checkpoint(src)
 
@@ -96,6 +98,8 @@ def export_for_inference(src: str | Path, dst: str | Path, dtype: torch.dtype = 
             return None
         return {k: v.to(dtype) if torch.is_floating_point(v) else v for k, v in state.items()}
 
-    lean = Checkpoint(kind=ckpt.kind, config=ckpt.config, model=cast(ckpt.model), ema=cast(ckpt.ema),
+    ema = cast(ckpt.ema)
+    model = ema if ema_only and ema is not None else cast(ckpt.model)  # one shared set of tensors when ema_only
+    lean = Checkpoint(kind=ckpt.kind, config=ckpt.config, model=model, ema=ema,
                       step=ckpt.step, extra={k: v for k, v in ckpt.extra.items() if k != 'loss_history'})
     return save_checkpoint(dst, lean)

@@ -1,29 +1,15 @@
-"""Inference-only copies of checkpoints: the EMA weights and the config, nothing else.
+"""`python -m video_planner.model.export SRC DST`: the inference-only copy of a checkpoint that we ship.
 
-A training checkpoint holds raw + EMA weights, optimizer state and RNG state; the model shipped in
-`models/` needs only what sampling uses. Storing the EMA weights as the file's weights removes the
-classic "EMA vs raw weights" mix-up: there is one set of weights, and it is the EMA one.
+It keeps the config and the EMA weights only, as float16, so a shipped model has one set of weights
+(the EMA one) and is a quarter of the training checkpoint's size.
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 
-from video_planner.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-
-
-def export_for_inference(src: str | Path, dst: str | Path, half: bool = True) -> Path:
-    ckpt = load_checkpoint(src)
-    weights = ckpt.weights(use_ema=True)
-    if half:  # loading casts back to the module's dtype; fp16 halves the file at no visible cost
-        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
-    extra = {k: v for k, v in ckpt.extra.items() if k in ('train_config', 'data', 'exported_from')}
-    extra['exported_from'] = {'file': Path(src).name, 'step': ckpt.step, 'ema': ckpt.ema is not None,
-                              'dtype': 'float16' if half else 'float32'}
-    slim = Checkpoint(kind=ckpt.kind, config=ckpt.config, model=weights, ema=weights, step=ckpt.step, extra=extra)
-    return save_checkpoint(dst, slim)
+from video_planner.model.checkpoint import export_for_inference
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('dst')
     parser.add_argument('--fp32', action='store_true', help='keep float32 weights')
     args = parser.parse_args(argv)
-    path = export_for_inference(args.src, args.dst, half=not args.fp32)
+    path = export_for_inference(args.src, args.dst, dtype=torch.float32 if args.fp32 else torch.float16,
+                                ema_only=True)
     print(f'{args.src} -> {path} ({path.stat().st_size / 2**20:.2f} MiB)')
     return 0
 
