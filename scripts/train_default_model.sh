@@ -36,7 +36,7 @@ vp train --model idm --data "$DATA" --out "$RUNS/idm" --steps "${IDM_STEPS:-2000
   --seed 0 "${limit[@]}" > "$RUNS/idm.log" 2>&1 &
 idm=$!
 mkdir -p "$RUNS/policy" && cp -r "$VIDEO_PLANNER_TEXT_CACHE" "$RUNS/policy/text_cache" 2>/dev/null || true
-"$PYTHON" -m video_planner.policy.train --data "$DATA" --out "$RUNS/policy" --steps "${POLICY_STEPS:-8000}" \
+vp train --model policy --data "$DATA" --out "$RUNS/policy" --steps "${POLICY_STEPS:-8000}" \
   --batch-size "$BATCH" --workers "$WORKERS" --seed 0 > "$RUNS/policy.log" 2>&1 &
 policy=$!
 status=0

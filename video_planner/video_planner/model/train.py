@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--text-cache', default=None,
                         help='folder of cached instruction embeddings (default OUT/text_cache)')
     parser.add_argument('--preload', action='store_true', help='hold all clips in memory (small datasets)')
-    parser.add_argument('--model', choices=['video', 'idm'], default='video',
-                        help='video: the video diffusion model; idm: learned inverse dynamics')
+    parser.add_argument('--model', choices=['video', 'idm', 'policy'], default='video',
+                        help='video: the video diffusion model; idm: learned inverse dynamics; '
+                             'policy: the image+language->action baseline of the benchmark')
 
 
 def training_config(args: argparse.Namespace) -> TrainConfig:
@@ -146,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     try:
+        if args.model == 'policy':
+            from video_planner.policy import train as policy_train
+            return int(policy_train.run(args) or 0)
         return run_idm(args) if args.model == 'idm' else run_video(args)
     except VideoPlannerError as exc:
         print(f'video-planner train: error: {exc}', file=sys.stderr)
