@@ -151,3 +151,11 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, perio
 def image_msg(rgb: np.ndarray, stamp, frame_id: str = 'camera_optical_frame'):
     from video_planner.ros import conversions
     return conversions.rgb_to_image(rgb, stamp, frame_id)
+
+
+def spin_until(executor, predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Spins `executor` until `predicate()` holds or the time is up; returns the predicate's last value."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.02)
+    return predicate()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ros_harness import spin_until
 import rclpy
 import yaml
 from geometry_msgs.msg import PoseStamped
@@ -28,23 +29,6 @@ from video_planner.ros.recorder_node import RecorderNode
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 SIZE = 24
-
-
-@pytest.fixture
-def ros_context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    yield context, executor
-    executor.shutdown()
-    rclpy.shutdown(context=context)
-
-
-def spin_until(executor, predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.02)
-    return predicate()
 
 
 def ee_pose(seq: int) -> np.ndarray:

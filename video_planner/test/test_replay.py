@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from ros_harness import spin_until
 import rclpy
 from nav_msgs.msg import Path
 from rclpy.executors import SingleThreadedExecutor
@@ -22,23 +23,6 @@ from video_planner.ros.conversions import image_to_rgb, path_to_poses
 from video_planner.ros.replay_node import PlanReplayNode
 
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-@pytest.fixture
-def ros_context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    yield context, executor
-    executor.shutdown()
-    rclpy.shutdown(context=context)
-
-
-def spin_until(executor, predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    return predicate()
 
 
 class Viewer:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from ros_harness import spin_until
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -24,23 +25,6 @@ from nav_msgs.msg import Path
 from video_planner.errors import ConfigError
 from video_planner.ros import conversions as conv
 from video_planner.ros.params import NodeParameters, load_yaml_config, param
-
-
-@pytest.fixture
-def ros_context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    yield context, executor
-    executor.shutdown()
-    rclpy.shutdown(context=context)
-
-
-def spin_until(executor, predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    return predicate()
 
 
 def test_image_and_path_between_two_nodes_in_one_process(ros_context):
