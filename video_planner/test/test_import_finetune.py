@@ -40,3 +40,43 @@ def test_fine_tune_a_tiny_model_on_imported_episodes_and_reload_it(tmp_path):
     text = np.zeros((1, tuned.config.text_dim), np.float32)
     plan = tuned.sample(frame0, text, steps=2, seed=0)
     assert plan.shape == (1, tuned.config.horizon, 16, 16, 3) and plan.dtype == np.uint8
+
+
+def test_fine_tune_mixes_in_other_data_and_refits_inverse_dynamics(tmp_path):
+    import torch
+
+    from video_planner.data.reader import VideoClipDataset
+    from video_planner.dynamics.learned import LearnedInverseDynamics
+    from video_planner.model import train
+    from video_planner.model.trainer import MODEL_NAME
+
+    torch.set_num_threads(1)
+    mapping = yaml.safe_load((CONFIG_DIR / 'import_lerobot.yaml').read_text())
+    mapping['image_size'] = 16
+    (tmp_path / 'm.yaml').write_text(yaml.safe_dump(mapping))
+    cli.import_episodes('lerobot', write_lerobot_dataset(tmp_path / 'mine', lengths=(9, 10, 9)),
+                        tmp_path / 'm.yaml', tmp_path / 'mine_data')
+    cli.import_episodes('lerobot', write_lerobot_dataset(tmp_path / 'other', lengths=(9,)),
+                        tmp_path / 'm.yaml', tmp_path / 'other_data')
+    mine, other = sorted((tmp_path / 'mine_data').glob('*.hdf5')), sorted((tmp_path / 'other_data').glob('*.hdf5'))
+
+    # A quarter of every batch from the other data, whatever the two sets' sizes.
+    clips = VideoClipDataset([str(f) for f in mine + other], horizon=4, image_size=16)
+    weights = train.mixing_weights(clips, set(other), 0.25)
+    from_other = torch.tensor([path in set(other) for path, _ in clips.index])
+    assert abs(float(weights[from_other].sum()) / float(weights.sum()) - 0.25) < 1e-9
+
+    common = ['--config', 'tiny', '--steps', '2', '--batch-size', '2', '--threads', '1', '--sample-every', '0',
+              '--checkpoint-every', '100', '--device', 'cpu']
+    assert train.main(['--data', str(tmp_path / 'mine_data'), '--mix-data', str(tmp_path / 'other_data'),
+                       '--mix-ratio', '0.25', '--out', str(tmp_path / 'mixed')] + common) == 0
+    assert (tmp_path / 'mixed' / MODEL_NAME).is_file()
+    assert train.main(['--data', str(tmp_path / 'mine_data'), '--mix-data', str(tmp_path / 'mine_data'),
+                       '--out', str(tmp_path / 'bad')] + common) == 2  # every clip is in both sets
+
+    # The inverse-dynamics stage is re-fitted on the imported episodes from existing weights.
+    idm = ['--model', 'idm', '--steps', '2', '--batch-size', '2', '--threads', '1', '--device', 'cpu']
+    assert train.main(idm + ['--data', str(tmp_path / 'other_data'), '--out', str(tmp_path / 'idm0')]) == 0
+    assert train.main(idm + ['--data', str(tmp_path / 'mine_data'), '--out', str(tmp_path / 'idm1'),
+                             '--init', str(tmp_path / 'idm0' / MODEL_NAME)]) == 0
+    assert isinstance(LearnedInverseDynamics.load(tmp_path / 'idm1' / MODEL_NAME), LearnedInverseDynamics)

@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              '(one clip per episode, the plan covers the whole task, as in AVDC)')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
+    parser.add_argument('--mix-data', nargs='+', default=None,
+                        help='episodes mixed into every batch (e.g. the simulator data when fine-tuning on yours)')
+    parser.add_argument('--mix-ratio', type=float, default=0.5,
+                        help='share of each batch drawn from --mix-data (video model)')
     parser.add_argument('--seed', type=int, default=None)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads per process')
@@ -90,21 +94,35 @@ def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
     return sample_fn
 
 
+def mixing_weights(clips, mix_files: set[Path], ratio: float) -> torch.Tensor:
+    """Per-clip draw weights so that a `ratio` share of every batch comes from `mix_files` (on average)."""
+    if not 0.0 <= ratio <= 1.0:
+        raise VideoPlannerError(f'--mix-ratio must be in [0, 1], got {ratio}')
+    from_mix = torch.tensor([Path(path) in mix_files for path, _ in clips.index], dtype=torch.bool)
+    n_mix, n_own = int(from_mix.sum()), int((~from_mix).sum())
+    if n_mix == 0 or n_own == 0:
+        raise VideoPlannerError(f'--mix-data: need clips in both --data ({n_own}) and --mix-data ({n_mix})')
+    return torch.where(from_mix, ratio / n_mix, (1.0 - ratio) / n_own).double()
+
+
 def run_video(args: argparse.Namespace) -> int:
     from video_planner.text import TextEncoder
     cfg = load_model_config(args.config)
     tcfg = training_config(args)
     out = Path(args.out)
     files = find_episode_files(args.data)
-    clips = load_clips(files, cfg.horizon, args.stride, cfg.image_size)
+    mix_files = find_episode_files(args.mix_data) if args.mix_data else []
+    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size)
+    weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None
     encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size, preload=args.preload)
     model = VideoModel(cfg)
     trainer = Trainer(model, model.loss, dataset, tcfg, out, model_config=cfg.to_dict(), kind=KIND,
-                      sample_fn=make_sample_fn(dataset), device=args.device)
+                      sample_fn=make_sample_fn(dataset), device=args.device, sample_weights=weights)
     if trainer.rank == 0:
         n_params = sum(p.numel() for p in model.parameters())
-        print(f'video model: {n_params / 1e6:.2f} M parameters, {len(dataset)} clips from {len(files)} file(s), '
+        mix = f' ({args.mix_ratio:.0%} of each batch from {len(mix_files)} --mix-data file(s))' if mix_files else ''
+        print(f'video model: {n_params / 1e6:.2f} M parameters, {len(dataset)} clips from {len(files)} file(s){mix}, '
               f'{tcfg.steps} steps x batch {tcfg.batch_size} x {trainer.world_size} process(es)')
     if args.resume:
         if not (out / CHECKPOINT_NAME).is_file():

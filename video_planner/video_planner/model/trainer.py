@@ -88,14 +88,22 @@ class TrainResult:
 class StepSeededSampler(Sampler):
     """Yields one batch of indices per step, drawn from a generator seeded by (seed, step, rank)."""
 
-    def __init__(self, n: int, batch_size: int, start_step: int, end_step: int, seed: int, rank: int):
+    def __init__(self, n: int, batch_size: int, start_step: int, end_step: int, seed: int, rank: int,
+                 weights: torch.Tensor | None = None):
+        """`weights` (n,), optional: relative draw probability of each item (e.g. to mix two datasets)."""
         self.n, self.batch_size, self.seed, self.rank = n, batch_size, seed, rank
         self.start_step, self.end_step = start_step, end_step
+        if weights is not None and (len(weights) != n or not bool(torch.all(weights >= 0)) or not weights.sum() > 0):
+            raise ConfigError(f'sample weights: expected {n} non-negative weights with a positive sum')
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
 
     def __iter__(self):
         for step in range(self.start_step, self.end_step):
             g = torch.Generator().manual_seed((self.seed * 1_000_003 + step * 1009 + self.rank) % (2 ** 63))
-            yield torch.randint(0, self.n, (self.batch_size,), generator=g).tolist()
+            if self.weights is None:
+                yield torch.randint(0, self.n, (self.batch_size,), generator=g).tolist()
+            else:
+                yield torch.multinomial(self.weights, self.batch_size, replacement=True, generator=g).tolist()
 
     def __len__(self):
         return max(0, self.end_step - self.start_step)
@@ -119,7 +127,8 @@ class Trainer:
                  config: TrainConfig, out_dir: str | Path, model_config: dict | None = None,
                  kind: str = 'model', collate_fn: Callable | None = None,
                  sample_fn: Callable[[nn.Module, int], np.ndarray | None] | None = None,
-                 device: str | torch.device = 'cpu', progress: bool = True):
+                 device: str | torch.device = 'cpu', progress: bool = True,
+                 sample_weights: torch.Tensor | None = None):
         """`loss_fn(batch)` must run `model` (the same object) so gradients land on its parameters.
 
         `sample_fn(ema_model, step)` returns an (H, W, 3) uint8 image (e.g. a grid of sampled plans) that is
@@ -130,6 +139,7 @@ class Trainer:
             raise ConfigError('Trainer: the dataset is empty; generate data first or check --data')
         self.model = model.to(device)
         self.loss_fn = loss_fn
+        self.sample_weights = sample_weights  # per item of `dataset`; None = uniform
         self.dataset = dataset
         self.config = config
         self.out_dir = Path(out_dir)
@@ -296,7 +306,8 @@ class Trainer:
     def fit(self) -> TrainResult:
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        sampler = StepSeededSampler(len(self.dataset), cfg.batch_size, self.step, cfg.steps, cfg.seed, self.rank)
+        sampler = StepSeededSampler(len(self.dataset), cfg.batch_size, self.step, cfg.steps, cfg.seed, self.rank,
+                                    weights=self.sample_weights)
         # The loader's own generator keeps it from drawing on the global RNG, whose state the checkpoint
         # restores: otherwise a resumed run would see different noise than an uninterrupted one.
         loader = DataLoader(self.dataset, batch_sampler=sampler, collate_fn=self.collate_fn,
