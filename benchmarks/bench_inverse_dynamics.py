@@ -20,7 +20,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from video_planner.dynamics.evaluate import (clips_from_observations, evaluate, record_sim_episode,

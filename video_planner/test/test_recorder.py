@@ -4,7 +4,6 @@ A small "robot" node publishes camera frames whose pixels encode their sequence 
 the latched camera pose, the end-effector pose and a gripper joint; the test starts and stops
 episodes over the recorder's topics and parameter, then reads the episode files back.
 """
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from ros_harness import spin_until
 import rclpy
 import yaml
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState

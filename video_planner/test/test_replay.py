@@ -10,7 +10,6 @@ import pytest
 from ros_harness import spin_until
 import rclpy
 from nav_msgs.msg import Path
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import Image

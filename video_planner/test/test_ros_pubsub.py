@@ -10,14 +10,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from ros_harness import spin_until
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from nav_msgs.msg import Path
