@@ -1,0 +1,84 @@
+"""The ROS-free planning pipeline: config validation, safety gates, and plan / cancel on a simulator frame."""
+import numpy as np
+import pytest
+
+from ros_harness import tiny_checkpoint
+from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner, gates
+
+
+def test_config_names_the_bad_setting(tmp_path):
+    with pytest.raises(ConfigError, match='inverse_dynamics'):
+        PlannerConfig(inverse_dynamics='magic')
+    with pytest.raises(ConfigError, match='num_candidates'):
+        PlannerConfig(num_candidates=0)
+    with pytest.raises(ConfigError, match='workspace_min'):
+        PlannerConfig(workspace_min=[1.0, 0.0, 0.0], workspace_max=[0.5, 1.0, 1.0])
+    with pytest.raises(ConfigError, match="unknown planner setting"):
+        PlannerConfig.from_dict({'sampling_step': 3})
+    ros_file = tmp_path / 'planner.yaml'
+    ros_file.write_text('planner_node:\n  ros__parameters:\n    sampling_steps: 4\n    image_topic: cam\n')
+    assert PlannerConfig.from_yaml(ros_file).sampling_steps == 4
+
+
+def straight_line(n: int, step_m: float) -> np.ndarray:
+    poses = np.repeat(np.eye(4)[None], n, axis=0)
+    poses[:, 0, 3] = 0.4 + step_m * np.arange(n)
+    poses[:, 2, 3] = 0.2
+    return poses
+
+
+def test_gates_give_the_first_reason_and_pass_a_good_plan():
+    config = PlannerConfig(max_step_m=0.05, min_confidence=0.5)
+    good, confident = straight_line(5, 0.02), np.ones(5)
+    assert gates.first_failure(good, confident, config) == ''
+    assert 'max_step_m' in gates.first_failure(straight_line(3, 0.1), np.ones(3), config)
+    assert 'confidence' in gates.first_failure(good, np.full(5, 0.1), config)
+    far = good.copy()
+    far[3, 2, 3] = 5.0
+    assert 'outside the workspace' in gates.first_failure(far, confident, config)
+    broken = good.copy()
+    broken[2, 0, 3] = np.nan
+    assert 'non-finite' in gates.first_failure(broken, confident, config)
+
+
+@pytest.fixture(scope='module')
+def sim_request():
+    from video_planner.sim.arms import ARMS
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    world = TabletopWorld('panda', seed=2, image_size=64)
+    try:
+        obs = world.reset(sample_task(ARMS['panda'], 'reach', 2))
+    finally:
+        world.close()
+    return PlanRequest(instruction=obs.instruction, rgb=obs.rgb, depth_m=obs.depth_m, camera=obs.camera,
+                       T_base_ee=obs.T_base_ee, q_current=obs.joint_positions, ee_mask=obs.ee_mask,
+                       num_candidates=2, sampling_steps=2, seed=0)
+
+
+def test_plan_resizes_to_the_model_and_returns_poses_for_every_frame(sim_request):
+    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda', min_confidence=0.0,
+                                         max_step_m=10.0))
+    stages = []
+    plan = planner.plan(sim_request, progress=lambda stage, fraction, step, total: stages.append(stage))
+    size = planner.image_size  # 16: the 64x64 frame and its intrinsics were scaled down together
+    assert plan.frames.shape == (planner.video_model.config.horizon + 1, size, size, 3)
+    assert plan.T_base_ee.shape == (len(plan.frames), 4, 4) and len(plan.confidence) == len(plan.frames)
+    assert stages[0] == 'encoding' and 'sampling' in stages and stages[-1] == 'done'
+    assert {'encode', 'sample', 'inverse_dynamics'} <= set(plan.timings)
+    if plan.ok:
+        assert plan.joint_trajectory.positions.shape[1] == len(planner.kinematics.joint_names)
+    else:
+        assert plan.status  # a refused plan says why
+
+
+def test_cancel_and_bad_requests_stop_before_any_plan(sim_request):
+    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint())))
+    with pytest.raises(PlanCancelled):
+        planner.plan(sim_request, should_cancel=lambda: True)
+    for bad in ({'instruction': '   '}, {'rgb': sim_request.rgb[:10]}, {'T_base_ee': np.full((4, 4), np.nan)},
+                {'depth_m': np.full(sim_request.rgb.shape[:2], np.nan, np.float32)}):
+        request = PlanRequest(**{**sim_request.__dict__, **bad})
+        with pytest.raises(VideoPlannerError):
+            planner.plan(request)
