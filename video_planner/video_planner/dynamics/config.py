@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from video_planner.config_fields import dataclass_from_dict
 from video_planner.dynamics.flow_depth import FlowConfig
 from video_planner.dynamics.postprocess import PostprocessConfig
 from video_planner.errors import ConfigError
@@ -30,17 +31,7 @@ def load_dynamics_yaml(path: str | Path | None = None) -> dict:
 
 
 def _build(cls, values, section: str):
-    values = values or {}
-    if not isinstance(values, dict):
-        raise ConfigError(f'dynamics config: section {section!r} must be a mapping')
-    unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-    if unknown:
-        raise ConfigError(f'dynamics config: unknown field(s) {unknown} in {section!r}; '
-                          f'known: {sorted(cls.__dataclass_fields__)}')
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f'dynamics config {section!r}: {exc}') from exc
+    return dataclass_from_dict(cls, values or {}, f'dynamics config section {section!r}', 'field(s)')
 
 
 @dataclass

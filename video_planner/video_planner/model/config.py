@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'config'
@@ -84,16 +85,7 @@ class VideoModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = 'config') -> 'VideoModelConfig':
-        if not isinstance(d, dict):
-            raise ConfigError(f'{source}: expected a mapping of VideoModelConfig fields, got {type(d).__name__}')
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ConfigError(f'{source}: unknown VideoModelConfig field(s) {unknown}; known: {sorted(known)}')
-        try:
-            return cls(**d)
-        except TypeError as exc:
-            raise ConfigError(f'{source}: {exc}') from exc
+        return dataclass_from_dict(cls, d, source)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> 'VideoModelConfig':

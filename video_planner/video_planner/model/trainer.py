@@ -25,8 +25,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
+from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
-from video_planner.model.checkpoint import Checkpoint, load_checkpoint, load_weights_into, save_checkpoint
+from video_planner.model.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    load_weights_into,
+    save_checkpoint,
+)
 
 CHECKPOINT_NAME = 'checkpoint.pt'   # full state, for --resume
 MODEL_NAME = 'model.pt'             # weights + EMA + config only, for shipping / inference
@@ -67,14 +73,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = 'training config') -> 'TrainConfig':
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f'{source}: unknown training field(s) {unknown}; known: {sorted(known)}')
-        try:
-            return cls(**d)
-        except TypeError as exc:
-            raise ConfigError(f'{source}: {exc}') from exc
+        return dataclass_from_dict(cls, d, source, 'training field(s)')
 
 
 @dataclass

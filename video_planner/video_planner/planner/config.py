@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
 from video_planner.resources import model_path
 
@@ -68,11 +69,7 @@ class PlannerConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'PlannerConfig':
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f'unknown planner setting(s) {unknown}; known: {sorted(known)}')
-        return cls(**values)
+        return dataclass_from_dict(cls, values, 'planner config', 'planner setting(s)')
 
     @classmethod
     def from_yaml(cls, path: str | Path, node_name: str = 'planner_node') -> 'PlannerConfig':

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
 
 
@@ -47,13 +48,7 @@ class PolicyConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = 'policy config') -> 'PolicyConfig':
-        if not isinstance(d, dict):
-            raise ConfigError(f'{source}: expected a mapping of PolicyConfig fields')
-        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(f'{source}: unknown PolicyConfig field(s) {unknown}; known: '
-                              f'{sorted(cls.__dataclass_fields__)}')
-        return cls(**d)
+        return dataclass_from_dict(cls, d, source)
 
 
 # A network that trains a few steps in a second; used by the tests.
