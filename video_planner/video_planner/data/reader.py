@@ -44,22 +44,38 @@ class EpisodeReader:
             yield read_episode(f)
 
 
+def _rest_of_episode_clips(n: int, horizon: int, starts: int) -> list[tuple[int, ...]]:
+    """Frame indices of clips that each run from a start frame to the episode's end."""
+    clips = []
+    for t0 in np.unique(np.round(np.linspace(0, (n - 1) // 2, starts)).astype(int)):
+        frames = tuple(int(t) for t in np.round(np.linspace(t0, n - 1, horizon + 1)).astype(int))
+        if frames not in clips:
+            clips.append(frames)
+    return clips
+
+
 class VideoClipDataset(torch.utils.data.Dataset):
     """Clips of `horizon` future frames after a start frame, for the video model.
 
-    stride: frames between clip frames; None spreads the K+1 clip frames evenly over the whole
-    episode (first to last frame, rounded; AVDC plans the whole task in one clip): one clip per episode.
+    stride: frames between clip frames; None spreads the K+1 clip frames evenly from the start frame to
+    the episode's last frame (rounded; AVDC plans the whole task in one clip).
+    clip_starts (with stride None): how many start frames per episode, evenly spaced over its first half.
+    1 = every clip starts at frame 0. More teach the model to plan the rest of a task from a mid-task
+    frame, which is what closed-loop replanning asks of it.
     Items: frame0 (H,W,3) uint8, future (K,H,W,3) uint8, ee_poses (K+1,4,4), gripper (K+1,),
     instruction, arm, task_family, camera (CameraModel at image_size), K (3,3), T_base_camera (4,4),
     depth0_m (H,W) float32, ee_mask0 (H,W) bool. Use `collate_clips` as a DataLoader's collate_fn.
     """
 
     def __init__(self, paths: str | Path | Sequence[str | Path], horizon: int = 8, stride: int | None = None,
-                 image_size: int = 64, arms: Sequence[str] | None = None, only_success: bool = True):
+                 image_size: int = 64, arms: Sequence[str] | None = None, only_success: bool = True,
+                 clip_starts: int = 1):
         if horizon < 1:
             raise VideoPlannerError(f'horizon: expected >= 1, got {horizon}')
         if stride is not None and stride < 1:
             raise VideoPlannerError(f'stride: expected >= 1 or None, got {stride}')
+        if clip_starts < 1 or (stride is not None and clip_starts != 1):
+            raise VideoPlannerError(f'clip_starts: expected >= 1 (and 1 when stride is set), got {clip_starts}')
         self.files = episode_files(paths)
         self.horizon, self.stride, self.image_size = horizon, stride, image_size
         self.index: list[tuple[Path, tuple[int, ...]]] = []  # (file, recorded frame indices)
@@ -71,8 +87,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
                 continue
             if stride is None:
                 if n >= horizon + 1:
-                    frames = np.round(np.linspace(0, n - 1, horizon + 1)).astype(int)
-                    self.index.append((f, tuple(int(t) for t in frames)))
+                    self.index.extend((f, frames) for frames in _rest_of_episode_clips(n, horizon, clip_starts))
             else:
                 self.index.extend((f, tuple(range(t0, t0 + stride * (horizon + 1), stride)))
                                   for t0 in range(0, n - horizon * stride))

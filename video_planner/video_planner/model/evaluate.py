@@ -4,6 +4,10 @@ Clips are grouped by what they hold out: `seen` (training arms, training phrasin
 (the arm never trained on: cross-embodiment transfer) and `held_out_paraphrase` (instructions phrased
 with the held-out templates: language generalisation). A "copy frame0" baseline (predict that nothing
 moves) is scored alongside, so a number can be read as better or worse than doing nothing.
+
+With inverse-dynamics methods given (the CLI uses flow+depth and the shipped learned model), every sampled
+plan is also turned into end-effector positions and compared with the recorded ones (mean error over the
+K steps, in mm); the same method run on the true future gives that method's own floor.
 """
 from __future__ import annotations
 
@@ -80,6 +84,8 @@ class GroupScores:
     ssim: list[np.ndarray] = field(default_factory=list)
     copy_psnr: list[np.ndarray] = field(default_factory=list)
     copy_ssim: list[np.ndarray] = field(default_factory=list)
+    ee_mm: dict = field(default_factory=dict)        # method -> [mean error of the plan's ee path, per clip]
+    ee_mm_true: dict = field(default_factory=dict)   # method -> [same, run on the true future]
 
     def summary(self) -> dict:
         def per_frame(rows):
@@ -89,7 +95,17 @@ class GroupScores:
             return round(float(np.mean(np.stack(rows))), 3) if rows else None
         return {'clips': len(self.psnr), 'psnr': mean(self.psnr), 'ssim': mean(self.ssim),
                 'copy_frame0_psnr': mean(self.copy_psnr), 'copy_frame0_ssim': mean(self.copy_ssim),
-                'psnr_per_frame': per_frame(self.psnr), 'ssim_per_frame': per_frame(self.ssim)}
+                'psnr_per_frame': per_frame(self.psnr), 'ssim_per_frame': per_frame(self.ssim),
+                'ee_error_mm': {m: {'plan': round(float(np.mean(v)), 1),
+                                    'true_video': round(float(np.mean(self.ee_mm_true[m])), 1)}
+                                for m, v in self.ee_mm.items() if v}}
+
+
+def ee_error_mm(idm, frames: np.ndarray, clip: dict) -> float:
+    """Mean distance (mm) over the K steps between the ee path `idm` reads from `frames` and the recorded one."""
+    motion = idm.estimate(frames, clip['depth0_m'], clip['camera'], clip['ee_poses'][0], clip['ee_mask0'])
+    truth = np.asarray(clip['ee_poses'])[:, :3, 3]
+    return float(np.mean(np.linalg.norm(motion.positions[1:] - truth[1:], axis=1)) * 1000.0)
 
 
 def _finite(values: list[float]) -> np.ndarray:
@@ -98,8 +114,12 @@ def _finite(values: list[float]) -> np.ndarray:
 
 
 def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, seed: int = 0,
-                   batch_size: int = 8, max_clips: int | None = None, held_out_arm: str | None = None) -> dict:
-    """Sample one plan per clip and score it; returns {group: summary} plus the settings used."""
+                   batch_size: int = 8, max_clips: int | None = None, held_out_arm: str | None = None,
+                   dynamics: dict | None = None) -> dict:
+    """Sample one plan per clip and score it; returns {group: summary} plus the settings used.
+
+    dynamics: {name: InverseDynamics} to score the plans' end-effector paths with (None: images only).
+    """
     if held_out_arm is None:
         from video_planner.sim.arms import HELD_OUT_ARM as held_out_arm
     scores = {g: GroupScores() for g in GROUPS}
@@ -116,6 +136,11 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
             s.ssim.append(np.array([ssim(p, t) for p, t in zip(plan, truth)]))
             s.copy_psnr.append(_finite([psnr(clip['frame0'], t) for t in truth]))
             s.copy_ssim.append(np.array([ssim(clip['frame0'], t) for t in truth]))
+            for name, idm in (dynamics or {}).items():
+                planned = np.concatenate([clip['frame0'][None], plan])
+                s.ee_mm.setdefault(name, []).append(ee_error_mm(idm, planned, clip))
+                s.ee_mm_true.setdefault(name, []).append(
+                    ee_error_mm(idm, np.concatenate([clip['frame0'][None], truth]), clip))
         pending.clear()
 
     n = 0
@@ -145,6 +170,15 @@ def to_markdown(result: dict) -> str:
             return '-' if v is None else f'{v:.3f}'
         lines.append(f"| {g} | {r['clips']} | {f(r['psnr'])} | {f(r['ssim'])} | {f(r['copy_frame0_psnr'])} | "
                      f"{f(r['copy_frame0_ssim'])} |")
+    methods = sorted({m for r in result['groups'].values() for m in r.get('ee_error_mm', {})})
+    if methods:
+        lines += ['', 'End-effector path after inverse dynamics: mean position error over the K steps, mm '
+                  '(plan / the same method on the true future):', '',
+                  '| group | ' + ' | '.join(methods) + ' |', '|---|' + '---|' * len(methods)]
+        for g, r in result['groups'].items():
+            e = r.get('ee_error_mm', {})
+            cells = [f"{e[m]['plan']:.1f} / {e[m]['true_video']:.1f}" if m in e else '-' for m in methods]
+            lines.append(f'| {g} | ' + ' | '.join(cells) + ' |')
     lines += ['', 'Per-frame PSNR (frame 1..K):', '']
     for g, r in result['groups'].items():
         if r['psnr_per_frame']:
@@ -163,6 +197,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--text-cache', default=None, help='folder of cached instruction embeddings')
     parser.add_argument('--stride', type=int, default=None,
                         help='frames between clip frames; default: clip frames span the whole episode')
+    parser.add_argument('--dynamics', nargs='*', default=['flow', 'learned'], choices=['flow', 'learned'],
+                        help='inverse-dynamics methods to score the plans\' end-effector paths with '
+                             '(learned: the shipped idm_default.pt); none: images only')
+
+
+def inverse_dynamics_methods(names: list[str]) -> dict:
+    from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
+    from video_planner.resources import model_path
+    return {name: make_inverse_dynamics(DynamicsConfig(
+        method=name, learned_checkpoint=str(model_path('idm_default.pt')) if name == 'learned' else None))
+        for name in names}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = model.config
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
         result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
-                                max_clips=args.max_clips)
+                                max_clips=args.max_clips, dynamics=inverse_dynamics_methods(args.dynamics))
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)
         return 2

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from video_planner.errors import VideoPlannerError
-from video_planner.model.checkpoint import CheckpointError
 from video_planner.model.config import config_yaml_path, load_model_config, load_yaml_section
 from video_planner.model.dataset import ClipTensorDataset, find_episode_files
 from video_planner.model.grid import video_grid
@@ -40,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--stride', type=int, default=None,
                         help='frames between clip frames; default: the K+1 clip frames span the whole episode '
                              '(one clip per episode, the plan covers the whole task, as in AVDC)')
+    parser.add_argument('--clip-starts', type=int, default=1,
+                        help='without --stride: start frames per episode, spread over its first half; each clip '
+                             'runs to the episode end, so the model learns to plan the rest of a task mid-way')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--mix-data', nargs='+', default=None,
@@ -68,13 +70,14 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(values, source=f'training config {path or args.config}')
 
 
-def load_clips(files: list[Path], horizon: int, stride: int | None, image_size: int):
+def load_clips(files: list[Path], horizon: int, stride: int | None, image_size: int, clip_starts: int = 1):
     try:
         from video_planner.data.reader import VideoClipDataset
     except ImportError as exc:
         raise VideoPlannerError('train: video_planner.data.VideoClipDataset is not available '
                                 f'({exc}); the data package is required to read episodes') from exc
-    return VideoClipDataset([str(f) for f in files], horizon=horizon, stride=stride, image_size=image_size)
+    return VideoClipDataset([str(f) for f in files], horizon=horizon, stride=stride, image_size=image_size,
+                            clip_starts=clip_starts)
 
 
 def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
@@ -112,7 +115,7 @@ def run_video(args: argparse.Namespace) -> int:
     out = Path(args.out)
     files = find_episode_files(args.data)
     mix_files = find_episode_files(args.mix_data) if args.mix_data else []
-    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size)
+    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts)
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None
     encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size, preload=args.preload)
@@ -124,12 +127,7 @@ def run_video(args: argparse.Namespace) -> int:
         mix = f' ({args.mix_ratio:.0%} of each batch from {len(mix_files)} --mix-data file(s))' if mix_files else ''
         print(f'video model: {n_params / 1e6:.2f} M parameters, {len(dataset)} clips from {len(files)} file(s){mix}, '
               f'{tcfg.steps} steps x batch {tcfg.batch_size} x {trainer.world_size} process(es)')
-    if args.resume:
-        if not (out / CHECKPOINT_NAME).is_file():
-            raise CheckpointError(f'--resume: no {CHECKPOINT_NAME} in {out}; drop --resume to start fresh')
-        trainer.resume()
-    elif args.init:
-        trainer.init_from(args.init)
+    trainer.start(args.resume, args.init)
     result = trainer.fit()
     if trainer.rank == 0:
         print(f'trained to step {result.step}: {result.steps_per_s:.2f} steps/s '
