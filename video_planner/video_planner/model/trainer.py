@@ -29,6 +29,7 @@ from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
 from video_planner.model.checkpoint import (
     Checkpoint,
+    CheckpointError,
     load_checkpoint,
     load_weights_into,
     save_checkpoint,
@@ -187,6 +188,15 @@ class Trainer:
             torch.set_rng_state(ckpt.rng['torch'])
         else:
             torch.manual_seed(self.config.seed + self.rank + 7919 * self.step)
+
+    def start(self, resume: bool = False, init: str | Path | None = None) -> None:
+        """Where a run begins: OUT/checkpoint.pt (resume), another model's weights (init) or fresh."""
+        if resume:
+            if not (self.out_dir / CHECKPOINT_NAME).is_file():
+                raise CheckpointError(f'--resume: no {CHECKPOINT_NAME} in {self.out_dir}; drop --resume to start fresh')
+            self.resume()
+        elif init:
+            self.init_from(init)
 
     def _checkpoint(self, full: bool = True) -> Checkpoint:
         return Checkpoint(

@@ -52,7 +52,7 @@ def train_policy(data, out_dir: str | Path, policy_config: PolicyConfig | None =
                  text_encoder=None, device: str = 'cpu', progress: bool = False, resume: bool = False,
                  init: str | None = None):
     """Fit a PolicyNetwork on the episodes under `data`; returns (TrainResult, trained EMA network)."""
-    from video_planner.model.trainer import CHECKPOINT_NAME, TrainConfig, Trainer
+    from video_planner.model.trainer import TrainConfig, Trainer
     from video_planner.text import TextEncoder
     policy_config = policy_config or PolicyConfig()
     train_config = train_config or TrainConfig(**POLICY_TRAINING_DEFAULTS)
@@ -61,10 +61,7 @@ def train_policy(data, out_dir: str | Path, policy_config: PolicyConfig | None =
     network = PolicyNetwork(policy_config)
     trainer = Trainer(network, PolicyLoss(network, seed=train_config.seed), dataset, train_config, out_dir,
                       model_config=policy_config.to_dict(), kind=KIND, device=device, progress=progress)
-    if resume:
-        trainer.resume(Path(out_dir) / CHECKPOINT_NAME)
-    elif init:
-        trainer.init_from(init)
+    trainer.start(resume, init)
     return trainer.fit(), trainer.ema
 
 
