@@ -5,7 +5,8 @@ import pytest
 from video_planner.dynamics import EeMotion, InverseDynamicsRefused
 from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
 from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
-from video_planner.dynamics.postprocess import PostprocessConfig, flag_jumps, postprocess, rotation_angle, smooth
+from video_planner.dynamics.postprocess import (PostprocessConfig, confidence_failure, flag_jumps, plan_confidence,
+                                                postprocess, rotation_angle, smooth)
 from video_planner.dynamics.synthetic import pose
 from video_planner.errors import ConfigError, VideoPlannerError
 
@@ -23,8 +24,11 @@ def test_jump_is_flagged_held_and_refused():
     assert out.confidence[3] == 0.0
     np.testing.assert_allclose(out.T_base_ee[3], m.T_base_ee[2])  # held at the last accepted pose
     assert not out.flagged[4]  # step 4 is 2 cm from step 2: accepted again
+    # The held step counts 0 towards the plan's confidence: (4 x 0.9) / 5 = 0.72.
+    kept = postprocess(m, PostprocessConfig(max_step_m=0.05, min_confidence=0.7))
+    assert np.linalg.norm(np.diff(kept.positions, axis=0), axis=1).max() < 0.05
     with pytest.raises(InverseDynamicsRefused, match=r'steps \[3\] jumped'):
-        postprocess(m, PostprocessConfig(max_step_m=0.05))
+        postprocess(m, PostprocessConfig(max_step_m=0.05, min_confidence=0.75))
 
 
 def test_rotation_jump_is_flagged():
@@ -51,17 +55,56 @@ def test_low_confidence_refused_and_accepted_when_high():
     m = _line(conf=0.9)
     out = postprocess(m, PostprocessConfig(min_confidence=0.5))
     np.testing.assert_allclose(out.T_base_ee, m.T_base_ee)
+    # One weak step does not sink a plan whose mean confidence is high ...
     m.confidence[4] = 0.2
-    with pytest.raises(InverseDynamicsRefused, match=r'steps \[4\] below 0.50'):
+    assert plan_confidence(postprocess(m, PostprocessConfig(min_confidence=0.5)).confidence) > 0.5
+    # ... a plan that is weak throughout is refused, naming its weak steps.
+    m.confidence[2:] = 0.1
+    with pytest.raises(InverseDynamicsRefused, match=r'confidence 0\.26 is below min_confidence 0\.50 '
+                                                      r'\(low steps \[2, 3, 4, 5\]\)'):
         postprocess(m, PostprocessConfig(min_confidence=0.5))
     flagged_only = postprocess(m, PostprocessConfig(min_confidence=0.5), refuse=False)
-    assert flagged_only.min_confidence == pytest.approx(0.2)
+    assert flagged_only.min_confidence == pytest.approx(0.1)
 
 
-def test_gripper_binarised():
+def test_planner_gate_and_postprocess_share_one_rule():
+    from video_planner.planner import gates
+    from video_planner.planner.config import PlannerConfig
+    for conf in ([1.0, 0.3, 0.3, 0.3], [1.0, 0.9, 0.0, 0.0], [1.0, np.nan, 0.9, 0.9], [1.0, 0.0, 0.0, 0.0]):
+        conf = np.array(conf)
+        gate = gates.check_confidence(conf, PlannerConfig(min_confidence=0.25))
+        assert gate == confidence_failure(conf, 0.25)
+        assert bool(gate) == (not plan_confidence(conf) >= 0.25)
+
+
+def test_gripper_binarised_when_the_method_gives_it():
     m = _line()
     m.gripper[:] = [0.1, 0.4, 0.6, 0.9, 0.5, 0.0]
-    assert postprocess(m).gripper.tolist() == [0, 0, 1, 1, 1, 0]
+    assert postprocess(m, PostprocessConfig(gripper_source='estimate')).gripper.tolist() == [0, 0, 1, 1, 1, 0]
+
+
+def _path(heights):
+    return np.stack([pose([0.5, 0.1 * i, z], [np.pi, 0, 0]) for i, z in enumerate(heights)])
+
+
+@pytest.mark.parametrize('heights, start, expected', [
+    # lift: down to the object, grasp at the bottom, carry it up
+    ([0.30, 0.20, 0.10, 0.05, 0.05, 0.15, 0.25], 0.0, [0, 0, 0, 1, 1, 1, 1]),
+    # pick and place: grasp at the first low point, release at the second
+    ([0.30, 0.10, 0.05, 0.20, 0.20, 0.06, 0.20], 0.0, [0, 0, 1, 1, 1, 0, 0]),
+    # a replan while carrying: the next low point is the release
+    ([0.20, 0.20, 0.06, 0.20], 1.0, [1, 1, 0, 0]),
+    # a path that never comes back up, or wiggles by less than the dip: nothing toggles
+    ([0.30, 0.20, 0.10, 0.05], 0.0, [0, 0, 0, 0]),
+    ([0.10, 0.09, 0.10, 0.095, 0.10], 1.0, [1, 1, 1, 1, 1]),
+])
+def test_gripper_toggles_at_the_low_points_of_the_path(heights, start, expected):
+    from video_planner.dynamics.gripper import gripper_from_height
+    T = _path(heights)
+    assert gripper_from_height(T[:, :3, 3], start, min_dip_m=0.02).tolist() == expected
+    m = EeMotion(T, np.full(len(T), 0.5), np.ones(len(T)), method='test')
+    out = postprocess(m, PostprocessConfig(max_step_m=1.0), gripper_now=start)
+    assert out.gripper.tolist() == expected
 
 
 def test_ee_motion_validates_shapes():
@@ -78,6 +121,8 @@ def test_postprocess_config_validation():
         PostprocessConfig(smoothing_window=2)
     with pytest.raises(ConfigError, match='min_confidence'):
         PostprocessConfig(min_confidence=1.5)
+    with pytest.raises(ConfigError, match='gripper_source'):
+        PostprocessConfig(gripper_source='vibes')
 
 
 def test_dynamics_yaml_loads_and_builds(tmp_path):

@@ -1,7 +1,8 @@
 """Evaluate inverse dynamics on ground-truth videos: per-step translation (mm) and rotation (deg) errors.
 
 Ground truth comes from the simulator (``video_planner.sim``: an arm run by the scripted expert,
-every control step rendered) or from the synthetic rigid-block rig (``dynamics.synthetic``). Both
+every control step rendered), from recorded dataset episodes (``dataset_clips``: the clip layout the
+video model plans in) or from the synthetic rigid-block rig (``dynamics.synthetic``). All
 give ``GroundTruthClip``s: K+1 frames, depth and ee mask of frame 0, the camera, true poses and gripper.
 """
 from __future__ import annotations
@@ -65,6 +66,19 @@ def clips_from_observations(observations: list, horizon: int = 8, stride: int = 
             frames=np.stack([o.rgb for o in obs]), depth0_m=obs[0].depth_m, camera=obs[0].camera,
             T_base_ee=np.stack([o.T_base_ee for o in obs]),
             gripper=np.array([o.gripper for o in obs], dtype=float), ee_mask0=obs[0].ee_mask, arm=arm))
+    return clips
+
+
+def dataset_clips(paths, horizon: int = 8, image_size: int = 64) -> list[GroundTruthClip]:
+    """One clip per recorded episode (`video-planner generate` output), spanning it like a video plan does."""
+    from video_planner.data.reader import VideoClipDataset
+    data = VideoClipDataset(paths, horizon=horizon, image_size=image_size)
+    clips = []
+    for i in range(len(data)):
+        c = data[i]
+        clips.append(GroundTruthClip(
+            frames=np.concatenate([c['frame0'][None], c['future']]), depth0_m=c['depth0_m'], camera=c['camera'],
+            T_base_ee=c['ee_poses'], gripper=c['gripper'], ee_mask0=c['ee_mask0'], arm=c['arm']))
     return clips
 
 

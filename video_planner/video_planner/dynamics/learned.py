@@ -43,7 +43,7 @@ class IdmConfig:
     blocks: int = 2  # residual blocks (dilations 1, 2, 4, ...) after the stride-2 stem
     hidden: int = 64
     hint_sigma_px: float = 2.5  # at image_size
-    cycle_scale_m: float = 0.02  # confidence cycle term: 1 / (1 + (|fwd + bwd| / scale)^4)
+    cycle_scale_m: float = 0.05  # confidence cycle term: 1 / (1 + (|fwd + bwd| / scale)^4)
     depth_weight: float = 1.0
     gripper_weight: float = 0.1
     validity_weight: float = 0.1
@@ -294,17 +294,14 @@ class LearnedInverseDynamics(InverseDynamics):
 def train_on_clips(clips, out_dir: str | Path, train_config=None, config: IdmConfig | None = None,
                    device: str = 'cpu', progress: bool = False, resume: bool = False, init: str | None = None):
     """Fit an IdmNetwork on clips with the project's Trainer; returns (TrainResult, network (EMA))."""
-    from video_planner.model.trainer import CHECKPOINT_NAME, TrainConfig, Trainer
+    from video_planner.model.trainer import TrainConfig, Trainer
     config = config or IdmConfig()
     train_config = train_config or TrainConfig()
     network = IdmNetwork(config)
     dataset = IdmPairDataset(clips, config)
     trainer = Trainer(network, IdmLoss(network, seed=train_config.seed), dataset, train_config, out_dir,
                       model_config=config.to_dict(), kind=KIND, device=device, progress=progress)
-    if resume:
-        trainer.resume(Path(out_dir) / CHECKPOINT_NAME)
-    elif init:
-        trainer.init_from(init)
+    trainer.start(resume, init)
     result = trainer.fit()
     return result, trainer.ema
 

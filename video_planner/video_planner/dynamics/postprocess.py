@@ -4,7 +4,11 @@ Order (``postprocess``): 1. steps that jump more than ``max_step_m`` / ``max_ste
 previous pose are flagged, get confidence 0 and are replaced by the previous pose (a robot must never
 be sent a jump the video could not have shown); 2. positions and rotations are smoothed with a
 confidence-weighted window, frame 0 kept exactly (it is the robot's measured pose); 3. ``check``
-raises ``InverseDynamicsRefused`` when any step's confidence is below ``min_confidence``.
+raises ``InverseDynamicsRefused`` when the plan's confidence (``plan_confidence``: the mean over steps
+1..K, a flagged jump counting 0) is below ``min_confidence``.
+
+The planner (``planner.pipeline``) runs the same steps, with its own ``max_step_m`` / ``min_confidence``,
+and its confidence gate is ``confidence_failure`` below: one rule for every place a plan is refused.
 """
 from __future__ import annotations
 
@@ -13,18 +17,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 import transforms3d
 
+from video_planner.dynamics.gripper import GRIPPER_SOURCES, gripper_from_height
 from video_planner.dynamics.motion import EeMotion, InverseDynamicsRefused
 from video_planner.errors import ConfigError
 
 
 @dataclass
 class PostprocessConfig:
-    max_step_m: float = 0.06  # translation between consecutive frames beyond this: flagged
+    max_step_m: float = 0.15  # translation between consecutive frames beyond this: flagged
     max_step_rad: float = 0.6  # rotation between consecutive frames beyond this: flagged
     # Odd; 1 = off (default): on 9-frame plans a window cuts the corner at the bottom of a grasp.
     smoothing_window: int = 1
-    min_confidence: float = 0.5  # any step below this: the plan is refused
+    min_confidence: float = 0.2  # plan confidence (mean over steps 1..K) below this: the plan is refused
     gripper_threshold: float = 0.5  # gripper output is binarised at this value (0 open, 1 closed)
+    # 'height': toggle at the path's low points (dynamics/gripper.py); 'estimate': the method's own output.
+    gripper_source: str = 'height'
+    gripper_min_dip_m: float = 0.02  # how far the hand must go down and back up for a low point to count
 
     def __post_init__(self):
         if not self.max_step_m > 0:
@@ -38,6 +46,11 @@ class PostprocessConfig:
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(
                 f'postprocess.min_confidence: expected a value in [0, 1], got {self.min_confidence!r}')
+        if self.gripper_source not in GRIPPER_SOURCES:
+            raise ConfigError(f'postprocess.gripper_source: expected one of {GRIPPER_SOURCES}, '
+                              f'got {self.gripper_source!r}')
+        if not self.gripper_min_dip_m > 0:
+            raise ConfigError(f'postprocess.gripper_min_dip_m: expected > 0, got {self.gripper_min_dip_m!r}')
 
 
 def rotation_angle(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
@@ -87,26 +100,49 @@ def smooth(motion: EeMotion, window: int) -> EeMotion:
     return replace(motion, T_base_ee=T)
 
 
+def plan_confidence(confidence: np.ndarray) -> float:
+    """How far a plan can be trusted: the mean confidence of steps 1..K (step 0 is the measured pose)."""
+    confidence = np.asarray(confidence, np.float64)
+    value = float(np.mean(confidence[1:])) if len(confidence) > 1 else 0.0
+    return value if np.isfinite(value) else 0.0
+
+
+def confidence_failure(confidence: np.ndarray, min_confidence: float) -> str:
+    """Why a plan of this per-step confidence is refused, or '' when it is not."""
+    value = plan_confidence(confidence)
+    if value >= min_confidence:
+        return ''
+    low = np.nonzero(np.asarray(confidence)[1:] < min_confidence)[0] + 1
+    return (f'inverse-dynamics confidence {value:.2f} is below min_confidence {min_confidence:.2f} '
+            f'(low steps {low.tolist()})')
+
+
 def check(motion: EeMotion, min_confidence: float) -> None:
-    """Raise InverseDynamicsRefused if any step's confidence is below ``min_confidence``."""
-    low = np.nonzero(motion.confidence < min_confidence)[0]
-    if len(low):
+    """Raise InverseDynamicsRefused if the plan's confidence is below ``min_confidence``."""
+    reason = confidence_failure(motion.confidence, min_confidence)
+    if reason:
         flagged = np.nonzero(motion.flagged)[0]
-        reason = f'; steps {flagged.tolist()} jumped beyond the max step' if len(flagged) else ''
+        jumps = f'; steps {flagged.tolist()} jumped beyond the max step' if len(flagged) else ''
         raise InverseDynamicsRefused(
-            f'plan failed: low inverse-dynamics confidence ({motion.method}): steps {low.tolist()} '
-            f'below {min_confidence:.2f} (min {motion.confidence.min():.2f}){reason}. The generated '
-            f'video does not show a trackable end-effector motion; replan or check the camera.',
-            motion)
+            f'plan failed: low inverse-dynamics confidence ({motion.method}): {reason}{jumps}. The generated video '
+            f'does not show a trackable '
+            f'end-effector motion; replan or check the camera.', motion)
 
 
 def postprocess(motion: EeMotion, config: PostprocessConfig | None = None,
-                refuse: bool = True) -> EeMotion:
-    """Jump check -> smoothing -> gripper binarised -> refusal (raise) when ``refuse``."""
+                refuse: bool = True, gripper_now: float = 0.0) -> EeMotion:
+    """Jump check -> smoothing -> gripper commands -> refusal (raise) when ``refuse``.
+
+    gripper_now: the gripper's state when the plan starts (0 open, 1 closed), where the height rule starts.
+    """
     cfg = config or PostprocessConfig()
     out = flag_jumps(motion, cfg.max_step_m, cfg.max_step_rad)
     out = smooth(out, cfg.smoothing_window)
-    out = replace(out, gripper=(out.gripper >= cfg.gripper_threshold).astype(np.float64))
+    if cfg.gripper_source == 'height':
+        gripper = gripper_from_height(out.positions, gripper_now, cfg.gripper_min_dip_m)
+    else:
+        gripper = (out.gripper >= cfg.gripper_threshold).astype(np.float64)
+    out = replace(out, gripper=gripper)
     if refuse:
         check(out, cfg.min_confidence)
     return out

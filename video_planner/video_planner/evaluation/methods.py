@@ -142,7 +142,8 @@ class VideoPlanMethod(Method):
             obs = world.observe()
             request = PlanRequest(instruction=episode.task.instruction, rgb=obs.rgb, depth_m=obs.depth_m,
                                   camera=obs.camera, T_base_ee=obs.T_base_ee, q_current=obs.joint_positions,
-                                  ee_mask=obs.ee_mask, seed=(episode.seed * 31 + k) % (2 ** 31))
+                                  ee_mask=obs.ee_mask, seed=(episode.seed * 31 + k) % (2 ** 31),
+                                  gripper=executor.gripper)
             plan = planner.plan(request)
             outcome.plans += 1
             outcome.timings.append(dict(plan.timings))

@@ -18,7 +18,7 @@ INVERSE_DYNAMICS_METHODS = ('flow', 'learned')
 @dataclass
 class PlannerConfig:
     checkpoint: str = ''                 # video model; '' = the shipped default model
-    inverse_dynamics: str = 'flow'       # 'flow' (optical flow + depth, AVDC) or 'learned' (UniPi-style IDM)
+    inverse_dynamics: str = 'learned'    # 'learned' (UniPi-style IDM, shipped) or 'flow' (optical flow + depth, AVDC)
     idm_checkpoint: str = ''             # learned inverse-dynamics model; '' = the shipped one
     arm: str = ''                        # a simulator arm name: its URDF and frames are used when urdf is ''
     urdf: str = ''                       # URDF file path or XML string ('' = no joint targets unless arm is set)
@@ -27,7 +27,7 @@ class PlannerConfig:
     num_candidates: int = 2              # plans sampled per goal; the best-scoring one that passes the gates wins
     sampling_steps: int = 10             # DDIM steps
     frame_period_s: float = 0.5          # time between plan frames when executed
-    max_step_m: float = 0.12             # largest allowed end-effector move between two plan frames
+    max_step_m: float = 0.15             # largest end-effector move between two plan frames (expert: p95 0.12)
     min_confidence: float = 0.2          # lowest allowed mean inverse-dynamics confidence
     workspace_min: list[float] = field(default_factory=lambda: [-0.2, -0.8, -0.05])
     workspace_max: list[float] = field(default_factory=lambda: [1.0, 0.8, 0.9])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from video_planner.dynamics.postprocess import confidence_failure
 from video_planner.planner.config import PlannerConfig
 
 
@@ -11,10 +12,7 @@ def check_finite(T_base_ee: np.ndarray) -> str:
 
 
 def check_confidence(confidence: np.ndarray, config: PlannerConfig) -> str:
-    mean = float(np.mean(confidence[1:])) if len(confidence) > 1 else 0.0
-    if not np.isfinite(mean) or mean < config.min_confidence:
-        return f'inverse-dynamics confidence {mean:.2f} is below min_confidence {config.min_confidence:.2f}'
-    return ''
+    return confidence_failure(confidence, config.min_confidence)
 
 
 def check_workspace(T_base_ee: np.ndarray, config: PlannerConfig) -> str:

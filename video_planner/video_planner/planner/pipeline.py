@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from video_planner.dynamics.camera import CameraModel
+from video_planner.dynamics.postprocess import PostprocessConfig, plan_confidence, postprocess
 from video_planner.errors import VideoPlannerError
 from video_planner.planner import gates
 from video_planner.planner.config import PlannerConfig
@@ -31,6 +32,9 @@ class VideoPlanner:
         self._inverse_dynamics = inverse_dynamics
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
+        # The planner's own limits drive the post-processing, so a jump is flagged and a plan refused by
+        # the same numbers the gates use.
+        self._postprocess = PostprocessConfig(max_step_m=config.max_step_m, min_confidence=config.min_confidence)
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -90,7 +94,7 @@ class VideoPlanner:
         progress('inverse_dynamics', 0.85, 0, 0)
         rgb, depth, camera, mask = self.to_model_view(request)
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
-                                     request.q_current, mask) for frames in candidates]
+                                     request.q_current, mask, request.gripper) for frames in candidates]
         best = max(plans, key=lambda p: (p.ok, p.score))
         best.timings = {**timings, **best.timings, 'total': sum(timings.values()) +
                         sum(p.timings.get('inverse_dynamics', 0) + p.timings.get('ik', 0) for p in plans)}
@@ -140,7 +144,7 @@ class VideoPlanner:
 
     def frames_to_plan(self, instruction: str, frames: np.ndarray, depth_m: Optional[np.ndarray],
                        camera: CameraModel, T_base_ee: np.ndarray, q_current: Optional[np.ndarray] = None,
-                       ee_mask: Optional[np.ndarray] = None) -> Plan:
+                       ee_mask: Optional[np.ndarray] = None, gripper_now: float = 0.0) -> Plan:
         """Inverse dynamics, safety gates and IK for one video; failures come back as plan.status."""
         size = (frames.shape[2], frames.shape[1])
         if (camera.width, camera.height) != size:
@@ -152,11 +156,13 @@ class VideoPlanner:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         motion = self.inverse_dynamics.estimate(frames, depth_m, camera, np.asarray(T_base_ee, float), ee_mask)
+        if np.all(np.isfinite(motion.T_base_ee)):  # non-finite poses go to the gates untouched, to be named
+            motion = postprocess(motion, self._postprocess, refuse=False, gripper_now=gripper_now)
         timings['inverse_dynamics'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=motion.T_base_ee, gripper=np.asarray(motion.gripper, np.float32),
                     confidence=np.asarray(motion.confidence, np.float32),
-                    score=float(np.mean(motion.confidence[1:])) if len(motion.confidence) > 1 else 0.0,
+                    score=plan_confidence(motion.confidence),
                     timings=timings)
         plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config) or 'ok'
         if plan.ok and self.kinematics is not None:

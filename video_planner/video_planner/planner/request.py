@@ -32,6 +32,7 @@ class PlanRequest:
     num_candidates: int = 0              # 0 = config default
     sampling_steps: int = 0              # 0 = config default
     seed: int = -1                       # -1 = random
+    gripper: float = 0.0                 # the gripper now, 0 open .. 1 closed: where the plan's commands start
 
     def validate(self) -> None:
         text = (self.instruction or '').strip()
@@ -41,6 +42,8 @@ class PlanRequest:
             raise VideoPlannerError(f'instruction has {len(text)} characters; at most {MAX_INSTRUCTION_CHARS} are accepted')
         if not text.isprintable():
             raise VideoPlannerError('instruction contains control characters')
+        if not 0.0 <= float(self.gripper) <= 1.0:
+            raise VideoPlannerError(f'gripper must be in [0, 1] (0 open, 1 closed), got {self.gripper!r}')
         rgb = self.rgb
         if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise VideoPlannerError(f'rgb must be an HxWx3 uint8 array, got {getattr(rgb, "dtype", type(rgb))} '

@@ -62,7 +62,7 @@ class PipelineParams:
                                'kinematics of joint_states through the URDF')
     max_frame_age_s: float = param(5.0, 'inputs older than this are refused (0 = no check)', low=0.0, high=3600.0)
     checkpoint: str = param('', "video model checkpoint; '' = the shipped default", read_only=True)
-    inverse_dynamics: str = param('flow', 'frames -> poses method', choices=('flow', 'learned'), read_only=True)
+    inverse_dynamics: str = param('learned', 'frames -> poses method', choices=('flow', 'learned'), read_only=True)
     idm_checkpoint: str = param('', "learned inverse-dynamics checkpoint; '' = the shipped one", read_only=True)
     arm: str = param('', 'simulator arm name whose URDF is used when robot_description and urdf_path are empty',
                      read_only=True)
@@ -73,7 +73,7 @@ class PipelineParams:
     num_candidates: int = param(1, 'videos sampled per goal when the goal says 0', low=1, high=64)
     sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
     frame_period_s: float = param(0.5, 'seconds between plan frames when executed', low=0.01, high=60.0)
-    max_step_m: float = param(0.12, 'safety gate: largest end-effector move between two frames (m)',
+    max_step_m: float = param(0.15, 'safety gate: largest end-effector move between two frames (m)',
                               low=0.001, high=10.0)
     min_confidence: float = param(0.2, 'safety gate: lowest mean inverse-dynamics confidence', low=0.0, high=1.0)
     workspace_min: list[float] = param([-0.2, -0.8, -0.05], 'safety gate: workspace box lower corner x y z (m)')
