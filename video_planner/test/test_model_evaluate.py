@@ -69,3 +69,26 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
         assert 0 < g['psnr'] < 100 and -1 <= g['ssim'] <= 1
     md = to_markdown(result)
     assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md
+
+
+def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path):
+    from ros_harness import tiny_checkpoint
+
+    from video_planner.data.generate import GenerateConfig, generate
+    from video_planner.model.evaluate import main
+    data = tmp_path / 'episodes'
+    generate(GenerateConfig(arms=('panda', 'kinova'), tasks=('lift',), episodes=2, seed=50_000, out=data),
+             progress=False)
+    out = tmp_path / 'eval'
+    assert main(['--checkpoint', str(tiny_checkpoint()), '--data', str(data), '--out', str(out), '--steps', '2',
+                 '--dynamics', 'learned', '--text-cache', str(tmp_path / 'text')]) == 0
+    md = (out / 'eval.md').read_text()
+    assert 'End-effector path after inverse dynamics' in md and '| held_out_arm |' in md
+    groups = __import__('json').loads((out / 'eval.json').read_text())['groups']
+    assert groups['seen']['ee_error_mm']['learned']['plan'] > 0
+    cfg = VideoModel.load(tiny_checkpoint()).config
+    for arm in ('panda', 'kinova'):
+        grid = cv2.imread(str(out / f'samples_{arm}.png'))
+        # two rows (truth, plan) of K+1 frames, upscaled 2x
+        assert grid.shape[0] > 2 * 2 * cfg.image_size and grid.shape[1] > 2 * (cfg.horizon + 1) * cfg.image_size
+    assert (out / 'samples.png').is_file() and 'kinova' in (out / 'samples.md').read_text()

@@ -115,10 +115,12 @@ def _finite(values: list[float]) -> np.ndarray:
 
 def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, seed: int = 0,
                    batch_size: int = 8, max_clips: int | None = None, held_out_arm: str | None = None,
-                   dynamics: dict | None = None) -> dict:
+                   dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2) -> dict:
     """Sample one plan per clip and score it; returns {group: summary} plus the settings used.
 
     dynamics: {name: InverseDynamics} to score the plans' end-effector paths with (None: images only).
+    examples: if a list, the first `per_arm` clips of every arm are appended to it as dicts
+    (arm, group, instruction, truth (K+1 frames), plan (K+1 frames)), for sample grids.
     """
     if held_out_arm is None:
         from video_planner.sim.arms import HELD_OUT_ARM as held_out_arm
@@ -130,7 +132,12 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         text = text_encoder.encode_batch([c['instruction'] for c in pending])
         plans = model.sample(frame0, text, steps=steps, seed=seed)
         for clip, plan in zip(pending, plans):
-            s = scores[clip_group(clip, held_out_arm)]
+            group = clip_group(clip, held_out_arm)
+            s = scores[group]
+            if examples is not None and sum(e['arm'] == clip['arm'] for e in examples) < per_arm:
+                examples.append({'arm': clip['arm'], 'group': group, 'instruction': clip['instruction'],
+                                 'truth': np.concatenate([clip['frame0'][None], clip['future']]),
+                                 'plan': np.concatenate([clip['frame0'][None], plan])})
             truth = clip['future']
             s.psnr.append(_finite([psnr(p, t) for p, t in zip(plan, truth)]))
             s.ssim.append(np.array([ssim(p, t) for p, t in zip(plan, truth)]))
@@ -219,8 +226,10 @@ def run(args: argparse.Namespace) -> int:
         model = VideoModel.load(args.checkpoint)
         cfg = model.config
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
+        examples: list[dict] = []
         result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
-                                max_clips=args.max_clips, dynamics=inverse_dynamics_methods(args.dynamics))
+                                max_clips=args.max_clips, dynamics=inverse_dynamics_methods(args.dynamics),
+                                examples=examples)
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)
         return 2
@@ -228,8 +237,32 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / 'eval.json').write_text(json.dumps(result, indent=2))
     (out / 'eval.md').write_text(to_markdown(result))
+    write_sample_grids(examples, out)
     print(to_markdown(result))
     return 0
+
+
+def write_sample_grids(examples: list[dict], out: Path, scale: int = 2) -> list[Path]:
+    """samples_<arm>.png per arm and samples.png for all: each clip as a row of the true episode above a
+    row of the sampled plan (frame 0 first), upscaled `scale`x; the captions go to samples.md."""
+    from video_planner.model.grid import video_grid
+    def write(name: str, chosen: list[dict]) -> Path:
+        grid = video_grid([frames for e in chosen for frames in (e['truth'], e['plan'])])
+        grid = cv2.resize(grid, (grid.shape[1] * scale, grid.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
+        cv2.imwrite(str(out / name), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        return out / name
+
+    paths, lines = [], ['Rows in pairs: the recorded episode (top), the sampled plan (below); frame 0 first.', '']
+    arms = list(dict.fromkeys(e['arm'] for e in examples))
+    for arm in arms:
+        chosen = [e for e in examples if e['arm'] == arm]
+        paths.append(write(f'samples_{arm}.png', chosen))
+        lines.append(f'- `samples_{arm}.png`: ' + '; '.join(f'"{e["instruction"]}" ({e["group"]})' for e in chosen))
+    if examples:
+        paths.append(write('samples.png', [next(e for e in examples if e['arm'] == arm) for arm in arms]))
+        lines.append('- `samples.png`: the first clip of every arm, in the order ' + ', '.join(arms))
+    (out / 'samples.md').write_text('\n'.join(lines) + '\n')
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
