@@ -29,7 +29,7 @@ if [ "${SKIP_GENERATE:-0}" != 1 ]; then
 fi
 mkdir -p "$RUNS" "$MODELS_OUT"
 vp train --model video --data "$DATA" --config default --out "$RUNS/video" --steps "${VIDEO_STEPS:-60000}" \
-  --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --seed 0 "${limit[@]}" \
+  --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --clip-starts 4 --seed 0 "${limit[@]}" \
   > "$RUNS/video.log" 2>&1 &
 video=$!
 vp train --model idm --data "$DATA" --out "$RUNS/idm" --steps "${IDM_STEPS:-20000}" --workers "$WORKERS" \
