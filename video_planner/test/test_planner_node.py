@@ -134,3 +134,10 @@ def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):
     assert proc.popen.returncode != 0
     assert 'sampling_steps' in proc.log()
     proc.stop()
+
+
+def test_the_camera_pose_source_is_stated_at_start_up(stack):
+    import importlib.util
+    said_no_tf = 'tf2_ros is not installed' in stack['planner'].log()
+    # Here (PyPI wheels) tf2_ros is absent and the node must say it falls back to camera_pose_topic.
+    assert said_no_tf == (importlib.util.find_spec('tf2_ros') is None)

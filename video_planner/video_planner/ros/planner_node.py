@@ -34,6 +34,7 @@ from video_planner_interfaces.msg import VideoPlan
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner
 from video_planner.ros import conversions
+from video_planner.ros.camera_tf import CameraPoseFromTf
 from video_planner.ros.params import NodeParameters, param
 from video_planner.ros.robot_inputs import InputTopics, RobotInputs
 
@@ -55,6 +56,8 @@ class PipelineParams:
     camera_info_topic: str = param('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera')
     camera_pose_topic: str = param('camera/pose', "PoseStamped of the camera optical frame in the base frame; "
                                    "'' = use camera_pose")
+    use_tf: bool = param(True, 'take the camera pose from tf (base frame <- the image frame_id) when tf2_ros is '
+                         'installed and the transform exists; else camera_pose_topic / camera_pose', read_only=True)
     camera_pose: list[float] = param([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
                                      'static pose of the camera optical frame in the base frame: x y z qx qy qz qw')
     joint_states_topic: str = param('joint_states', 'sensor_msgs/JointState of the arm')
@@ -137,9 +140,14 @@ def make_inputs(node: Node, params: PipelineParams, planner: VideoPlanner, callb
                 keep_latest_frame: bool = True) -> RobotInputs:
     """RobotInputs wired to the arm's kinematics (joint order, FK when there is no ee_pose topic)."""
     arm = planner.kinematics
+    lookup = None
+    if params.use_tf:
+        tf = CameraPoseFromTf(node, params.base_frame or (arm.base_frame if arm else ''))
+        lookup = tf.T_base_camera if tf.available else None
     return RobotInputs(node, params.input_topics(), callback_group, params.T_base_camera(),
                        max_age_s=params.max_frame_age_s, forward_kinematics=arm.fk if arm else None,
-                       joint_names=tuple(arm.joint_names) if arm else (), keep_latest_frame=keep_latest_frame)
+                       joint_names=tuple(arm.joint_names) if arm else (), keep_latest_frame=keep_latest_frame,
+                       camera_pose_lookup=lookup)
 
 
 def arm_name(planner: VideoPlanner) -> str:

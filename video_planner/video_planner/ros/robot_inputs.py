@@ -102,8 +102,11 @@ class RobotInputs:
 
     def __init__(self, node, topics: InputTopics, callback_group, T_base_camera_default: np.ndarray,
                  max_age_s: float = 5.0, forward_kinematics: Optional[Callable] = None,
-                 joint_names: tuple[str, ...] = (), keep_latest_frame: bool = True):
+                 joint_names: tuple[str, ...] = (), keep_latest_frame: bool = True,
+                 camera_pose_lookup: Optional[Callable[[str], Optional[np.ndarray]]] = None):
+        """camera_pose_lookup(frame_id) -> T_base_camera or None (e.g. tf); None falls back to the topic/parameter."""
         self._node = node
+        self._camera_pose_lookup = camera_pose_lookup
         self.topics = topics
         self.max_age_s = max_age_s
         self.problems = ProblemLog(node.get_logger())
@@ -269,6 +272,9 @@ class RobotInputs:
             time.sleep(0.02)  # a loaded machine can deliver the state after the frame it goes with
         if info is None:
             raise VideoPlannerError(f'no CameraInfo received on {self.topics.camera_info} yet')
+        if self._camera_pose_lookup is not None:
+            from_tf = self._camera_pose_lookup(frame_id or info.header.frame_id)
+            T_base_camera = T_base_camera if from_tf is None else from_tf
         camera = CameraModel.from_camera_info_fields(info.k, int(info.width), int(info.height),
                                                      T_base_camera=T_base_camera,
                                                      frame_id=info.header.frame_id or 'camera_optical_frame')
