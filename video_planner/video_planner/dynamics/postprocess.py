@@ -124,9 +124,8 @@ def check(motion: EeMotion, min_confidence: float) -> None:
         flagged = np.nonzero(motion.flagged)[0]
         jumps = f'; steps {flagged.tolist()} jumped beyond the max step' if len(flagged) else ''
         raise InverseDynamicsRefused(
-            f'plan failed: low inverse-dynamics confidence ({motion.method}): {reason}{jumps}. The generated video '
-            f'does not show a trackable '
-            f'end-effector motion; replan or check the camera.', motion)
+            f'plan failed: low inverse-dynamics confidence ({motion.method}): {reason}{jumps}. The generated '
+            'video does not show a trackable end-effector motion; replan or check the camera.', motion)
 
 
 def postprocess(motion: EeMotion, config: PostprocessConfig | None = None,

@@ -134,20 +134,19 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)
             s = scores[group]
+            truth = clip['future']
+            planned_video = np.concatenate([clip['frame0'][None], plan])   # K+1 frames, frame 0 first
+            true_video = np.concatenate([clip['frame0'][None], truth])
             if examples is not None and sum(e['arm'] == clip['arm'] for e in examples) < per_arm:
                 examples.append({'arm': clip['arm'], 'group': group, 'instruction': clip['instruction'],
-                                 'truth': np.concatenate([clip['frame0'][None], clip['future']]),
-                                 'plan': np.concatenate([clip['frame0'][None], plan])})
-            truth = clip['future']
+                                 'truth': true_video, 'plan': planned_video})
             s.psnr.append(_finite([psnr(p, t) for p, t in zip(plan, truth)]))
             s.ssim.append(np.array([ssim(p, t) for p, t in zip(plan, truth)]))
             s.copy_psnr.append(_finite([psnr(clip['frame0'], t) for t in truth]))
             s.copy_ssim.append(np.array([ssim(clip['frame0'], t) for t in truth]))
             for name, idm in (dynamics or {}).items():
-                planned = np.concatenate([clip['frame0'][None], plan])
-                s.ee_mm.setdefault(name, []).append(ee_error_mm(idm, planned, clip))
-                s.ee_mm_true.setdefault(name, []).append(
-                    ee_error_mm(idm, np.concatenate([clip['frame0'][None], truth]), clip))
+                s.ee_mm.setdefault(name, []).append(ee_error_mm(idm, planned_video, clip))
+                s.ee_mm_true.setdefault(name, []).append(ee_error_mm(idm, true_video, clip))
         pending.clear()
 
     n = 0

@@ -32,9 +32,6 @@ class VideoPlanner:
         self._inverse_dynamics = inverse_dynamics
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
-        # The planner's own limits drive the post-processing, so a jump is flagged and a plan refused by
-        # the same numbers the gates use.
-        self._postprocess = PostprocessConfig(max_step_m=config.max_step_m, min_confidence=config.min_confidence)
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -157,7 +154,10 @@ class VideoPlanner:
         t0 = time.perf_counter()
         motion = self.inverse_dynamics.estimate(frames, depth_m, camera, np.asarray(T_base_ee, float), ee_mask)
         if np.all(np.isfinite(motion.T_base_ee)):  # non-finite poses go to the gates untouched, to be named
-            motion = postprocess(motion, self._postprocess, refuse=False, gripper_now=gripper_now)
+            # Built from the current config (the nodes replace it when a parameter changes), so jumps are
+            # flagged by the same max_step_m the gates use.
+            limits = PostprocessConfig(max_step_m=self.config.max_step_m, min_confidence=self.config.min_confidence)
+            motion = postprocess(motion, limits, refuse=False, gripper_now=gripper_now)
         timings['inverse_dynamics'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=motion.T_base_ee, gripper=np.asarray(motion.gripper, np.float32),
