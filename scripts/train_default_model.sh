@@ -5,9 +5,9 @@
 #   policy_default.pt the image+language->action baseline of the benchmark
 # 1. generate the dataset (seeded; the held-out arm kinova is never in it), 2. train the three models
 # side by side, 3. export inference-only copies (EMA weights, fp16) into MODELS_OUT.
-# On 2 CPU cores this takes hours; the shipped files were trained on one GPU with MINUTES=6
-# (see video_planner/models/MODEL_CARD.md for the exact run).
-# Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1,
+# On 2 CPU cores this takes hours; on one GPU, give it MINUTES=60. The shipped video model was trained in
+# stages on a smaller budget (video_planner/models/MODEL_CARD.md has each stage's exact command).
+# Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1, EPISODES,
 # VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, BATCH.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,15 +21,18 @@ MINUTES="${MINUTES:-0}"
 BATCH="${BATCH:-64}"
 export VIDEO_PLANNER_TEXT_CACHE="${VIDEO_PLANNER_TEXT_CACHE:-$RUNS/text_cache}"
 limit=(); [ "$MINUTES" != 0 ] && limit=(--max-minutes "$MINUTES")
+# On a GPU the clips live in its memory (no loader workers) and the forward pass runs in bf16.
+gpu=(); "$PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' \
+  && gpu=(--data-on-device --precision bf16)
 vp() { "$PYTHON" -m video_planner.cli "$@"; }
 
 if [ "${SKIP_GENERATE:-0}" != 1 ]; then
   vp generate --arms panda iiwa xarm6 ur5 so100 --tasks reach push pick_place lift \
-    --episodes 1000 --seed 1000 --out "$DATA" --workers "$WORKERS"
+    --episodes "${EPISODES:-2000}" --seed 1000 --out "$DATA" --workers "$WORKERS"
 fi
 mkdir -p "$RUNS" "$MODELS_OUT"
 vp train --model video --data "$DATA" --config default --out "$RUNS/video" --steps "${VIDEO_STEPS:-60000}" \
-  --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --clip-starts 4 --seed 0 "${limit[@]}" \
+  --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --clip-starts 8 --seed 0 "${limit[@]}" "${gpu[@]}" \
   > "$RUNS/video.log" 2>&1 &
 video=$!
 vp train --model idm --data "$DATA" --out "$RUNS/idm" --steps "${IDM_STEPS:-20000}" --workers "$WORKERS" \

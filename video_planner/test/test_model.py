@@ -75,6 +75,19 @@ def test_network_maps_noisy_video_and_first_frame_to_a_video():
     assert out.shape == x.shape
 
 
+def test_temporal_attention_in_slices_matches_one_call():
+    from video_planner.model.network import TemporalAttention
+    torch.manual_seed(0)
+    attention = TemporalAttention(8, horizon=4, heads=2)
+    with torch.no_grad():
+        attention.attn.out_proj.weight.normal_()  # zero-initialised: the test needs it to contribute
+    x = torch.randn(2 * 4, 8, 5, 5)                # 2 videos x 4 frames: 50 pixel sequences
+    whole = attention(x)
+    attention.max_sequences = 7                    # 50 sequences -> 8 slices
+    torch.testing.assert_close(attention(x), whole)
+    assert not torch.allclose(whole, x)
+
+
 @pytest.mark.parametrize('prediction', ['v', 'eps'])
 def test_schedule_recovers_x0_and_noise_from_its_own_target(prediction):
     s = DiffusionSchedule(1000, 'cosine', prediction)

@@ -8,7 +8,7 @@ import torch
 
 from video_planner.model import (CheckpointError, TrainConfig, Trainer, VideoModel, load_checkpoint,
                                  load_model_config)
-from video_planner.model.dataset import ClipTensorDataset
+from video_planner.model.dataset import ClipTensorDataset, DeviceClips
 from video_planner.model.trainer import CHECKPOINT_NAME, MODEL_NAME
 
 torch.set_num_threads(1)
@@ -102,6 +102,39 @@ def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_pa
         torch.testing.assert_close(a, b, msg=k)
     for a, b in zip(straight.ema.state_dict().values(), second.ema.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_clips_held_on_the_device_give_the_loader_batches_and_the_same_training(tmp_path):
+    dataset = make_dataset(n=16)
+    # Clips read by loader processes come back in order and unchanged.
+    in_workers = ClipTensorDataset(dataset.clips, dataset.text_encoder, dataset.horizon, dataset.image_size,
+                                   preload=True, preload_workers=2)
+    for i in (0, 7, 15):
+        np.testing.assert_array_equal(in_workers.raw(i)['future'], dataset.raw(i)['future'])
+    held = DeviceClips(in_workers, 'cpu')
+    indices = [3, 0, 3, 15]
+    gathered = held.get_batch(indices)
+    loaded = torch.utils.data.default_collate([dataset[i] for i in indices])
+    for key in ('frame0', 'future', 'text_emb'):
+        torch.testing.assert_close(gathered[key], loaded[key], msg=key)
+    # The Trainer takes those batches instead of a DataLoader's: same draws, so the same weights.
+    # (Each Trainer seeds the global RNG that the diffusion noise comes from: build, then fit, one at a time.)
+    via_loader = make_trainer(tmp_path / 'loader', steps=5, dataset=dataset)
+    via_loader.fit()
+    via_device = make_trainer(tmp_path / 'device', steps=5, dataset=held)
+    via_device.fit()
+    for a, b in zip(via_loader.model.state_dict().values(), via_device.model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def test_bf16_training_keeps_fp32_weights_and_lowers_the_loss(tmp_path):
+    trainer = make_trainer(tmp_path, steps=40, precision='bf16')
+    result = trainer.fit()
+    losses = [loss for _, loss in result.losses]
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:5])
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
+    with pytest.raises(Exception, match='precision'):
+        TrainConfig(precision='fp8')
 
 
 def test_a_time_limit_stops_training_early_and_still_saves(tmp_path):

@@ -75,6 +75,11 @@ class TemporalConv(nn.Module):
 class TemporalAttention(nn.Module):
     """Residual self-attention over the K frames at every pixel, with a learned frame-position embedding."""
 
+    # One sequence per pixel: batch 256 at 16x16 px is 65,536 sequences, one more than CUDA's fused
+    # attention kernels take on a grid axis (bf16 training failed there on an H200). Bigger batches of
+    # sequences go through in slices.
+    max_sequences = 32768
+
     def __init__(self, ch: int, horizon: int, heads: int):
         super().__init__()
         self.horizon = horizon
@@ -89,7 +94,8 @@ class TemporalAttention(nn.Module):
         k = self.horizon
         seq = x.view(bk // k, k, c, h, w).permute(0, 3, 4, 1, 2).reshape(-1, k, c)
         q = self.norm(seq) + self.pos
-        out, _ = self.attn(q, q, q, need_weights=False)
+        out = torch.cat([self.attn(part, part, part, need_weights=False)[0]
+                         for part in q.split(self.max_sequences)])
         seq = seq + out
         return seq.view(bk // k, h, w, k, c).permute(0, 3, 4, 1, 2).reshape(bk, c, h, w)
 

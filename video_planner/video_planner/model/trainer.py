@@ -37,6 +37,7 @@ from video_planner.model.checkpoint import (
 
 CHECKPOINT_NAME = 'checkpoint.pt'   # full state, for --resume
 MODEL_NAME = 'model.pt'             # weights + EMA + config only, for shipping / inference
+PRECISIONS = ('fp32', 'bf16')
 
 
 @dataclass
@@ -54,6 +55,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     max_seconds: float = 0.0          # > 0: stop (and save) after this much training wall time
+    precision: str = 'fp32'           # 'bf16': autocast the forward pass (GPUs; weights and optimizer stay fp32)
 
     def __post_init__(self):
         checks = [
@@ -67,6 +69,7 @@ class TrainConfig:
             (self.log_every >= 1, f'log_every must be >= 1, got {self.log_every}'),
             (self.num_workers >= 0, f'num_workers must be >= 0, got {self.num_workers}'),
             (self.max_seconds >= 0, f'max_seconds must be >= 0, got {self.max_seconds}'),
+            (self.precision in PRECISIONS, f'precision must be one of {PRECISIONS}, got {self.precision!r}'),
         ]
         for ok, msg in checks:
             if not ok:
@@ -234,8 +237,8 @@ class Trainer:
     def _update_ema(self) -> None:
         # Warm the decay up so early EMA weights are not dominated by the random initialisation.
         decay = min(self.config.ema_decay, (1 + self.step) / (10 + self.step))
-        for e, p in zip(self.ema.parameters(), self.model.parameters()):
-            e.lerp_(p.detach(), 1 - decay)
+        # One fused call for all tensors: per-tensor lerps were a few hundred tiny kernel launches per step.
+        torch._foreach_lerp_(list(self.ema.parameters()), [p.detach() for p in self.model.parameters()], 1 - decay)
         for e, b in zip(self.ema.buffers(), self.model.buffers()):
             e.copy_(b)
 
@@ -252,7 +255,8 @@ class Trainer:
         self.model.train()
         for group in self.optimizer.param_groups:
             group['lr'] = self._lr(self.step)
-        loss = self.loss_fn(self._to_device(batch))
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == 'bf16'):
+            loss = self.loss_fn(self._to_device(batch))
         if not torch.isfinite(loss):
             raise FloatingPointError(f'Trainer: loss became {loss.item()} at step {self.step}; lower lr')
         self.optimizer.zero_grad(set_to_none=True)
@@ -312,16 +316,23 @@ class Trainer:
             dist.broadcast(flag, src=0)
         return bool(flag.item())
 
+    def _batches(self, sampler: StepSeededSampler):
+        """One batch per step: gathered by the dataset itself when it can (`get_batch(indices)`, e.g. clips
+        already on the GPU, where loader workers would only copy them back and forth), else by a DataLoader."""
+        if callable(getattr(self.dataset, 'get_batch', None)):
+            return (self.dataset.get_batch(indices) for indices in sampler)
+        # The loader's own generator keeps it from drawing on the global RNG, whose state the checkpoint
+        # restores: otherwise a resumed run would see different noise than an uninterrupted one.
+        return DataLoader(self.dataset, batch_sampler=sampler, collate_fn=self.collate_fn,
+                          num_workers=self.config.num_workers, persistent_workers=False,
+                          generator=torch.Generator().manual_seed(self.config.seed + 7919 * self.step + self.rank))
+
     def fit(self) -> TrainResult:
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         sampler = StepSeededSampler(len(self.dataset), cfg.batch_size, self.step, cfg.steps, cfg.seed, self.rank,
                                     weights=self.sample_weights)
-        # The loader's own generator keeps it from drawing on the global RNG, whose state the checkpoint
-        # restores: otherwise a resumed run would see different noise than an uninterrupted one.
-        loader = DataLoader(self.dataset, batch_sampler=sampler, collate_fn=self.collate_fn,
-                            num_workers=cfg.num_workers, persistent_workers=False,
-                            generator=torch.Generator().manual_seed(cfg.seed + 7919 * self.step + self.rank))
+        loader = self._batches(sampler)
         from tqdm import tqdm
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc=f'train {self.kind}',
                    unit='step', dynamic_ncols=True)
