@@ -43,6 +43,19 @@ def test_instances_are_seeded_by_their_place_in_the_registry():
     assert len({i.seed for i in full}) == len(full)
 
 
+def test_command_line_flags_override_the_eval_yaml_and_show_in_the_reproduce_line():
+    import argparse
+    from video_planner.evaluation.report import _flags
+    from video_planner.evaluation.suite import add_arguments, config_from_args
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    default = config_from_args(parser.parse_args([]))
+    assert default.episodes == 3 and default.num_candidates == 1   # config/eval.yaml
+    config = config_from_args(parser.parse_args(['--num-candidates', '4', '--episodes', '1']))
+    assert (config.num_candidates, config.episodes) == (4, 1)
+    assert _flags(config) == ' --episodes 1 --num-candidates 4'
+
+
 def test_bad_config_is_rejected_with_the_field_name():
     with pytest.raises(VideoPlannerError, match='arms'):
         SuiteConfig(arms=['robby'])

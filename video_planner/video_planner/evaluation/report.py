@@ -188,7 +188,7 @@ def _flags(cfg) -> str:
 
 
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'workers', 'threads', 'loop', 'chunk',
-               'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps')
+               'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps', 'num_candidates')
 
 
 class _NoFlags:

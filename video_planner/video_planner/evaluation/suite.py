@@ -30,7 +30,7 @@ class SuiteConfig:
     arms: list[str] = field(default_factory=lambda: ['panda', 'iiwa', 'xarm6', 'ur5', 'so100', 'kinova'])
     families: list[str] = field(default_factory=lambda: ['reach', 'push', 'pick_place', 'lift'])
     splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
-    episodes: int = 1
+    episodes: int = 3
     seed: int = 2026
     methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
     image_size: int = 64
@@ -370,6 +370,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--idm-checkpoint', default=None, help='learned inverse-dynamics checkpoint')
     parser.add_argument('--policy-checkpoint', default=None)
     parser.add_argument('--sampling-steps', type=int, default=None)
+    parser.add_argument('--num-candidates', type=int, default=None,
+                        help='video plans sampled per planning call; the most confident one is executed')
     parser.add_argument('--no-gifs', action='store_true')
 
 
@@ -381,7 +383,8 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
                  'splits': names(args.splits), 'methods': names(args.methods), 'seed': args.seed,
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
-                 'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps}
+                 'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
+                 'num_candidates': getattr(args, 'num_candidates', None)}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
