@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', default='demo_out', help='output folder (GIF, bag, summary, logs)')
     parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped model)')
     parser.add_argument('--sampling-steps', type=int, default=0, help='sampler steps (0 = planner default)')
+    parser.add_argument('--candidates', type=int, default=0,
+                        help='video plans sampled per goal, the most confident executed (0 = planner default)')
     parser.add_argument('--goal-timeout', type=float, default=300.0, help='seconds to wait for one plan')
 
 
@@ -127,8 +129,9 @@ class Operator:
                 raise VideoPlannerError(f'demo: timed out after {timeout_s:.0f} s waiting for {what}')
             time.sleep(0.05)
 
-    def plan(self, instruction: str, sampling_steps: int, timeout_s: float):
-        goal = self._plan_video.Goal(instruction=instruction, execute=True, sampling_steps=sampling_steps)
+    def plan(self, instruction: str, sampling_steps: int, timeout_s: float, candidates: int = 0):
+        goal = self._plan_video.Goal(instruction=instruction, execute=True, sampling_steps=sampling_steps,
+                                     num_candidates=candidates)
         future = self.action.send_goal_async(goal)
         self.wait_for(future.done, 30.0, 'the planner to accept the goal')
         handle = future.result()
@@ -231,7 +234,7 @@ def run(args) -> int:
 
 
 def execute_one_plan(operator: Operator, args) -> PlanRecord:
-    result = operator.plan(operator.instruction, args.sampling_steps, args.goal_timeout)
+    result = operator.plan(operator.instruction, args.sampling_steps, args.goal_timeout, args.candidates)
     conversions = operator._conversions
     record = PlanRecord(plan_id=result.plan.plan_id, success=result.success, message=result.message,
                         plan_time_s=float(result.plan_time_s),
