@@ -51,14 +51,12 @@ def main() -> int:
     idm = inverse_dynamics_methods(['learned'])['learned']
     columns = {Path(d).name: VideoClipDataset([d], horizon=8) for d in args.data}
     table = {name: {} for name in DEGRADATIONS}
-    for column, clips in columns.items():
+    for column, dataset in columns.items():
+        clips = [dataset[i] for i in range(len(dataset))]  # read once, degraded five ways
+        videos = [np.concatenate([c['frame0'][None], c['future']]) for c in clips]
         rng = np.random.default_rng(args.seed)
         for name, degrade in DEGRADATIONS.items():
-            errors = []
-            for i in range(len(clips)):
-                clip = clips[i]
-                video = np.concatenate([clip['frame0'][None], clip['future']])
-                errors.append(ee_error_mm(idm, degrade(video, rng), clip))
+            errors = [ee_error_mm(idm, degrade(video, rng), clip) for video, clip in zip(videos, clips)]
             table[name][column] = float(np.mean(errors))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     lines = [f'Learned inverse dynamics on degraded recorded futures ({stamp}; `python '

@@ -384,7 +384,7 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
-                 'num_candidates': getattr(args, 'num_candidates', None)}
+                 'num_candidates': args.num_candidates}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 

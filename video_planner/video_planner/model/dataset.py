@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from video_planner.errors import VideoPlannerError
-from video_planner.model.video_model import images_to_tensor
+from video_planner.model.video_model import images_to_tensor, uint8_to_unit
 
 
 def _as_read(item):
@@ -92,13 +92,8 @@ class DeviceClips:
         clips = self.frames[idx]
         # As images_to_tensor + default_collate lay them out (channels last in memory), so that
         # randn_like draws the same noise for the same batch whichever path delivered it.
-        return {'frame0': self._to_float(clips[:, 0].contiguous()),
-                'future': self._to_float(clips[:, 1:].contiguous()), 'text_emb': self.text[idx]}
-
-    @staticmethod
-    def _to_float(images: torch.Tensor) -> torch.Tensor:
-        """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1]."""
-        return images.float().div_(127.5).sub_(1.0).movedim(-1, -3)
+        return {'frame0': uint8_to_unit(clips[:, 0].contiguous()),
+                'future': uint8_to_unit(clips[:, 1:].contiguous()), 'text_emb': self.text[idx]}
 
 
 def find_episode_files(data: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -34,8 +34,12 @@ def shipped_checkpoint() -> Path:
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (..., H, W, 3) -> float32 (..., 3, H, W) in [-1, 1]."""
-    t = torch.from_numpy(np.array(images, dtype=np.uint8)).float().div_(127.5).sub_(1.0)
-    return t.movedim(-1, -3)
+    return uint8_to_unit(torch.from_numpy(np.array(images, dtype=np.uint8)))
+
+
+def uint8_to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 tensor (..., H, W, 3), on any device -> float32 (..., 3, H, W) in [-1, 1]."""
+    return images.float().div_(127.5).sub_(1.0).movedim(-1, -3)
 
 
 def tensor_to_images(t: torch.Tensor) -> np.ndarray:
