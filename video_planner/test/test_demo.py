@@ -37,3 +37,10 @@ def test_demo_explains_a_missing_checkpoint(tmp_path):
                           str(tmp_path / 'missing.pt')], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert 'missing.pt does not exist' in run.stderr and '--checkpoint' in run.stderr
+
+
+def test_demo_rejects_goal_fields_that_do_not_fit_the_action(tmp_path):
+    run = subprocess.run([str(VENV_BIN / 'video-planner'), 'demo', '--out', str(tmp_path / 'x'), '--candidates', '-1'],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert '--candidates must be in 0..255' in run.stderr

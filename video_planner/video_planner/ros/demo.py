@@ -194,6 +194,9 @@ def side_by_side(records: list[PlanRecord], size: int = 128) -> list[np.ndarray]
 def run(args) -> int:
     if args.max_replans < 1:
         raise VideoPlannerError(f'--max-replans must be at least 1, got {args.max_replans}')
+    for flag, value in (('--candidates', args.candidates), ('--sampling-steps', args.sampling_steps)):
+        if not 0 <= value <= 255:  # uint8 fields of the PlanVideo goal
+            raise VideoPlannerError(f'{flag} must be in 0..255 (0 = the planner default), got {value}')
     from video_planner.planner import PlannerConfig
     checkpoint = Path(args.checkpoint) if args.checkpoint else PlannerConfig().checkpoint_path
     if not checkpoint.is_file():
