@@ -55,6 +55,9 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
     cfg = load_model_config('tiny')
     torch.manual_seed(0)
     model = VideoModel(cfg).eval()
+    with torch.no_grad():  # zero-initialised output layers ignore the instruction until trained: wake them
+        for param in model.parameters():
+            param.add_(0.02 * torch.randn_like(param))
     s, k = cfg.image_size, cfg.horizon
     clips = []
     for i, (arm, text) in enumerate([('panda', 'lift the red cube'), ('kinova', 'lift the red cube'),
@@ -68,7 +71,12 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
         assert len(g['psnr_per_frame']) == k and len(g['ssim_per_frame']) == k
         assert 0 < g['psnr'] < 100 and -1 <= g['ssim'] <= 1
     md = to_markdown(result)
-    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md
+    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md and 'guidance scale 1,' in md
+    # Classifier-free guidance reaches the sampler: other plans, and the report says which scale made them.
+    guided = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
+                            guidance_scale=3.0)
+    assert guided['settings']['guidance_scale'] == 3.0 and 'guidance scale 3,' in to_markdown(guided)
+    assert guided['groups']['seen']['psnr'] != groups['seen']['psnr']
 
 
 def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path):

@@ -137,6 +137,21 @@ def test_bf16_training_keeps_fp32_weights_and_lowers_the_loss(tmp_path):
         TrainConfig(precision='fp8')
 
 
+def test_cosine_schedule_warms_up_then_decays_to_the_floor_at_the_last_step(tmp_path):
+    trainer = make_trainer(tmp_path, steps=12, lr_schedule='cosine', min_lr_ratio=0.1)
+    curve = [trainer._lr(step) for step in range(12)]
+    assert curve[0] < curve[1] == pytest.approx(2e-3)           # two warm-up steps, then the peak
+    assert all(a >= b for a, b in zip(curve[1:], curve[2:]))     # never rises again
+    assert trainer._lr(12) == pytest.approx(2e-4) and trainer._lr(50) == pytest.approx(2e-4)
+    trainer.fit()
+    assert trainer.optimizer.param_groups[0]['lr'] == pytest.approx(curve[-1])  # the optimizer really used it
+    assert make_trainer(tmp_path / 'c', steps=12)._lr(11) == pytest.approx(2e-3)  # 'constant' stays put
+    with pytest.raises(Exception, match='lr_schedule'):
+        TrainConfig(lr_schedule='step')
+    with pytest.raises(Exception, match='min_lr_ratio'):
+        TrainConfig(min_lr_ratio=1.5)
+
+
 def test_a_time_limit_stops_training_early_and_still_saves(tmp_path):
     trainer = make_trainer(tmp_path, steps=100_000, max_seconds=1.0)
     result = trainer.fit()

@@ -57,10 +57,12 @@ def test_train_command_writes_a_loadable_model_and_resumes(episodes, tmp_path, c
                   '--threads', '1'], text_cache=out / 'text_cache') == 0
     assert load_checkpoint(out / 'checkpoint.pt').step == 7
 
-    # Fine-tuning from those weights starts a fresh step count in a new folder.
+    # Fine-tuning from those weights starts a fresh step count in a new folder (here with a decaying lr).
     assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(tmp_path / 'ft'), '--steps', '2',
-                  '--init', str(out / 'model.pt'), '--threads', '1'], text_cache=out / 'text_cache') == 0
-    assert load_checkpoint(tmp_path / 'ft' / 'checkpoint.pt').step == 2
+                  '--init', str(out / 'model.pt'), '--threads', '1', '--lr-schedule', 'cosine'],
+                 text_cache=out / 'text_cache') == 0
+    tuned = load_checkpoint(tmp_path / 'ft' / 'checkpoint.pt')
+    assert tuned.step == 2 and tuned.extra['train_config']['lr_schedule'] == 'cosine'
 
     parser = argparse.ArgumentParser()
     evaluate_cmd.add_arguments(parser)

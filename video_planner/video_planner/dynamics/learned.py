@@ -324,7 +324,7 @@ def train_idm(args: argparse.Namespace) -> int:
     overrides = {'steps': args.steps, 'batch_size': getattr(args, 'batch_size', None),
                  'lr': getattr(args, 'lr', None), 'num_workers': getattr(args, 'workers', None),
                  'checkpoint_every': getattr(args, 'checkpoint_every', None), 'seed': getattr(args, 'seed', None),
-                 'precision': getattr(args, 'precision', None),
+                 'precision': getattr(args, 'precision', None), 'lr_schedule': getattr(args, 'lr_schedule', None),
                  'max_seconds': 60.0 * args.max_minutes if getattr(args, 'max_minutes', None) else None}
     training.update({k: v for k, v in overrides.items() if v is not None})
     tcfg = TrainConfig.from_dict(training, source='dynamics.yaml learned.training')

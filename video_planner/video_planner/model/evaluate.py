@@ -114,7 +114,7 @@ def _finite(values: list[float]) -> np.ndarray:
 
 
 def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, seed: int = 0,
-                   batch_size: int = 8, max_clips: int | None = None, held_out_arm: str | None = None,
+                   guidance_scale: float = 1.0, batch_size: int = 8, max_clips: int | None = None, held_out_arm: str | None = None,
                    dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2) -> dict:
     """Sample one plan per clip and score it; returns {group: summary} plus the settings used.
 
@@ -130,7 +130,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
     def flush():
         frame0 = np.stack([c['frame0'] for c in pending])
         text = text_encoder.encode_batch([c['instruction'] for c in pending])
-        plans = model.sample(frame0, text, steps=steps, seed=seed)
+        plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale)
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)
             s = scores[group]
@@ -161,13 +161,15 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         flush()
     if n == 0:
         raise VideoPlannerError('evaluate: no clips to evaluate; check --data')
-    return {'settings': {'steps': steps, 'seed': seed, 'clips': n, 'held_out_arm': held_out_arm},
+    return {'settings': {'steps': steps, 'seed': seed, 'guidance_scale': guidance_scale, 'clips': n,
+                         'held_out_arm': held_out_arm},
             'groups': {g: s.summary() for g, s in scores.items()}}
 
 
 def to_markdown(result: dict) -> str:
     s = result['settings']
     lines = [f"Sampled plans vs true future ({s['clips']} clips, {s['steps']} DDIM steps, seed {s['seed']}, "
+             f"guidance scale {s.get('guidance_scale', 1.0):g}, "
              f"held-out arm `{s['held_out_arm']}`).", '',
              '| group | clips | PSNR dB | SSIM | copy-frame0 PSNR dB | copy-frame0 SSIM |',
              '|---|---|---|---|---|---|']
@@ -199,6 +201,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', required=True, help='folder for eval.json and eval.md')
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--guidance-scale', type=float, default=1.0,
+                        help='classifier-free guidance: > 1 follows the instruction harder (twice the network calls)')
     parser.add_argument('--max-clips', type=int, default=None)
     parser.add_argument('--text-cache', default=None, help='folder of cached instruction embeddings')
     parser.add_argument('--stride', type=int, default=None,
@@ -227,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
         examples: list[dict] = []
         result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
-                                max_clips=args.max_clips, dynamics=inverse_dynamics_methods(args.dynamics),
+                                guidance_scale=args.guidance_scale, max_clips=args.max_clips, dynamics=inverse_dynamics_methods(args.dynamics),
                                 examples=examples)
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)

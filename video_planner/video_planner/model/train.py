@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--steps', type=int, default=None, help='total optimizer steps (overrides the config)')
     parser.add_argument('--batch-size', type=int, default=None, help='per-process batch size')
     parser.add_argument('--lr', type=float, default=None)
+    parser.add_argument('--lr-schedule', choices=['constant', 'cosine'], default=None,
+                        help='after warm-up: keep lr, or decay it on a cosine to lr * min_lr_ratio at --steps')
     parser.add_argument('--workers', type=int, default=None, help='data loader worker processes')
     parser.add_argument('--checkpoint-every', type=int, default=None)
     parser.add_argument('--sample-every', type=int, default=None)
@@ -70,7 +72,7 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
     values = load_yaml_section(path, 'training') if path is not None else {}
     overrides = {'steps': args.steps, 'batch_size': args.batch_size, 'lr': args.lr, 'num_workers': args.workers,
                  'checkpoint_every': args.checkpoint_every, 'sample_every': args.sample_every, 'seed': args.seed,
-                 'precision': args.precision,
+                 'precision': args.precision, 'lr_schedule': args.lr_schedule,
                  'max_seconds': None if args.max_minutes is None else 60.0 * args.max_minutes}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(values, source=f'training config {path or args.config}')

@@ -38,6 +38,7 @@ from video_planner.model.checkpoint import (
 CHECKPOINT_NAME = 'checkpoint.pt'   # full state, for --resume
 MODEL_NAME = 'model.pt'             # weights + EMA + config only, for shipping / inference
 PRECISIONS = ('fp32', 'bf16')
+LR_SCHEDULES = ('constant', 'cosine')
 
 
 @dataclass
@@ -47,6 +48,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     steps: int = 1000                 # total optimizer steps (a resumed run continues up to this)
     warmup_steps: int = 100
+    lr_schedule: str = 'constant'     # 'cosine': after warm-up, decay to lr * min_lr_ratio at `steps`
+    min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     checkpoint_every: int = 500
@@ -63,6 +66,9 @@ class TrainConfig:
             (self.lr > 0, f'lr must be > 0, got {self.lr}'),
             (self.steps >= 0, f'steps must be >= 0, got {self.steps}'),
             (self.warmup_steps >= 0, f'warmup_steps must be >= 0, got {self.warmup_steps}'),
+            (self.lr_schedule in LR_SCHEDULES,
+             f'lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}'),
+            (0.0 <= self.min_lr_ratio <= 1.0, f'min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}'),
             (0.0 <= self.ema_decay < 1.0, f'ema_decay must be in [0, 1), got {self.ema_decay}'),
             (self.checkpoint_every >= 0, f'checkpoint_every must be >= 0, got {self.checkpoint_every}'),
             (self.sample_every >= 0, f'sample_every must be >= 0, got {self.sample_every}'),
@@ -217,8 +223,16 @@ class Trainer:
 
     # -- one step --------------------------------------------------------------------------------
     def _lr(self, step: int) -> float:
-        warm = self.config.warmup_steps
-        return self.config.lr * min(1.0, (step + 1) / warm) if warm > 0 else self.config.lr
+        cfg = self.config
+        if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        if cfg.lr_schedule == 'constant':
+            return cfg.lr
+        # Step-based (not time-based) so a resumed run follows exactly the curve of an uninterrupted one.
+        span = max(1, cfg.steps - cfg.warmup_steps)
+        progress = min(1.0, (step - cfg.warmup_steps) / span)
+        floor = cfg.lr * cfg.min_lr_ratio
+        return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def _average_gradients(self) -> None:
         import torch.distributed as dist
