@@ -79,7 +79,7 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
     assert guided['groups']['seen']['psnr'] != groups['seen']['psnr']
 
 
-def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path):
+def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path, capsys):
     from ros_harness import tiny_checkpoint
 
     from video_planner.data.generate import GenerateConfig, generate
@@ -100,3 +100,8 @@ def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path):
         # two rows (truth, plan) of K+1 frames, upscaled 2x
         assert grid.shape[0] > 2 * 2 * cfg.image_size and grid.shape[1] > 2 * (cfg.horizon + 1) * cfg.image_size
     assert (out / 'samples.png').is_file() and 'kinova' in (out / 'samples.md').read_text()
+    # Another inverse-dynamics checkpoint can be scored; a missing one is a clear error, not a traceback.
+    assert main(['--checkpoint', str(tiny_checkpoint()), '--data', str(data), '--out', str(tmp_path / 'e2'),
+                 '--steps', '2', '--dynamics', 'learned', '--idm-checkpoint', str(tmp_path / 'none.pt'),
+                 '--text-cache', str(tmp_path / 'text')]) == 2
+    assert 'none.pt does not exist' in capsys.readouterr().err

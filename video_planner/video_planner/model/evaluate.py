@@ -210,14 +210,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--dynamics', nargs='*', default=['flow', 'learned'], choices=['flow', 'learned'],
                         help='inverse-dynamics methods to score the plans\' end-effector paths with '
                              '(learned: the shipped idm_default.pt); none: images only')
+    parser.add_argument('--idm-checkpoint', default=None,
+                        help='learned inverse-dynamics checkpoint for --dynamics learned (default: the shipped one)')
 
 
-def inverse_dynamics_methods(names: list[str]) -> dict:
+def inverse_dynamics_methods(names: list[str], idm_checkpoint: str | None = None) -> dict:
     from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
     from video_planner.resources import model_path
+    learned = str(idm_checkpoint or model_path('idm_default.pt'))
     return {name: make_inverse_dynamics(DynamicsConfig(
-        method=name, learned_checkpoint=str(model_path('idm_default.pt')) if name == 'learned' else None))
-        for name in names}
+        method=name, learned_checkpoint=learned if name == 'learned' else None)) for name in names}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -231,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
         examples: list[dict] = []
         result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
-                                guidance_scale=args.guidance_scale, max_clips=args.max_clips, dynamics=inverse_dynamics_methods(args.dynamics),
+                                guidance_scale=args.guidance_scale, max_clips=args.max_clips,
+                                dynamics=inverse_dynamics_methods(args.dynamics, args.idm_checkpoint),
                                 examples=examples)
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)
