@@ -126,9 +126,11 @@ class Client:
 
     def close(self) -> None:
         self.executor.shutdown()
+        # The spin thread must be out of its last spin_once before the node's handles go: otherwise it can
+        # trigger a guard condition that is being destroyed (InvalidHandle in the thread).
+        self._thread.join(timeout=5.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
-        self._thread.join(timeout=5.0)
 
 
 def wait_future(future, timeout_s: float, what: str):

@@ -147,6 +147,7 @@ class Operator:
         if bag is not None:
             bag.close()
         self.executor.shutdown()
+        self._thread.join(timeout=5.0)  # out of its last spin_once before the node's handles are destroyed
         self.node.destroy_node()
         import rclpy
         rclpy.try_shutdown(context=self.context)
