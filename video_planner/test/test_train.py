@@ -152,6 +152,22 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor_at_the_last_step(tmp_
         TrainConfig(min_lr_ratio=1.5)
 
 
+def test_a_compiled_loss_trains_the_same_weights_under_the_same_names(tmp_path):
+    # aot_eager traces and runs the same graph machinery as inductor without generating code (seconds, not
+    # the minute a CPU inductor build takes). Whether inductor pays on a GPU is not measured yet.
+    dataset = make_dataset(n=16)
+    plain = make_trainer(tmp_path / 'plain', steps=3, dataset=dataset)
+    plain.fit()
+    compiled = make_trainer(tmp_path / 'compiled', steps=3, dataset=dataset, compile='aot_eager')
+    compiled.fit()
+    assert list(compiled.model.state_dict()) == list(plain.model.state_dict())
+    for (k, a), b in zip(plain.model.state_dict().items(), compiled.model.state_dict().values()):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4, msg=k)
+    assert load_checkpoint(tmp_path / 'compiled' / MODEL_NAME).step == 3
+    with pytest.raises(Exception, match='compile'):
+        TrainConfig(compile='tensorrt')
+
+
 def test_a_time_limit_stops_training_early_and_still_saves(tmp_path):
     trainer = make_trainer(tmp_path, steps=100_000, max_seconds=1.0)
     result = trainer.fit()

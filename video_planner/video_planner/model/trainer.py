@@ -39,6 +39,7 @@ CHECKPOINT_NAME = 'checkpoint.pt'   # full state, for --resume
 MODEL_NAME = 'model.pt'             # weights + EMA + config only, for shipping / inference
 PRECISIONS = ('fp32', 'bf16')
 LR_SCHEDULES = ('constant', 'cosine')
+COMPILE_BACKENDS = ('', 'inductor', 'aot_eager', 'eager')  # '' = no torch.compile
 
 
 @dataclass
@@ -59,6 +60,7 @@ class TrainConfig:
     num_workers: int = 0
     max_seconds: float = 0.0          # > 0: stop (and save) after this much training wall time
     precision: str = 'fp32'           # 'bf16': autocast the forward pass (GPUs; weights and optimizer stay fp32)
+    compile: str = ''                 # torch.compile backend for the loss ('inductor' fuses the small kernels)
 
     def __post_init__(self):
         checks = [
@@ -76,6 +78,7 @@ class TrainConfig:
             (self.num_workers >= 0, f'num_workers must be >= 0, got {self.num_workers}'),
             (self.max_seconds >= 0, f'max_seconds must be >= 0, got {self.max_seconds}'),
             (self.precision in PRECISIONS, f'precision must be one of {PRECISIONS}, got {self.precision!r}'),
+            (self.compile in COMPILE_BACKENDS, f'compile must be one of {COMPILE_BACKENDS}, got {self.compile!r}'),
         ]
         for ok, msg in checks:
             if not ok:
@@ -148,6 +151,8 @@ class Trainer:
             raise ConfigError('Trainer: the dataset is empty; generate data first or check --data')
         self.model = model.to(device)
         self.loss_fn = loss_fn
+        # Compiling the loss call (not the module) keeps parameter names, so checkpoints and EMA are as before.
+        self._loss = torch.compile(loss_fn, backend=config.compile) if config.compile else loss_fn
         self.sample_weights = sample_weights  # per item of `dataset`; None = uniform
         self.dataset = dataset
         self.config = config
@@ -270,7 +275,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group['lr'] = self._lr(self.step)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == 'bf16'):
-            loss = self.loss_fn(self._to_device(batch))
+            loss = self._loss(self._to_device(batch))
         if not torch.isfinite(loss):
             raise FloatingPointError(f'Trainer: loss became {loss.item()} at step {self.step}; lower lr')
         self.optimizer.zero_grad(set_to_none=True)
