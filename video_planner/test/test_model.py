@@ -153,6 +153,29 @@ def test_bad_sampling_inputs_are_rejected_with_the_field_name(model):
         model.sample(frames(1, size), text(1), steps=0)
 
 
+def test_balanced_conditioning_keeps_the_instruction_audible_at_any_time_embedding_scale():
+    torch.manual_seed(0)
+    cfg = load_model_config('tiny')
+    plain = VideoUNet(cfg)
+    balanced = VideoUNet(dataclasses.replace(cfg, balance_conditioning=True))
+    balanced.load_state_dict(plain.state_dict())  # no parameters of its own: old weights fit as they are
+    with torch.no_grad():  # a trained model's time embedding grows large at the noisiest steps
+        for net in (plain, balanced):
+            net.time_mlp[-1].weight.mul_(100.0)
+    t = torch.full((2,), cfg.diffusion_steps - 1)
+    instructions = torch.from_numpy(text(2, seed=1))
+
+    def share(net):  # how much of the conditioning vector changes with the instruction
+        with torch.no_grad():
+            cond = net.conditioning(t, instructions)
+        return float((cond[0] - cond[1]).norm() / cond[0].norm())
+    # Untrained, the text MLP's output is mostly its bias, so the share is modest either way; what matters is
+    # that a grown time embedding shrinks it by orders of magnitude only without the balance.
+    assert share(balanced) > 30 * share(plain)
+    with pytest.raises(ConfigError, match='balance_conditioning'):
+        dataclasses.replace(cfg, balance_conditioning='yes')
+
+
 def test_shipped_default_model_loads_and_plans_deterministically():
     from video_planner.model import shipped_checkpoint
     model = VideoModel.load(shipped_checkpoint())

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from video_planner.errors import VideoPlannerError
 from video_planner.model import VideoModel, load_model_config
-from video_planner.model.evaluate import _heldout_patterns, clip_group, evaluate_plans, psnr, ssim, to_markdown
+from video_planner.model.evaluate import (_heldout_patterns, ablate_text, clip_group, evaluate_plans, psnr, ssim,
+                                         to_markdown)
 
 torch.set_num_threads(1)
 
@@ -77,6 +79,18 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
                             guidance_scale=3.0)
     assert guided['settings']['guidance_scale'] == 3.0 and 'guidance scale 3,' in to_markdown(guided)
     assert guided['groups']['seen']['psnr'] != groups['seen']['psnr']
+    # Text ablations condition on another clip's instruction or on none; the report names the ablation.
+    text = np.arange(6, dtype=np.float32).reshape(3, 2)
+    np.testing.assert_array_equal(ablate_text(text, 'shuffle'), text[[2, 0, 1]])
+    assert not ablate_text(text, 'drop').any() and ablate_text(text, 'none') is text
+    with_text, without_text = [], []
+    evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova', examples=with_text)
+    dropped = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
+                             text_ablation='drop', examples=without_text)
+    assert 'text ablation drop' in to_markdown(dropped)
+    assert any(not np.array_equal(a['plan'], b['plan']) for a, b in zip(with_text, without_text))
+    with pytest.raises(VideoPlannerError, match='text ablation'):
+        evaluate_plans(model, clips, TableEncoder(), steps=2, text_ablation='reverse')
 
 
 def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path, capsys):

@@ -37,6 +37,11 @@ class VideoModelConfig:
     prediction: str = 'v'                     # 'v' or 'eps'
     schedule: str = 'cosine'
     text_dropout: float = 0.1                 # training: drop text this often (classifier-free guidance)
+    # Layer-normalise the time and the text embedding before adding them. Without it the time embedding's
+    # norm at the noisiest steps (~38 in the stage-4 model) drowns the instruction's (~1), and plans ignore
+    # their instruction (benchmarks/results/plan_error_source.md, MODEL_CARD.md). No parameters: a model
+    # trained without it can be fine-tuned with it.
+    balance_conditioning: bool = False
 
     def __post_init__(self):
         self.channel_mults = tuple(int(m) for m in self.channel_mults)
@@ -72,6 +77,8 @@ class VideoModelConfig:
              f'time_embed_dim must be an even int >= 8, got {self.time_embed_dim}')
         need(0.0 <= self.dropout < 1.0, f'dropout must be in [0, 1), got {self.dropout}')
         need(0.0 <= self.text_dropout < 1.0, f'text_dropout must be in [0, 1), got {self.text_dropout}')
+        need(isinstance(self.balance_conditioning, bool),
+             f'balance_conditioning must be true or false, got {self.balance_conditioning!r}')
         need(self.diffusion_steps >= 2, f'diffusion_steps must be >= 2, got {self.diffusion_steps}')
         need(self.prediction in ('v', 'eps'), f"prediction must be 'v' or 'eps', got {self.prediction!r}")
         need(self.schedule in ('cosine', 'linear'), f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")

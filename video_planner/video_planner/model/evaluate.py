@@ -113,8 +113,25 @@ def _finite(values: list[float]) -> np.ndarray:
     return np.minimum(np.asarray(values, np.float64), 100.0)
 
 
+TEXT_ABLATIONS = ('none', 'shuffle', 'drop')
+
+
+def ablate_text(text: np.ndarray, ablation: str) -> np.ndarray:
+    """The instruction embeddings a plan is conditioned on under an ablation: 'none' (as given), 'shuffle'
+    (each clip gets the instruction of another clip in its batch) or 'drop' (zeros: the model's unconditional mode, the
+    one text dropout trains). If plans are as good without their own instruction, the model ignores it."""
+    if ablation == 'none':
+        return text
+    if ablation == 'shuffle':
+        return np.roll(text, 1, axis=0)
+    if ablation == 'drop':
+        return np.zeros_like(text)
+    raise VideoPlannerError(f'text ablation: expected one of {TEXT_ABLATIONS}, got {ablation!r}')
+
+
 def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, seed: int = 0,
-                   guidance_scale: float = 1.0, batch_size: int = 8, max_clips: int | None = None, held_out_arm: str | None = None,
+                   guidance_scale: float = 1.0, text_ablation: str = 'none', batch_size: int = 8,
+                   max_clips: int | None = None, held_out_arm: str | None = None,
                    dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2) -> dict:
     """Sample one plan per clip and score it; returns {group: summary} plus the settings used.
 
@@ -122,6 +139,8 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
     examples: if a list, the first `per_arm` clips of every arm are appended to it as dicts
     (arm, group, instruction, truth (K+1 frames), plan (K+1 frames)), for sample grids.
     """
+    if text_ablation not in TEXT_ABLATIONS:
+        raise VideoPlannerError(f'text ablation: expected one of {TEXT_ABLATIONS}, got {text_ablation!r}')
     if held_out_arm is None:
         from video_planner.sim.arms import HELD_OUT_ARM as held_out_arm
     scores = {g: GroupScores() for g in GROUPS}
@@ -129,7 +148,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
 
     def flush():
         frame0 = np.stack([c['frame0'] for c in pending])
-        text = text_encoder.encode_batch([c['instruction'] for c in pending])
+        text = ablate_text(text_encoder.encode_batch([c['instruction'] for c in pending]), text_ablation)
         plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale)
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)
@@ -161,7 +180,8 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         flush()
     if n == 0:
         raise VideoPlannerError('evaluate: no clips to evaluate; check --data')
-    return {'settings': {'steps': steps, 'seed': seed, 'guidance_scale': guidance_scale, 'clips': n,
+    return {'settings': {'steps': steps, 'seed': seed, 'guidance_scale': guidance_scale,
+                         'text_ablation': text_ablation, 'clips': n,
                          'held_out_arm': held_out_arm},
             'groups': {g: s.summary() for g, s in scores.items()}}
 
@@ -169,7 +189,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
 def to_markdown(result: dict) -> str:
     s = result['settings']
     lines = [f"Sampled plans vs true future ({s['clips']} clips, {s['steps']} DDIM steps, seed {s['seed']}, "
-             f"guidance scale {s.get('guidance_scale', 1.0):g}, "
+             f"guidance scale {s.get('guidance_scale', 1.0):g}, text ablation {s.get('text_ablation', 'none')}, "
              f"held-out arm `{s['held_out_arm']}`).", '',
              '| group | clips | PSNR dB | SSIM | copy-frame0 PSNR dB | copy-frame0 SSIM |',
              '|---|---|---|---|---|---|']
@@ -203,6 +223,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--guidance-scale', type=float, default=1.0,
                         help='classifier-free guidance: > 1 follows the instruction harder (twice the network calls)')
+    parser.add_argument('--text-ablation', choices=TEXT_ABLATIONS, default='none',
+                        help="condition plans on each clip's instruction (none), another clip's (shuffle) or "
+                             'none at all (drop): does the model use its instruction?')
     parser.add_argument('--max-clips', type=int, default=None)
     parser.add_argument('--text-cache', default=None, help='folder of cached instruction embeddings')
     parser.add_argument('--stride', type=int, default=None,
@@ -233,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
         examples: list[dict] = []
         result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
-                                guidance_scale=args.guidance_scale, max_clips=args.max_clips,
+                                guidance_scale=args.guidance_scale, text_ablation=args.text_ablation,
+                                max_clips=args.max_clips,
                                 dynamics=inverse_dynamics_methods(args.dynamics, args.idm_checkpoint),
                                 examples=examples)
     except VideoPlannerError as exc:

@@ -160,9 +160,18 @@ class VideoUNet(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
+    def conditioning(self, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """(B,) timesteps + (B, D) instruction embeddings -> (B, E) conditioning vector, before the frame index."""
+        time = self.time_mlp(timestep_embedding(t, self.cfg.time_embed_dim))
+        instruction = self.text_mlp(text)
+        if self.cfg.balance_conditioning:
+            e = time.shape[-1]
+            time, instruction = F.layer_norm(time, (e,)), F.layer_norm(instruction, (e,))
+        return time + instruction
+
     def forward(self, x: torch.Tensor, frame0: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         b, k, ch, h, w = x.shape
-        cond = self.time_mlp(timestep_embedding(t, self.cfg.time_embed_dim)) + self.text_mlp(text)
+        cond = self.conditioning(t, text)
         cond = (cond[:, None, :] + self.frame_embed[None, :k]).reshape(b * k, -1)
         cond = F.silu(cond)
         ctx = frame0[:, None].expand(b, k, ch, h, w)
