@@ -168,6 +168,14 @@ def test_a_compiled_loss_trains_the_same_weights_under_the_same_names(tmp_path):
         TrainConfig(compile='tensorrt')
 
 
+def test_command_line_overrides_are_the_flags_given_and_only_those():
+    import argparse
+    from video_planner.model.trainer import overrides_from_args
+    args = argparse.Namespace(steps=None, lr=1e-3, workers=2, max_minutes=0.5, lr_schedule='cosine', compile=None)
+    assert overrides_from_args(args) == {'lr': 1e-3, 'num_workers': 2, 'max_seconds': 30.0, 'lr_schedule': 'cosine'}
+    assert overrides_from_args(argparse.Namespace()) == {}  # a parser without these flags overrides nothing
+
+
 def test_a_time_limit_stops_training_early_and_still_saves(tmp_path):
     trainer = make_trainer(tmp_path, steps=100_000, max_seconds=1.0)
     result = trainer.fit()

@@ -344,15 +344,10 @@ def load_idm_config(path: str | Path | None) -> tuple[IdmConfig, dict, int]:
 def train_idm(args: argparse.Namespace) -> int:
     """`video-planner train --model idm --data DIR --out DIR --steps N` (wired by model/train.py)."""
     from video_planner.model.dataset import find_episode_files
-    from video_planner.model.trainer import TrainConfig
+    from video_planner.model.trainer import TrainConfig, overrides_from_args
     config_path = args.config if getattr(args, 'config', None) not in (None, 'default', 'tiny') else None
     config, training, horizon = load_idm_config(config_path)
-    overrides = {'steps': args.steps, 'batch_size': getattr(args, 'batch_size', None),
-                 'lr': getattr(args, 'lr', None), 'num_workers': getattr(args, 'workers', None),
-                 'checkpoint_every': getattr(args, 'checkpoint_every', None), 'seed': getattr(args, 'seed', None),
-                 'precision': getattr(args, 'precision', None), 'lr_schedule': getattr(args, 'lr_schedule', None),
-                 'max_seconds': 60.0 * args.max_minutes if getattr(args, 'max_minutes', None) else None}
-    training.update({k: v for k, v in overrides.items() if v is not None})
+    training.update(overrides_from_args(args))
     tcfg = TrainConfig.from_dict(training, source='dynamics.yaml learned.training')
     files = find_episode_files(args.data)
     from video_planner.data import VideoClipDataset

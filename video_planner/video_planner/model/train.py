@@ -18,7 +18,8 @@ from video_planner.errors import VideoPlannerError
 from video_planner.model.config import config_yaml_path, load_model_config, load_yaml_section
 from video_planner.model.dataset import ClipTensorDataset, DeviceClips, find_episode_files
 from video_planner.model.grid import video_grid
-from video_planner.model.trainer import CHECKPOINT_NAME, MODEL_NAME, TrainConfig, Trainer
+from video_planner.model.trainer import (CHECKPOINT_NAME, COMPILE_BACKENDS, LR_SCHEDULES, MODEL_NAME, PRECISIONS,
+                                         TrainConfig, Trainer, overrides_from_args)
 from video_planner.model.video_model import KIND, VideoModel
 
 
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--steps', type=int, default=None, help='total optimizer steps (overrides the config)')
     parser.add_argument('--batch-size', type=int, default=None, help='per-process batch size')
     parser.add_argument('--lr', type=float, default=None)
-    parser.add_argument('--lr-schedule', choices=['constant', 'cosine'], default=None,
+    parser.add_argument('--lr-schedule', choices=LR_SCHEDULES, default=None,
                         help='after warm-up: keep lr, or decay it on a cosine to lr * min_lr_ratio at --steps')
     parser.add_argument('--workers', type=int, default=None, help='data loader worker processes')
     parser.add_argument('--checkpoint-every', type=int, default=None)
@@ -59,10 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--data-on-device', action='store_true',
                         help='video model: hold all clips as uint8 on --device and gather batches there, '
                              'without loader workers (fast on a GPU; about 110 kB per 64 px clip)')
-    parser.add_argument('--precision', choices=['fp32', 'bf16'], default=None,
+    parser.add_argument('--precision', choices=PRECISIONS, default=None,
                         help='bf16 autocasts the forward pass (GPUs); weights, EMA and optimizer stay fp32')
     parser.add_argument('--compile', nargs='?', const='inductor', default=None,
-                        choices=['inductor', 'aot_eager', 'eager'],
+                        choices=[b for b in COMPILE_BACKENDS if b],
                         help='torch.compile the training loss (default backend inductor): fewer, fused kernels '
                              'on a GPU, after a compile of a minute or two')
     parser.add_argument('--model', choices=['video', 'idm', 'policy'], default='video',
@@ -74,11 +75,7 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
     """The YAML's training: section, then the command-line overrides."""
     path = config_yaml_path(args.config)
     values = load_yaml_section(path, 'training') if path is not None else {}
-    overrides = {'steps': args.steps, 'batch_size': args.batch_size, 'lr': args.lr, 'num_workers': args.workers,
-                 'checkpoint_every': args.checkpoint_every, 'sample_every': args.sample_every, 'seed': args.seed,
-                 'precision': args.precision, 'lr_schedule': args.lr_schedule, 'compile': args.compile,
-                 'max_seconds': None if args.max_minutes is None else 60.0 * args.max_minutes}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.update(overrides_from_args(args))
     return TrainConfig.from_dict(values, source=f'training config {path or args.config}')
 
 

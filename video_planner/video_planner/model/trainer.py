@@ -89,6 +89,18 @@ class TrainConfig:
         return dataclass_from_dict(cls, d, source, 'training field(s)')
 
 
+def overrides_from_args(args) -> dict:
+    """The TrainConfig fields set by `video-planner train` flags (any --model; flags not given are left out),
+    to lay over a config file's training section. Flags a parser lacks count as not given."""
+    same_name = ('steps', 'batch_size', 'lr', 'lr_schedule', 'checkpoint_every', 'sample_every', 'seed',
+                 'precision', 'compile')
+    values = {name: getattr(args, name, None) for name in same_name}
+    values['num_workers'] = getattr(args, 'workers', None)
+    minutes = getattr(args, 'max_minutes', None)
+    values['max_seconds'] = None if minutes is None else 60.0 * minutes
+    return {k: v for k, v in values.items() if v is not None}
+
+
 @dataclass
 class TrainResult:
     step: int

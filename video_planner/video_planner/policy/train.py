@@ -82,14 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def training_config_from_args(args: argparse.Namespace, yaml_training: dict):
-    from video_planner.model.trainer import TrainConfig
+    from video_planner.model.trainer import TrainConfig, overrides_from_args
     values = {**POLICY_TRAINING_DEFAULTS, **video_model_budget(), **yaml_training}
-    overrides = {'steps': getattr(args, 'steps', None), 'batch_size': getattr(args, 'batch_size', None),
-                 'lr': getattr(args, 'lr', None), 'seed': getattr(args, 'seed', None),
-                 'checkpoint_every': getattr(args, 'checkpoint_every', None),
-                 'num_workers': getattr(args, 'workers', None), 'precision': getattr(args, 'precision', None),
-                 'lr_schedule': getattr(args, 'lr_schedule', None)}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.update(overrides_from_args(args))
     return TrainConfig.from_dict(values, source='policy training config')
 
 
