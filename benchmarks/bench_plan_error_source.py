@@ -23,32 +23,9 @@ import torch
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel, shipped_checkpoint
 from video_planner.model.evaluate import ee_error_mm, inverse_dynamics_methods
-from video_planner.model.video_model import images_to_tensor, tensor_to_images
 from video_planner.text import TextEncoder
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'plan_error_source.md'
-
-
-@torch.no_grad()
-def rerender(model: VideoModel, frame0: np.ndarray, future: np.ndarray, text_emb: np.ndarray, t0: int,
-             steps: int, seed: int) -> np.ndarray:
-    """The true future noised to timestep t0, then `steps` deterministic DDIM steps back to t = 0."""
-    schedule = model.schedule
-    alpha_bar = schedule.alpha_bar
-    f0 = images_to_tensor(frame0[None])
-    text = torch.from_numpy(np.asarray(text_emb, np.float32)[None])
-    clean = images_to_tensor(future[None])
-    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
-    x = alpha_bar[t0].sqrt() * clean + (1 - alpha_bar[t0]).sqrt() * noise
-    ts = torch.linspace(t0, 0, steps).round().long().tolist()
-    for i, t in enumerate(ts):
-        t_batch = torch.full((1,), t, dtype=torch.long)
-        x0, _ = schedule.predict_x0_eps(x, t_batch, model.network(x, f0, t_batch, text))
-        x0 = x0.clamp(-1, 1)
-        eps = (x - alpha_bar[t].sqrt() * x0) / (1 - alpha_bar[t]).sqrt()
-        ab_next = alpha_bar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0)
-        x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
-    return tensor_to_images(x)[0]
 
 
 def main() -> int:
@@ -75,8 +52,9 @@ def main() -> int:
             clip = dataset[i]
             emb = encoder.encode(clip['instruction'])
             for t0 in args.t0:
-                future = clip['future'] if t0 == 0 else rerender(model, clip['frame0'], clip['future'], emb, t0,
-                                                                 args.steps, args.seed + i)
+                future = clip['future'] if t0 == 0 else model.sample(
+                    clip['frame0'][None], emb[None], steps=args.steps, seed=args.seed + i,
+                    start_video=clip['future'][None], start_t=t0)[0]
                 video = np.concatenate([clip['frame0'][None], future])
                 errors[t0].append(ee_error_mm(idm, video, clip))
         table[Path(folder).name] = {t: float(np.mean(v)) for t, v in errors.items()}

@@ -125,6 +125,26 @@ def test_guidance_changes_the_plan_and_keeps_the_shape(model):
     assert guided.shape == plain.shape and not np.array_equal(guided, plain)
 
 
+def test_rerendering_a_known_future_keeps_it_at_low_noise_and_forgets_it_at_high(model):
+    cfg = model.config
+    size, k = cfg.image_size, cfg.horizon
+    f0 = frames(1, size, seed=3)
+    future = np.stack([frames(1, size, seed=10 + i)[0] for i in range(k)])[None]
+
+    def distance(video):
+        return float(np.abs(video.astype(np.float32) - future.astype(np.float32)).mean())
+    near = model.sample(f0, text(1), steps=2, seed=0, start_video=future, start_t=2)
+    far = model.sample(f0, text(1), steps=2, seed=0, start_video=future, start_t=cfg.diffusion_steps - 1)
+    assert distance(near) < 0.25 * distance(far)
+    np.testing.assert_array_equal(near, model.sample(f0, text(1), steps=2, seed=0, start_video=future, start_t=2))
+    with pytest.raises(VideoPlannerError, match='start_video'):
+        model.sample(f0, text(1), steps=2, start_video=future[:, :-1], start_t=2)
+    with pytest.raises(VideoPlannerError, match='start timestep'):
+        model.sample(f0, text(1), steps=2, start_video=future, start_t=cfg.diffusion_steps)
+    with pytest.raises(VideoPlannerError, match='both start and start_t'):
+        model.sample(f0, text(1), steps=2, start_video=future)
+
+
 def test_progress_callback_and_cancel_between_steps(model):
     cfg = model.config
     seen = []

@@ -17,13 +17,18 @@ class SamplingCancelled(VideoPlannerError):
     """should_cancel() returned True between two denoising steps; no plan was produced."""
 
 
-def ddim_timesteps(schedule_steps: int, steps: int) -> list[int]:
-    """`steps` decreasing, distinct training timesteps from T-1 down to 0."""
+def ddim_timesteps(schedule_steps: int, steps: int, start: int | None = None) -> list[int]:
+    """`steps` decreasing, distinct training timesteps from `start` (default T-1) down to 0."""
     if not isinstance(steps, int) or steps < 1:
         raise VideoPlannerError(f'sampling steps: expected an int >= 1, got {steps!r}')
     if steps > schedule_steps:
         raise VideoPlannerError(f'sampling steps: {steps} is more than the {schedule_steps} training timesteps')
-    ts = torch.linspace(schedule_steps - 1, 0, steps).round().long().tolist()
+    start = schedule_steps - 1 if start is None else start
+    if not (isinstance(start, int) and 1 <= start < schedule_steps):
+        raise VideoPlannerError(f'start timestep: expected an int in [1, {schedule_steps - 1}], got {start!r}')
+    if steps > start + 1:
+        raise VideoPlannerError(f'sampling steps: {steps} is more than the {start + 1} timesteps from {start} to 0')
+    ts = torch.linspace(start, 0, steps).round().long().tolist()
     return ts
 
 
@@ -32,15 +37,23 @@ def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], s
                 shape: tuple[int, ...], steps: int, generator: torch.Generator | None = None,
                 device: torch.device | str = 'cpu', eta: float = 0.0, clip: float | None = 1.0,
                 callback: Callable[[int, int], None] | None = None,
-                should_cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+                should_cancel: Callable[[], bool] | None = None,
+                start: torch.Tensor | None = None, start_t: int | None = None) -> torch.Tensor:
     """Run `steps` DDIM steps from Gaussian noise of `shape`; returns the x0 sample.
+
+    With `start` (a clean sample of `shape`) and `start_t`, the run begins from `start` noised to timestep
+    `start_t` instead (SDEdit): a low `start_t` keeps its content, `start_t` = T-1 is nearly plain sampling.
 
     callback(step, total) is called after each step (step = 1..total); should_cancel() is checked before each
     step and raises SamplingCancelled, so a planner can abandon a goal within one network evaluation.
     """
-    ts = ddim_timesteps(schedule.steps, steps)
+    if (start is None) != (start_t is None):
+        raise VideoPlannerError('ddim_sample: give both start and start_t, or neither')
+    ts = ddim_timesteps(schedule.steps, steps, start_t)
     x = torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
     ab = schedule.alpha_bar.to(device)
+    if start is not None:
+        x = ab[start_t].sqrt() * start.to(device) + (1 - ab[start_t]).sqrt() * x
     total = len(ts)
     for i, t in enumerate(ts):
         if should_cancel is not None and should_cancel():

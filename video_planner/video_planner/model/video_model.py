@@ -104,11 +104,14 @@ class VideoModel(nn.Module):
     def sample(self, frame0: np.ndarray, text_emb: np.ndarray, steps: int = 10, seed: int | None = 0,
                callback: Callable[[int, int], None] | None = None,
                should_cancel: Callable[[], bool] | None = None,
-               guidance_scale: float = 1.0, eta: float = 0.0) -> np.ndarray:
+               guidance_scale: float = 1.0, eta: float = 0.0, start_video: np.ndarray | None = None,
+               start_t: int | None = None) -> np.ndarray:
         """frame0 (B,H,W,3) uint8 + text_emb (B,D) -> B candidate plans (B,K,H,W,3) uint8.
 
         The same seed gives the same plans. guidance_scale > 1 runs classifier-free guidance (twice the
         compute); callback(step, total) reports progress; should_cancel() raises SamplingCancelled.
+        start_video (B,K,H,W,3) uint8 with start_t: re-render that future instead of sampling from noise
+        (noised to timestep start_t, then denoised: SDEdit), to see what the model keeps of a known video.
         """
         frame0, text_emb = self._check_inputs(frame0, text_emb)
         was_training = self.training
@@ -129,9 +132,13 @@ class VideoModel(nn.Module):
 
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         shape = (b, cfg.horizon, cfg.in_channels, cfg.image_size, cfg.image_size)
+        start = None if start_video is None else images_to_tensor(start_video)
+        if start is not None and tuple(start.shape) != shape:
+            raise VideoPlannerError(f'start_video: expected {b} videos of {cfg.horizon} frames of '
+                                    f'{cfg.image_size}x{cfg.image_size} RGB, got shape {np.shape(start_video)}')
         try:
             video = ddim_sample(denoise, self.schedule, shape, steps, generator=gen, device=device, eta=eta,
-                                callback=callback, should_cancel=should_cancel)
+                                callback=callback, should_cancel=should_cancel, start=start, start_t=start_t)
         finally:
             self.train(was_training)
         return tensor_to_images(video)
