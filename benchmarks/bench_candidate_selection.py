@@ -20,12 +20,12 @@ cannot fix it.
 from __future__ import annotations
 
 import argparse
-import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from error_table import table_lines, utc_stamp, write_lines
 from video_planner.data.reader import VideoClipDataset
 from video_planner.dynamics.postprocess import plan_confidence
 from video_planner.model import VideoModel, shipped_checkpoint
@@ -101,21 +101,17 @@ def main() -> int:
 
 
 def write_results(path: Path, table: dict, args: argparse.Namespace) -> None:
-    columns = list(table)
-    keys = list(next(iter(table.values())))
-    lines = ['# Choosing among sampled plans (open loop)', '',
-             f'Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; video model `default.pt`, '
-             f'learned inverse dynamics `idm_default.pt`; {args.steps} DDIM steps, seed {args.seed}. Mean end-effector '
-             'position error over the K plan steps against the recorded path, mm (lower is better).', '',
-             '| selection | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
-    for key in keys:
-        lines.append(f'| {key} | ' + ' | '.join(f'{table[c][key]:.1f}' for c in columns) + ' |')
-    data = ' '.join(args.data)
+    rules = list(next(iter(table.values())))
+    rows = {rule: {folder: values[rule] for folder, values in table.items()} for rule in rules}
     counts = ' '.join(str(c) for c in args.candidates)
-    lines += ['', f'Command: `python benchmarks/bench_candidate_selection.py --data {data} --candidates {counts} '
-              f'--steps {args.steps} --seed {args.seed} --threads {args.threads}`', '']
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('\n'.join(lines))
+    write_lines(path, [
+        '# Choosing among sampled plans (open loop)', '',
+        f'Run {utc_stamp()}; video model `default.pt`, learned inverse dynamics `idm_default.pt`; '
+        f'{args.steps} DDIM steps, seed {args.seed}. Mean end-effector position error over the K plan steps '
+        'against the recorded path, mm (lower is better).', '',
+        *table_lines('selection', rows), '',
+        f'Command: `python benchmarks/bench_candidate_selection.py --data {" ".join(args.data)} --candidates '
+        f'{counts} --steps {args.steps} --seed {args.seed} --threads {args.threads}`'])
 
 
 if __name__ == '__main__':

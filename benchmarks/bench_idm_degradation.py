@@ -11,12 +11,12 @@ stays near the sharp one, a generated plan's error comes from its motion, not fr
 from __future__ import annotations
 
 import argparse
-import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from error_table import table_lines, utc_stamp, write_lines
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model.evaluate import ee_error_mm, inverse_dynamics_methods
 
@@ -58,14 +58,12 @@ def main() -> int:
         for name, degrade in DEGRADATIONS.items():
             errors = [ee_error_mm(idm, degrade(video, rng), clip) for video, clip in zip(videos, clips)]
             table[name][column] = float(np.mean(errors))
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
-    lines = [f'Learned inverse dynamics on degraded recorded futures ({stamp}; `python '
+    lines = [f'Learned inverse dynamics on degraded recorded futures ({utc_stamp()}; `python '
              f'benchmarks/bench_idm_degradation.py --data {" ".join(args.data)}`).', '',
              'Mean end-effector position error over the 8 plan steps, mm (clips per column: '
              + ', '.join(f'{c} {len(d)}' for c, d in columns.items()) + ').', '',
-             '| frames | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
-    lines += [f'| {name} | ' + ' | '.join(f'{row[c]:.1f}' for c in columns) + ' |' for name, row in table.items()]
-    Path(args.out).write_text('\n'.join(lines) + '\n')
+             *table_lines('frames', table)]
+    write_lines(args.out, lines)
     print('\n'.join(lines))
     return 0
 

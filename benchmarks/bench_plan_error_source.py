@@ -14,12 +14,12 @@ the error comes from the motion the model picks at the noisiest steps, not from 
 from __future__ import annotations
 
 import argparse
-import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from error_table import table_lines, utc_stamp, write_lines
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel, shipped_checkpoint
 from video_planner.model.evaluate import ee_error_mm, inverse_dynamics_methods
@@ -65,20 +65,18 @@ def main() -> int:
 
 
 def write_results(path: Path, table: dict, args: argparse.Namespace, schedule_steps: int) -> None:
-    columns = list(table)
-    lines = ['# Where a plan\'s end-effector error comes from (SDEdit re-rendering of the true future)', '',
-             f'Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; video model `default.pt` '
-             f'(T = {schedule_steps}, cosine schedule), learned inverse dynamics `idm_default.pt`; {args.steps} '
-             'DDIM steps from t0. Mean end-effector position error against the recorded path, mm.', '',
-             '| t0 (noise level) | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
-    for t0 in args.t0:
-        label = 'recorded video' if t0 == 0 else ('noise only (a plan)' if t0 == schedule_steps - 1 else str(t0))
-        lines.append(f'| {label} | ' + ' | '.join(f'{table[c][t0]:.1f}' for c in columns) + ' |')
+    def label(t0: int) -> str:
+        return 'recorded video' if t0 == 0 else ('noise only (a plan)' if t0 == schedule_steps - 1 else str(t0))
+    rows = {label(t0): {folder: values[t0] for folder, values in table.items()} for t0 in args.t0}
     levels = ' '.join(str(t) for t in args.t0)
-    lines += ['', f'Command: `python benchmarks/bench_plan_error_source.py --data {" ".join(args.data)} '
-              f'--t0 {levels} --steps {args.steps} --seed {args.seed} --threads {args.threads}`', '']
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('\n'.join(lines))
+    write_lines(path, [
+        "# Where a plan's end-effector error comes from (SDEdit re-rendering of the true future)", '',
+        f'Run {utc_stamp()}; video model `default.pt` (T = {schedule_steps}, cosine schedule), learned inverse '
+        f'dynamics `idm_default.pt`; {args.steps} DDIM steps from t0. Mean end-effector position error against '
+        'the recorded path, mm.', '',
+        *table_lines('t0 (noise level)', rows), '',
+        f'Command: `python benchmarks/bench_plan_error_source.py --data {" ".join(args.data)} --t0 {levels} '
+        f'--steps {args.steps} --seed {args.seed} --threads {args.threads}`'])
 
 
 if __name__ == '__main__':
