@@ -223,17 +223,19 @@ def recolor(x: torch.Tensor, share: float, generator: torch.Generator) -> torch.
     colours are not, so the model cannot key on one arm's paint."""
     if share <= 0:  # draws nothing, so runs without augmentation keep their random stream
         return x
+    # Draws come from the CPU generator (reproducible on any device); only they move to x's device.
     chosen = torch.rand(x.shape[0], generator=generator) < share
     if not bool(chosen.any()):
         return x
-    x = x.clone()
     n = int(chosen.sum())
-    frames = x[chosen, :6].reshape(n, 2, 3, *x.shape[2:])
     order = torch.argsort(torch.rand(n, 3, generator=generator), dim=1)
-    frames = torch.gather(frames, 2, order[:, None, :, None, None].expand_as(frames))
     gain = 0.6 + 0.8 * torch.rand(n, 1, 3, 1, 1, generator=generator)
     offset = 0.4 * torch.rand(n, 1, 3, 1, 1, generator=generator) - 0.2
     grey = torch.rand(n, 1, 1, 1, 1, generator=generator)
+    chosen, order, gain, offset, grey = (t.to(x.device) for t in (chosen, order, gain, offset, grey))
+    x = x.clone()
+    frames = x[chosen, :6].reshape(n, 2, 3, *x.shape[2:])
+    frames = torch.gather(frames, 2, order[:, None, :, None, None].expand_as(frames))
     frames = frames * gain + offset
     frames = grey * frames.mean(dim=2, keepdim=True) + (1 - grey) * frames
     x[chosen, :6] = frames.clamp(-1.0, 1.0).reshape(n, 6, *x.shape[2:]).to(x.dtype)
@@ -249,7 +251,7 @@ class IdmLoss:
 
     def __call__(self, batch: dict) -> torch.Tensor:
         cfg = self.network.config
-        x = recolor(batch['x'].cpu(), cfg.color_augment, self.generator).to(batch['x'].device)
+        x = recolor(batch['x'], cfg.color_augment, self.generator)
         B = x.shape[0]
         n_bad = max(1, B // 4)
         bad = corrupt(x[:n_bad].cpu(), self.generator).to(x.device)
