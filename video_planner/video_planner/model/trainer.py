@@ -162,9 +162,8 @@ class Trainer:
         if len(dataset) == 0:
             raise ConfigError('Trainer: the dataset is empty; generate data first or check --data')
         self.model = model.to(device)
-        self.loss_fn = loss_fn
         # Compiling the loss call (not the module) keeps parameter names, so checkpoints and EMA are as before.
-        self._loss = torch.compile(loss_fn, backend=config.compile) if config.compile else loss_fn
+        self.loss_fn = torch.compile(loss_fn, backend=config.compile) if config.compile else loss_fn
         self.sample_weights = sample_weights  # per item of `dataset`; None = uniform
         self.dataset = dataset
         self.config = config
@@ -287,7 +286,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group['lr'] = self._lr(self.step)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == 'bf16'):
-            loss = self._loss(self._to_device(batch))
+            loss = self.loss_fn(self._to_device(batch))
         if not torch.isfinite(loss):
             raise FloatingPointError(f'Trainer: loss became {loss.item()} at step {self.step}; lower lr')
         self.optimizer.zero_grad(set_to_none=True)
