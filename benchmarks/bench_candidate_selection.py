@@ -38,7 +38,7 @@ RESULTS = Path(__file__).resolve().parent / 'results' / 'candidate_selection.md'
 def candidate_paths(model, idm, encoder, clip: dict, count: int, steps: int, seed: int):
     """(C, K, 3) end-effector paths the inverse dynamics reads from C sampled plans, and their confidences."""
     frame0 = clip['frame0']
-    emb = encoder.encode(clip['instruction'])
+    emb = model.encode_text(encoder, [clip['instruction']])[0]
     plans = model.sample(np.repeat(frame0[None], count, 0), np.repeat(emb[None], count, 0), steps=steps, seed=seed)
     paths, confidences = [], []
     for plan in plans:

@@ -50,7 +50,7 @@ def main() -> int:
         errors: dict[int, list[float]] = {t: [] for t in args.t0}
         for i in range(len(dataset)):
             clip = dataset[i]
-            emb = encoder.encode(clip['instruction'])
+            emb = model.encode_text(encoder, [clip['instruction']])[0]
             for t0 in args.t0:
                 future = clip['future'] if t0 == 0 else model.sample(
                     clip['frame0'][None], emb[None], steps=args.steps, seed=args.seed + i,

@@ -57,7 +57,7 @@ def main() -> None:
     n_params = sum(p.numel() for p in model.parameters())
     rng = np.random.default_rng(0)
     frame0 = rng.integers(0, 256, (1, cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
-    text = rng.normal(size=(1, cfg.text_dim)).astype(np.float32)
+    text = rng.normal(size=(1, cfg.text_features)).astype(np.float32)  # every token slot filled: the worst case
 
     load_before = os.getloadavg()[0]
     rows = []

@@ -35,7 +35,7 @@ def text(b, seed=0):
 
 
 def test_shipped_yaml_configs_match_the_presets():
-    for name in ('tiny', 'default'):
+    for name in PRESETS:
         assert (CONFIG_DIR / f'model_{name}.yaml').is_file()
         assert load_model_config(name) == PRESETS[name]
 

@@ -47,7 +47,8 @@ class FixedEncoder:
             self.table[instruction] = v / np.linalg.norm(v)
         return self.table[instruction]
 
-    def encode_batch(self, instructions):
+    def encode_batch(self, instructions, tokens=0):
+        assert tokens == 0, 'the stand-in has no token states'
         return np.stack([self.encode(i) for i in instructions])
 
 

@@ -74,14 +74,23 @@ def load_checkpoint(path: str | Path, kind: str | None = None, map_location: str
                       rng=payload.get('rng') or {}, extra=payload.get('extra') or {})
 
 
-def load_weights_into(module: torch.nn.Module, state: dict, source: str) -> None:
-    """load_state_dict(strict) with an error that names the checkpoint and the mismatching keys."""
+def load_weights_into(module: torch.nn.Module, state: dict, source: str, allow_new: bool = False) -> list[str]:
+    """load_state_dict(strict) with an error that names the checkpoint and the mismatching keys.
+
+    allow_new: the module may have tensors the checkpoint lacks (layers added for fine-tuning); they keep
+    their initialisation and their names are returned. Every checkpoint tensor must still fit.
+    """
     try:
-        module.load_state_dict(state, strict=True)
+        result = module.load_state_dict(state, strict=not allow_new)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0:3]
         raise CheckpointError(f'checkpoint {source}: weights do not fit this model '
                               f'(different config?): {" ".join(first)}') from exc
+    if result.unexpected_keys:
+        raise CheckpointError(f'checkpoint {source}: weights do not fit this model (different config?): '
+                              f'it has {len(result.unexpected_keys)} tensors the model lacks, e.g. '
+                              f'{", ".join(result.unexpected_keys[:3])}')
+    return list(result.missing_keys)
 
 
 def export_for_inference(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16,

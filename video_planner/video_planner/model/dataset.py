@@ -2,7 +2,7 @@
 
 `video_planner.data.VideoClipDataset` yields dicts {frame0 (H,W,3) uint8, instruction, future (K,H,W,3) uint8,
 ee_poses, gripper, arm, camera}; the video model trains on {frame0 (3,H,W), future (K,3,H,W) in [-1,1],
-text_emb (384,)}. Embeddings come from a TextEncoder (memory + optional disk cache), so each distinct
+text_emb (text_features,)}. Embeddings come from a TextEncoder (memory + optional disk cache), so each distinct
 instruction goes through the transformer once per machine.
 """
 from __future__ import annotations
@@ -26,9 +26,11 @@ class ClipTensorDataset(Dataset):
     """Map-style adapter over a clip dataset (map-style or iterable); `preload` keeps every clip in memory."""
 
     def __init__(self, clips, text_encoder, horizon: int, image_size: int, preload: bool = False,
-                 preload_workers: int = 0):
-        """`preload_workers` > 0 reads the clips in that many processes (many episode files, many cores)."""
+                 preload_workers: int = 0, text_tokens: int = 0):
+        """`preload_workers` > 0 reads the clips in that many processes (many episode files, many cores);
+        `text_tokens` is the model config's (how many token states follow the pooled instruction vector)."""
         self.text_encoder = text_encoder
+        self.text_tokens = text_tokens
         self.horizon = horizon
         self.image_size = image_size
         mapped = hasattr(clips, '__getitem__') and hasattr(clips, '__len__')
@@ -56,12 +58,15 @@ class ClipTensorDataset(Dataset):
     def raw(self, i: int) -> dict:
         return self._check(self.clips[i])
 
+    def encode_text(self, instructions: list[str]) -> np.ndarray:
+        return self.text_encoder.encode_batch(instructions, tokens=self.text_tokens)
+
     def __getitem__(self, i: int) -> dict:
         clip = self.raw(i)
         return {
             'frame0': images_to_tensor(clip['frame0']),
             'future': images_to_tensor(clip['future']),
-            'text_emb': torch.from_numpy(self.text_encoder.encode(clip['instruction'])),
+            'text_emb': torch.from_numpy(self.encode_text([clip['instruction']])[0]),
         }
 
 
@@ -77,7 +82,10 @@ class DeviceClips:
         raws = [dataset.raw(i) for i in range(len(dataset))]
         frames = np.stack([np.concatenate([r['frame0'][None], r['future']]) for r in raws])  # (N, K+1, H, W, 3)
         self.frames = torch.from_numpy(frames).to(device)
-        self.text = torch.from_numpy(dataset.text_encoder.encode_batch([r['instruction'] for r in raws])).to(device)
+        # One row per distinct instruction: with token states a row is 26 kB, too much to repeat per clip.
+        sentences, which = np.unique([r['instruction'] for r in raws], return_inverse=True)
+        self.text_rows = torch.from_numpy(dataset.encode_text(list(sentences))).to(device)
+        self.text_index = torch.from_numpy(which.reshape(-1)).to(device)
         self.source = dataset
         self.text_encoder = dataset.text_encoder
 
@@ -93,7 +101,7 @@ class DeviceClips:
         # As images_to_tensor + default_collate lay them out (channels last in memory), so that
         # randn_like draws the same noise for the same batch whichever path delivered it.
         return {'frame0': uint8_to_unit(clips[:, 0].contiguous()),
-                'future': uint8_to_unit(clips[:, 1:].contiguous()), 'text_emb': self.text[idx]}
+                'future': uint8_to_unit(clips[:, 1:].contiguous()), 'text_emb': self.text_rows[self.text_index[idx]]}
 
 
 def find_episode_files(data: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -147,7 +147,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
 
     def flush():
         frame0 = np.stack([c['frame0'] for c in pending])
-        text = ablate_text(text_encoder.encode_batch([c['instruction'] for c in pending]), text_ablation)
+        text = ablate_text(model.encode_text(text_encoder, [c['instruction'] for c in pending]), text_ablation)
         plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale)
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)

@@ -2,9 +2,12 @@
 
 As in UniPi / AVDC, the observed first frame is concatenated on channels to every noisy future frame, so the
 network only has to learn how the scene changes; the instruction embedding and the diffusion time enter every
-residual block through FiLM (per-channel scale and shift). The K frames are processed as a batch of images by
-2D convolutions, and mixed along time by a temporal conv at every level and temporal self-attention at the
-coarser levels, which is far cheaper than 3D convolutions and lets one network serve any arm seen on camera.
+residual block through FiLM (per-channel scale and shift). With `text_tokens` > 0 the instruction's token
+states also enter through cross-attention (every pixel queries the words, as in text-to-image UNets), which
+can tie a word such as "red" to where red is in the frame; FiLM alone can only scale whole channels. The K
+frames are processed as a batch of images by 2D convolutions, and mixed along time by a temporal conv at every
+level and temporal self-attention at the coarser levels, which is far cheaper than 3D convolutions and lets one
+network serve any arm seen on camera.
 """
 from __future__ import annotations
 
@@ -100,29 +103,60 @@ class TemporalAttention(nn.Module):
         return seq.view(bk // k, h, w, k, c).permute(0, 3, 4, 1, 2).reshape(bk, c, h, w)
 
 
+class TextCrossAttention(nn.Module):
+    """Residual attention from every pixel of a frame to the instruction's tokens (plus a learned null token).
+
+    The null token keeps the softmax defined when the instruction is dropped (classifier-free guidance) and
+    gives pixels that no word concerns somewhere to look. Starts as the identity (zero output projection).
+    """
+
+    def __init__(self, ch: int, text_dim: int, heads: int):
+        super().__init__()
+        self.norm = nn.GroupNorm(_groups(ch), ch)
+        self.attn = nn.MultiheadAttention(ch, heads, kdim=text_dim, vdim=text_dim, batch_first=True)
+        nn.init.zeros_(self.attn.out_proj.weight)
+        nn.init.zeros_(self.attn.out_proj.bias)
+
+    def forward(self, x: torch.Tensor, tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """x (N,C,H,W); tokens (N,L,D) normalised, pad (N,L) True where there is no token."""
+        n, c, h, w = x.shape
+        q = self.norm(x).flatten(2).transpose(1, 2)
+        out = self.attn(q, tokens, tokens, key_padding_mask=pad, need_weights=False)[0]
+        return x + out.transpose(1, 2).reshape(n, c, h, w)
+
+
 class Level(nn.Module):
-    """The residual blocks of one resolution, each followed by temporal mixing."""
+    """The residual blocks of one resolution, each followed by text cross-attention (optional) and temporal mixing."""
 
     def __init__(self, in_ch: int, out_ch: int, n_blocks: int, cfg: VideoModelConfig, cond_dim: int,
-                 attention: bool):
+                 attention: bool, cross_attention: bool = False):
         super().__init__()
         self.blocks = nn.ModuleList()
+        self.cross = nn.ModuleList()
         self.temporal = nn.ModuleList()
         for i in range(n_blocks):
             self.blocks.append(FilmResBlock(in_ch if i == 0 else out_ch, out_ch, cond_dim, cfg.dropout))
+            if cross_attention:
+                self.cross.append(TextCrossAttention(out_ch, cfg.text_dim, cfg.attention_heads))
             mix = [TemporalConv(out_ch, cfg.horizon)]
             if attention:
                 mix.append(TemporalAttention(out_ch, cfg.horizon, cfg.attention_heads))
             self.temporal.append(nn.Sequential(*mix))
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        for block, mix in zip(self.blocks, self.temporal):
-            x = mix(block(x, cond))
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, words: tuple | None = None) -> torch.Tensor:
+        for i, (block, mix) in enumerate(zip(self.blocks, self.temporal)):
+            x = block(x, cond)
+            if len(self.cross):
+                x = self.cross[i](x, *words)
+            x = mix(x)
         return x
 
 
 class VideoUNet(nn.Module):
-    """(noisy future (B,K,C,H,W), first frame (B,C,H,W), t (B,), text (B,D)) -> prediction (B,K,C,H,W)."""
+    """(noisy future (B,K,C,H,W), first frame (B,C,H,W), t (B,), text (B,F)) -> prediction (B,K,C,H,W).
+
+    F = cfg.text_features: the pooled instruction vector, then cfg.text_tokens token states (zero = padding).
+    """
 
     def __init__(self, cfg: VideoModelConfig):
         super().__init__()
@@ -132,26 +166,29 @@ class VideoUNet(nn.Module):
         self.text_mlp = nn.Sequential(nn.Linear(cfg.text_dim, e), nn.SiLU(), nn.Linear(e, e))
         # Each future frame also knows which step of the plan it is.
         self.frame_embed = nn.Parameter(torch.zeros(cfg.horizon, e))
+        if cfg.text_tokens:
+            self.token_norm = nn.LayerNorm(cfg.text_dim)
+            self.null_token = nn.Parameter(torch.zeros(1, 1, cfg.text_dim))
         # Pixel-unshuffle: the UNet runs on (patch x patch) cells, 1/patch^2 of the pixels, which is
         # what keeps a 10-step plan under a second on two CPU cores.
         p2 = cfg.patch_size ** 2
         self.stem = nn.Conv2d(2 * cfg.in_channels * p2, c, 3, padding=1)
 
         chans = [c * m for m in cfg.channel_mults]
-        attn = set(cfg.temporal_attention_levels)
+        attn, cross = set(cfg.temporal_attention_levels), set(cfg.cross_attention_levels)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
         prev = c
         for i, ch in enumerate(chans):
-            self.down.append(Level(prev, ch, cfg.blocks_per_level, cfg, e, i in attn))
+            self.down.append(Level(prev, ch, cfg.blocks_per_level, cfg, e, i in attn, i in cross))
             prev = ch
             if i < len(chans) - 1:
                 self.downsample.append(nn.Conv2d(ch, ch, 3, stride=2, padding=1))
-        self.mid = Level(prev, prev, 1, cfg, e, True)
+        self.mid = Level(prev, prev, 1, cfg, e, True, cfg.text_tokens > 0)
         self.up = nn.ModuleList()
         self.upsample = nn.ModuleList()
         for i in reversed(range(len(chans))):
-            self.up.append(Level(prev + chans[i], chans[i], cfg.blocks_per_level, cfg, e, i in attn))
+            self.up.append(Level(prev + chans[i], chans[i], cfg.blocks_per_level, cfg, e, i in attn, i in cross))
             prev = chans[i]
             if i > 0:
                 self.upsample.append(nn.Conv2d(prev, prev, 3, padding=1))
@@ -169,8 +206,23 @@ class VideoUNet(nn.Module):
             time, instruction = F.layer_norm(time, (e,)), F.layer_norm(instruction, (e,))
         return time + instruction
 
+    def words(self, text: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(B, text_features) -> the token states (B*K, 1+L, D) for cross-attention, with their padding mask."""
+        if not self.cfg.text_tokens:
+            return None
+        b, d = text.shape[0], self.cfg.text_dim
+        states = text[:, d:].reshape(b, self.cfg.text_tokens, d)
+        # Zero rows are padding (short sentences) or a dropped instruction; the null token is never masked.
+        pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=text.device), states.eq(0).all(-1)], dim=1)
+        states = torch.cat([self.null_token.expand(b, 1, d), self.token_norm(states)], dim=1)
+        n = states.shape[1]
+        return (states[:, None].expand(b, k, n, d).reshape(b * k, n, d),
+                pad[:, None].expand(b, k, n).reshape(b * k, n))
+
     def forward(self, x: torch.Tensor, frame0: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         b, k, ch, h, w = x.shape
+        words = self.words(text, k)
+        text = text[:, :self.cfg.text_dim]
         cond = self.conditioning(t, text)
         cond = (cond[:, None, :] + self.frame_embed[None, :k]).reshape(b * k, -1)
         cond = F.silu(cond)
@@ -180,13 +232,13 @@ class VideoUNet(nn.Module):
 
         skips = []
         for i, level in enumerate(self.down):
-            hid = level(hid, cond)
+            hid = level(hid, cond, words)
             skips.append(hid)
             if i < len(self.downsample):
                 hid = self.downsample[i](hid)
-        hid = self.mid(hid, cond)
+        hid = self.mid(hid, cond, words)
         for j, level in enumerate(self.up):
-            hid = level(torch.cat([hid, skips.pop()], dim=1), cond)
+            hid = level(torch.cat([hid, skips.pop()], dim=1), cond, words)
             if j < len(self.upsample):
                 hid = self.upsample[j](F.interpolate(hid, scale_factor=2.0, mode='nearest'))
         out = F.pixel_shuffle(self.out(F.silu(self.out_norm(hid))), self.cfg.patch_size)

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--data', required=True, nargs='+',
                         help='folder(s) or .hdf5 file(s) written by `video-planner generate`')
     parser.add_argument('--config', default='default',
-                        help="'tiny', 'default' or a YAML file with model:/training: sections")
+                        help="'tiny', 'default', 'tokens' (default + the instruction's token states through "
+                             "cross-attention) or a YAML file with model:/training: sections")
     parser.add_argument('--out', required=True, help='run folder: checkpoints, samples, loss curve')
     parser.add_argument('--steps', type=int, default=None, help='total optimizer steps (overrides the config)')
     parser.add_argument('--batch-size', type=int, default=None, help='per-process batch size')
@@ -94,7 +95,7 @@ def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
     idx = np.linspace(0, len(dataset) - 1, min(n, len(dataset))).round().astype(int)
     clips = [dataset.raw(int(i)) for i in idx]
     frame0 = np.stack([c['frame0'] for c in clips])
-    text = dataset.text_encoder.encode_batch([c['instruction'] for c in clips])
+    text = dataset.encode_text([c['instruction'] for c in clips])
 
     def sample_fn(ema_model: VideoModel, step: int) -> np.ndarray:
         plans = ema_model.sample(frame0, text, steps=steps, seed=0)
@@ -128,7 +129,8 @@ def run_video(args: argparse.Namespace) -> int:
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None
     encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size,
-                                preload=args.preload or args.data_on_device, preload_workers=tcfg.num_workers)
+                                preload=args.preload or args.data_on_device, preload_workers=tcfg.num_workers,
+                                text_tokens=cfg.text_tokens)
     model = VideoModel(cfg)
     source = DeviceClips(dataset, args.device) if args.data_on_device else dataset
     trainer = Trainer(model, model.loss, source, tcfg, out, model_config=cfg.to_dict(), kind=KIND,

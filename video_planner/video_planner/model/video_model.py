@@ -75,6 +75,10 @@ class VideoModel(nn.Module):
         return self.loss(batch)
 
     # -- inference -------------------------------------------------------------------------------
+    def encode_text(self, text_encoder, instructions) -> np.ndarray:
+        """Instructions -> the (N, text_features) rows this model reads (pooled vector [+ token states])."""
+        return text_encoder.encode_batch(list(instructions), tokens=self.config.text_tokens)
+
     def _check_inputs(self, frame0: np.ndarray, text_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         frame0 = np.asarray(frame0)
@@ -89,8 +93,11 @@ class VideoModel(nn.Module):
         text_emb = np.asarray(text_emb, dtype=np.float32)
         if text_emb.ndim == 1:
             text_emb = text_emb[None]
-        if text_emb.ndim != 2 or text_emb.shape[1] != cfg.text_dim:
-            raise VideoPlannerError(f'text_emb: expected (B, {cfg.text_dim}) float, got shape {text_emb.shape}')
+        if text_emb.ndim != 2 or text_emb.shape[1] != cfg.text_features:
+            hint = (f' (the pooled vector and {cfg.text_tokens} token states: VideoModel.encode_text)'
+                    if cfg.text_tokens else '')
+            raise VideoPlannerError(f'text_emb: expected (B, {cfg.text_features}) float{hint}, got shape '
+                                    f'{text_emb.shape}')
         if not np.all(np.isfinite(text_emb)):
             raise VideoPlannerError('text_emb: contains NaN or inf')
         b = max(frame0.shape[0], text_emb.shape[0])
@@ -98,7 +105,7 @@ class VideoModel(nn.Module):
         if frame0.shape[0] not in (1, b) or text_emb.shape[0] not in (1, b):
             raise VideoPlannerError(f'frame0 batch {frame0.shape[0]} and text_emb batch {text_emb.shape[0]} '
                                     'must be equal (or one of them 1)')
-        return np.broadcast_to(frame0, (b,) + frame0.shape[1:]), np.broadcast_to(text_emb, (b, cfg.text_dim))
+        return np.broadcast_to(frame0, (b,) + frame0.shape[1:]), np.broadcast_to(text_emb, (b, cfg.text_features))
 
     @torch.no_grad()
     def sample(self, frame0: np.ndarray, text_emb: np.ndarray, steps: int = 10, seed: int | None = 0,
@@ -106,7 +113,7 @@ class VideoModel(nn.Module):
                should_cancel: Callable[[], bool] | None = None,
                guidance_scale: float = 1.0, eta: float = 0.0, start_video: np.ndarray | None = None,
                start_t: int | None = None) -> np.ndarray:
-        """frame0 (B,H,W,3) uint8 + text_emb (B,D) -> B candidate plans (B,K,H,W,3) uint8.
+        """frame0 (B,H,W,3) uint8 + text_emb (B,F) from encode_text -> B candidate plans (B,K,H,W,3) uint8.
 
         The same seed gives the same plans. guidance_scale > 1 runs classifier-free guidance (twice the
         compute); callback(step, total) reports progress; should_cancel() raises SamplingCancelled.

@@ -118,7 +118,8 @@ class VideoPlanner:
         t0 = time.perf_counter()
         progress('encoding', 0.0, 0, 0)
         rgb, _, _, _ = self.to_model_view(request)
-        embedding = np.asarray(self.text_encoder.encode_batch([request.instruction.strip()]), dtype=np.float32)
+        embedding = np.asarray(self.video_model.encode_text(self.text_encoder, [request.instruction.strip()]),
+                               dtype=np.float32)
         timings['encode'] = time.perf_counter() - t0
 
         count = request.num_candidates or self.config.num_candidates

