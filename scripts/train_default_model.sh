@@ -8,7 +8,7 @@
 # On 2 CPU cores this takes hours; on one GPU, give it MINUTES=60. The shipped video model was trained in
 # stages on a smaller budget (video_planner/models/MODEL_CARD.md has each stage's exact command).
 # Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1, EPISODES,
-# VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, BATCH.
+# VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, BATCH, VIDEO_CONFIG.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then bash "$root/scripts/setup.sh"; PYTHON="$root/.venv/bin/python"; fi
@@ -19,6 +19,7 @@ MODELS_OUT="${MODELS_OUT:-$root/video_planner/models}"
 WORKERS="${WORKERS:-2}"
 MINUTES="${MINUTES:-0}"
 BATCH="${BATCH:-64}"
+VIDEO_CONFIG="${VIDEO_CONFIG:-default}"  # or tokens: the instruction's token states through cross-attention
 export VIDEO_PLANNER_TEXT_CACHE="${VIDEO_PLANNER_TEXT_CACHE:-$RUNS/text_cache}"
 limit=(); [ "$MINUTES" != 0 ] && limit=(--max-minutes "$MINUTES")
 # On a GPU the clips live in its memory (no loader workers) and the forward pass runs in bf16.
@@ -31,7 +32,7 @@ if [ "${SKIP_GENERATE:-0}" != 1 ]; then
     --episodes "${EPISODES:-2000}" --seed 1000 --out "$DATA" --workers "$WORKERS"
 fi
 mkdir -p "$RUNS" "$MODELS_OUT"
-vp train --model video --data "$DATA" --config default --out "$RUNS/video" --steps "${VIDEO_STEPS:-60000}" \
+vp train --model video --data "$DATA" --config "$VIDEO_CONFIG" --out "$RUNS/video" --steps "${VIDEO_STEPS:-60000}" \
   --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --clip-starts 8 --seed 0 "${limit[@]}" "${gpu[@]}" \
   > "$RUNS/video.log" 2>&1 &
 video=$!
