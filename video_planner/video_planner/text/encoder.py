@@ -15,14 +15,15 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
 from video_planner.errors import VideoPlannerError
 
 EMBEDDING_DIM = 384
-TOKENS_SUFFIX = '.tokens.npy'  # per-token states beside the pooled '<sha1>.npy', stored as float16
+POOLED_SUFFIX = '.npy'          # '<sha1 of the instruction>.npy': the pooled unit vector, float32
+TOKENS_SUFFIX = '.tokens.npy'   # beside it: the per-token states, float16
 
 
 def default_model_path() -> Path:
@@ -82,32 +83,22 @@ class TextEncoder:
         return self._model
 
     # -- disk cache ----------------------------------------------------------------------------
-    def _disk_file(self, text: str, suffix: str = '.npy') -> Path | None:
+    def _disk_file(self, text: str, suffix: str) -> Path | None:
         if self.cache_dir is None:
             return None
         return self.cache_dir / (hashlib.sha1(text.encode('utf-8')).hexdigest() + suffix)
 
-    def _read_disk(self, text: str) -> np.ndarray | None:
-        f = self._disk_file(text)
+    def _read_disk(self, text: str, suffix: str, fits: Callable[[tuple], bool]) -> np.ndarray | None:
+        f = self._disk_file(text, suffix)
         if f is None or not f.is_file():
             return None
         try:
-            emb = np.load(f)
+            value = np.load(f)
         except (OSError, ValueError):
             return None  # a torn write: recompute and overwrite
-        return emb.astype(np.float32) if emb.shape == (self.dim,) else None
+        return value.astype(np.float32) if fits(value.shape) else None
 
-    def _read_tokens_disk(self, text: str) -> np.ndarray | None:
-        f = self._disk_file(text, TOKENS_SUFFIX)
-        if f is None or not f.is_file():
-            return None
-        try:
-            states = np.load(f)
-        except (OSError, ValueError):
-            return None
-        return states.astype(np.float32) if states.ndim == 2 and states.shape[1] == self.dim else None
-
-    def _write_disk(self, text: str, emb: np.ndarray, suffix: str = '.npy') -> None:
+    def _write_disk(self, text: str, emb: np.ndarray, suffix: str) -> None:
         f = self._disk_file(text, suffix)
         if f is None:
             return
@@ -142,47 +133,46 @@ class TextEncoder:
 
     def _token_states(self, texts: list[str]) -> dict[str, np.ndarray]:
         """text -> (L, 384) float32 token states of the last transformer layer, cached like the pooled ones."""
-        missing = []
-        for t in texts:
-            if t in self._token_cache:
-                continue
-            states = self._read_tokens_disk(t)
-            if states is not None:
-                self._token_cache[t] = states
-            elif t not in missing:
-                missing.append(t)
-        if missing:
-            outs = self._load().encode(missing, output_value='token_embeddings', convert_to_numpy=False,
-                                       show_progress_bar=False)
-            self.encoder_calls += len(missing)
-            for t, o in zip(missing, outs):
-                # float16 on disk halves the cache; the states are O(10) in size, well inside its range.
-                states = o.float().cpu().numpy().astype(np.float16)
-                self._token_cache[t] = states.astype(np.float32)
-                self._write_disk(t, states, TOKENS_SUFFIX)
+        self._fill(texts, self._token_cache, TOKENS_SUFFIX, lambda shape: len(shape) == 2 and shape[1] == self.dim,
+                   self._encode_tokens)
         return {t: self._token_cache[t] for t in texts}
 
     def _pooled(self, texts: list[str]) -> np.ndarray:
-        missing = []
-        for t in texts:
-            if t in self._cache:
-                continue
-            emb = self._read_disk(t)
-            if emb is not None:
-                self._cache[t] = emb
-            elif t not in missing:
-                missing.append(t)
-        if missing:
-            model = self._load()
-            embs = model.encode(missing, normalize_embeddings=True, convert_to_numpy=True,
-                                show_progress_bar=False).astype(np.float32)
-            self.encoder_calls += len(missing)
-            for t, e in zip(missing, embs):
-                self._cache[t] = e
-                self._write_disk(t, e)
+        self._fill(texts, self._cache, POOLED_SUFFIX, lambda shape: shape == (self.dim,), self._encode_pooled)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return np.stack([self._cache[t] for t in texts])
+
+    def _fill(self, texts: list[str], memory: dict[str, np.ndarray], suffix: str, fits: Callable[[tuple], bool],
+              encode: Callable[[list[str]], list[np.ndarray]]) -> None:
+        """Put every text in `memory`: from there, else from the disk cache, else through the transformer
+        (`encode`, whose arrays are stored on disk as they are and in memory as float32)."""
+        missing = []
+        for t in texts:
+            if t in memory:
+                continue
+            value = self._read_disk(t, suffix, fits)
+            if value is not None:
+                memory[t] = value
+            elif t not in missing:
+                missing.append(t)
+        if not missing:
+            return
+        values = encode(missing)
+        self.encoder_calls += len(missing)
+        for t, value in zip(missing, values):
+            memory[t] = value.astype(np.float32)
+            self._write_disk(t, value, suffix)
+
+    def _encode_pooled(self, texts: list[str]) -> list[np.ndarray]:
+        embs = self._load().encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return list(embs.astype(np.float32))
+
+    def _encode_tokens(self, texts: list[str]) -> list[np.ndarray]:
+        outs = self._load().encode(texts, output_value='token_embeddings', convert_to_numpy=False,
+                                   show_progress_bar=False)
+        # float16 on disk halves the cache; the states are O(10) in size, well inside its range.
+        return [o.float().cpu().numpy().astype(np.float16) for o in outs]
 
     def __call__(self, instruction: str) -> np.ndarray:
         return self.encode(instruction)
