@@ -35,10 +35,10 @@ from video_planner.text import TextEncoder
 RESULTS = Path(__file__).resolve().parent / 'results' / 'candidate_selection.md'
 
 
-def candidate_paths(model, idm, encoder, clip: dict, count: int, steps: int, seed: int):
-    """(C, K, 3) end-effector paths the inverse dynamics reads from C sampled plans, and their confidences."""
+def candidate_paths(model, idm, clip: dict, emb: np.ndarray, count: int, steps: int, seed: int):
+    """(C, K, 3) end-effector paths the inverse dynamics reads from C plans sampled for the instruction row
+    `emb` (VideoModel.encode_text) from the clip's first frame, and their confidences."""
     frame0 = clip['frame0']
-    emb = model.encode_text(encoder, [clip['instruction']])[0]
     plans = model.sample(np.repeat(frame0[None], count, 0), np.repeat(emb[None], count, 0), steps=steps, seed=seed)
     paths, confidences = [], []
     for plan in plans:
@@ -84,7 +84,8 @@ def main() -> int:
         rows: dict[str, list[float]] = {}
         for i in range(len(dataset)):
             clip = dataset[i]
-            paths, confidences = candidate_paths(model, idm, encoder, clip, most, args.steps, args.seed)
+            emb = model.encode_text(encoder, [clip['instruction']])[0]
+            paths, confidences = candidate_paths(model, idm, clip, emb, most, args.steps, args.seed)
             truth = np.asarray(clip['ee_poses'])[1:, :3, 3]
             # The first C of the same draws: C = 4 is a subset of C = 8, so the columns are paired.
             for count in args.candidates:

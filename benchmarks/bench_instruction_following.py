@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 import torch
 
+from bench_candidate_selection import candidate_paths
 from error_table import utc_stamp, write_lines
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel
@@ -89,16 +90,10 @@ def episode_scores(model, idm, encoder, clip: dict, path: str, frame: int, draws
         return None
     target_xy, other_xy = xy[task['target']], xy[other['name']]
     emb = model.encode_text(encoder, [clip['instruction'], other_sentence])
-    frames = np.repeat(clip['frame0'][None], draws, 0)
     reached = []
     for row, (named, unnamed) in zip(emb, ((target_xy, other_xy), (other_xy, target_xy))):
-        plans = model.sample(frames, np.repeat(row[None], draws, 0), steps=steps, seed=seed)
-        hits = []
-        for plan in plans:
-            motion = idm.estimate(np.concatenate([clip['frame0'][None], plan]), clip['depth0_m'], clip['camera'],
-                                  clip['ee_poses'][0], clip['ee_mask0'])
-            hits.append(goes_to(motion.positions[1:], named, unnamed))
-        reached.append(np.asarray(hits))
+        paths, _ = candidate_paths(model, idm, clip, row, draws, steps, seed)
+        reached.append(np.asarray([goes_to(path, named, unnamed) for path in paths]))
     own, swapped = reached
     # own hit = went to target; swapped hit = went to other: a different object exactly when both or neither hit.
     moved = own == swapped
