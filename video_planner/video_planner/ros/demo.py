@@ -7,7 +7,7 @@ executed, checks ``task/success``, and replans from the new camera frame until s
 ``--max-replans`` plans. Writes to ``--out``:
 
   demo.gif       generated plan (left) next to the executed episode (right), frame by frame
-  demo.bag/      rosbag2 (MCAP) of the camera, commands, plans and task status
+  demo.bag/      rosbag2 (MCAP) of the camera, commands, plans (as the action returned them) and task status
   summary.json   success, number of plans, timings
   logs/          one log per node
 """
@@ -67,7 +67,6 @@ class Operator:
         from sensor_msgs.msg import Image
         from std_msgs.msg import Bool, String
         from video_planner_interfaces.action import PlanVideo
-        from video_planner_interfaces.msg import VideoPlan
 
         from video_planner.ros import conversions
         from video_planner.ros.bag import BagWriter
@@ -90,8 +89,6 @@ class Operator:
         sub(Bool, 'task/success', self._on_success, latched)
         sub(String, 'execution_done', lambda m: self.done_ids.add(m.data), 10)
         sub(Image, 'camera/image_raw', self._on_camera, qos_profile_sensor_data)
-        sub(VideoPlan, 'video_plan', lambda m: self._record('video_plan', m), QoSProfile(
-            depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL))
         from geometry_msgs.msg import PoseStamped
         from sensor_msgs.msg import JointState
         sub(PoseStamped, 'ee_command', lambda m: self._record('ee_command', m), 10)
@@ -139,7 +136,13 @@ class Operator:
             raise VideoPlannerError('demo: planner_node rejected the goal')
         result_future = handle.get_result_async()
         self.wait_for(result_future.done, timeout_s, 'the plan')
-        return result_future.result().result
+        result = result_future.result().result
+        if result.plan.plan_id:
+            # The bag takes the plan from the action's result, which the client is sure to hold, rather
+            # than from a subscription to 'video_plan': that large message can still be in flight when
+            # a short demo ends and closes the bag (seen once in CI).
+            self._record('video_plan', result.plan)
+        return result
 
     def close(self) -> None:
         with self._bag_lock:
