@@ -35,18 +35,22 @@ from video_planner.text import TextEncoder
 RESULTS = Path(__file__).resolve().parent / 'results' / 'candidate_selection.md'
 
 
-def candidate_paths(model, idm, clip: dict, emb: np.ndarray, count: int, steps: int, seed: int):
+def candidate_paths(model, idm, clip: dict, emb: np.ndarray, count: int, steps: int, seed: int,
+                    guidance_scale: float = 1.0, eta: float = 0.0):
     """(C, K, 3) end-effector paths the inverse dynamics reads from C plans sampled for the instruction row
-    `emb` (VideoModel.encode_text) from the clip's first frame, and their confidences."""
+    `emb` (VideoModel.encode_text) from the clip's first frame, their confidences, and the (C, K+1, S, S, 3)
+    plans themselves (camera frame first)."""
     frame0 = clip['frame0']
-    plans = model.sample(np.repeat(frame0[None], count, 0), np.repeat(emb[None], count, 0), steps=steps, seed=seed)
+    plans = model.sample(np.repeat(frame0[None], count, 0), np.repeat(emb[None], count, 0), steps=steps, seed=seed,
+                         guidance_scale=guidance_scale, eta=eta)
     paths, confidences = [], []
     for plan in plans:
         motion = idm.estimate(np.concatenate([frame0[None], plan]), clip['depth0_m'], clip['camera'],
                               clip['ee_poses'][0], clip['ee_mask0'])
         paths.append(motion.positions[1:])
         confidences.append(plan_confidence(motion.confidence))
-    return np.stack(paths), np.asarray(confidences)
+    videos = np.concatenate([np.repeat(frame0[None, None], count, 0), plans], 1)
+    return np.stack(paths), np.asarray(confidences), videos
 
 
 def path_error_mm(paths: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -85,7 +89,7 @@ def main() -> int:
         for i in range(len(dataset)):
             clip = dataset[i]
             emb = model.encode_text(encoder, [clip['instruction']])[0]
-            paths, confidences = candidate_paths(model, idm, clip, emb, most, args.steps, args.seed)
+            paths, confidences, _ = candidate_paths(model, idm, clip, emb, most, args.steps, args.seed)
             truth = np.asarray(clip['ee_poses'])[1:, :3, 3]
             # The first C of the same draws: C = 4 is a subset of C = 8, so the columns are paired.
             for count in args.candidates:

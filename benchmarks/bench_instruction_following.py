@@ -16,14 +16,20 @@ plane). Every task family reaches its target first, so this is the first thing a
 - `recorded path`: the same test on the recorded end-effector path with the true instruction (the
   ceiling: the expert always reaches its target; the path may pass the other object on the way).
 
+With `--candidates C` every kept plan is one of C sampled for the same instruction, and each table row is
+one way of keeping it (`plan kept`): the first sample (no choice), the most confident one (the learned
+inverse dynamics' confidence), with `--critic` the one the plan critic rates most likely to do what the
+instruction says (what the planner does with `num_candidates` > 1), and the oracle: one that goes to the
+named object if any does (the ceiling of any choice among these samples).
+
     python benchmarks/bench_instruction_following.py --data data/eval/seen data/eval/heldout_arm \
-        data/eval/heldout_paraphrase --checkpoints video_planner/models/default.pt
+        data/eval/heldout_paraphrase --checkpoints video_planner/models/default.pt --candidates 4 \
+        --critic runs/critic/model.pt
 """
 from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import h5py
@@ -32,10 +38,11 @@ import torch
 
 from bench_candidate_selection import candidate_paths
 from error_table import utc_stamp, write_lines
+from video_planner.critic import PlanCritic
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel
 from video_planner.model.evaluate import inverse_dynamics_methods
-from video_planner.sim.tasks import MOVABLE_SHAPES, SHAPE_NOUNS
+from video_planner.sim.instruction_edits import naming_other, other_object
 from video_planner.text import TextEncoder
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'instruction_following.md'
@@ -50,63 +57,73 @@ def read_task(path: str, frame: int) -> tuple[dict, dict[str, np.ndarray]]:
     return task, {o['name']: poses[k, :2, 3] for k, o in enumerate(task['objects'])}
 
 
-def other_object(task: dict) -> dict | None:
-    """A movable object that is neither the target nor the reference, or None."""
-    for obj in task['objects']:
-        if obj['shape'] in MOVABLE_SHAPES and obj['name'] not in (task['target'], task.get('reference')):
-            return obj
-    return None
-
-
-def naming_other(task: dict, other: dict) -> str | None:
-    """The recorded instruction with its {obj} phrase replaced by one naming `other`, or None if not found."""
-    pattern = re.escape(task['template'])
-    # Every object phrase is a colour word and a noun ("red puck"), so {obj} is exactly two words.
-    for slot, words in (('obj', r'\S+ \S+'), ('ref', '.+?'), ('dir', '.+?')):
-        pattern = pattern.replace(re.escape('{' + slot + '}'), f'(?P<{slot}>{words})')
-    match = re.fullmatch(pattern, task['instruction'])
-    if match is None:
-        return None
-    words = match.group('obj').split()
-    target_shape = next(o['shape'] for o in task['objects'] if o['name'] == task['target'])
-    noun = words[-1] if other['shape'] == target_shape else SHAPE_NOUNS[other['shape']][0]
-    start, end = match.span('obj')
-    return task['instruction'][:start] + f"{other['color']} {noun}" + task['instruction'][end:]
-
-
 def goes_to(path_xyz: np.ndarray, named: np.ndarray, other: np.ndarray) -> bool:
     """True when the path passes closer to `named` than to `other` (closest approach, table plane)."""
     closest = lambda xy: np.min(np.linalg.norm(path_xyz[:, :2] - xy[None], axis=1))  # noqa: E731
     return bool(closest(named) < closest(other))
 
 
-def episode_scores(model, idm, encoder, clip: dict, path: str, frame: int, draws: int, seed: int, steps: int):
-    """(named-object hits, true-instruction hits, moved-by-words flags, follows-both flags, recorded hit) of one
-    episode, or None."""
+def selection_rules(candidates: int, critic) -> list[str]:
+    """How one plan is kept of `candidates` samples: the first, the most confident (learned IDM), the critic's."""
+    if candidates == 1:
+        return ['first']
+    rules = ['first', f'confidence, C={candidates}'] + ([f'critic, C={candidates}'] if critic is not None else [])
+    return rules + [f'oracle, C={candidates}']
+
+
+def chosen(rule: str, hits: np.ndarray, confidences: np.ndarray, critic_scores: np.ndarray | None) -> np.ndarray:
+    """Index of the kept plan in each (draws, C) group; the oracle keeps one that goes to the named object."""
+    if rule.startswith('oracle'):
+        return np.argmax(hits, axis=1)
+    if rule.startswith('confidence'):
+        return np.argmax(confidences, axis=1)
+    if rule.startswith('critic'):
+        return np.argmax(critic_scores, axis=1)
+    return np.zeros(len(confidences), int)
+
+
+def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: int, args, guidance_scale: float):
+    """({rule: (named-object hits, true-instruction hits, moved-by-words flags, follows-both flags)}, recorded
+    hit) of one episode, or None."""
     task, xy = read_task(path, frame)
     other = other_object(task)
     other_sentence = naming_other(task, other) if other is not None else None
     if other_sentence is None:
         return None
     target_xy, other_xy = xy[task['target']], xy[other['name']]
-    emb = model.encode_text(encoder, [clip['instruction'], other_sentence])
-    reached = []
-    for row, (named, unnamed) in zip(emb, ((target_xy, other_xy), (other_xy, target_xy))):
-        paths, _ = candidate_paths(model, idm, clip, row, draws, steps, seed)
-        reached.append(np.asarray([goes_to(path, named, unnamed) for path in paths]))
-    own, swapped = reached
-    # own hit = went to target; swapped hit = went to other: a different object exactly when both or neither hit.
-    moved = own == swapped
+    sentences = [clip['instruction'], other_sentence]
+    emb = model.encode_text(encoder, sentences)
+    groups = (args.draws, args.candidates)
+    reached, confidences, critic_scores = [], [], []
+    for sentence, row, (named, unnamed) in zip(sentences, emb, ((target_xy, other_xy), (other_xy, target_xy))):
+        paths, confidence, videos = candidate_paths(model, idm, clip, row, args.draws * args.candidates, args.steps,
+                                                    args.seed, guidance_scale, args.eta)
+        reached.append(np.asarray([goes_to(p, named, unnamed) for p in paths]).reshape(groups))
+        confidences.append(confidence.reshape(groups))
+        critic_scores.append(None if critic is None else critic.score(videos, sentence).reshape(groups))
+    scores = {}
+    for rule in selection_rules(args.candidates, critic):
+        own, swapped = (hits[np.arange(args.draws), chosen(rule, hits, conf, crit)]
+                        for hits, conf, crit in zip(reached, confidences, critic_scores))
+        # own hit = went to target; swapped hit = went to other: a different object exactly when both or neither.
+        scores[rule] = (np.concatenate([own, swapped]), own, own == swapped, own & swapped)
     recorded = goes_to(np.asarray(clip['ee_poses'])[:, :3, 3], target_xy, other_xy)
-    return np.concatenate([own, swapped]), own, moved, own & swapped, recorded
+    return scores, recorded
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--data', nargs='+', required=True, help='episode folders (one table row each)')
     ap.add_argument('--checkpoints', nargs='+', required=True, help='video model checkpoints to compare')
-    ap.add_argument('--draws', type=int, default=3, help='plans per instruction (one seeded batched call)')
+    ap.add_argument('--draws', type=int, default=3, help='kept plans per instruction (one seeded batched call)')
+    ap.add_argument('--candidates', type=int, default=1,
+                    help='plans sampled for each kept one (> 1 adds rows: kept by IDM confidence, by the critic)')
+    ap.add_argument('--critic', default=None, help='plan critic checkpoint for the critic rows')
     ap.add_argument('--steps', type=int, default=10, help='DDIM steps')
+    ap.add_argument('--guidance', type=float, nargs='+', default=[1.0],
+                    help='classifier-free guidance scales to compare (> 1: twice the network calls)')
+    ap.add_argument('--eta', type=float, default=0.0,
+                    help='DDIM eta: 0 deterministic given the noise, 1 adds fresh noise every step (more varied plans)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--out', default=str(RESULTS))
@@ -114,40 +131,52 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     idm = inverse_dynamics_methods(['learned'])['learned']
     encoder = TextEncoder()
+    critic = PlanCritic.load(args.critic, encoder) if args.critic else None
     rows = []
     for checkpoint in args.checkpoints:
         model = VideoModel.load(checkpoint)
-        for folder in args.data:
+        for guidance, folder in ((g, f) for g in args.guidance for f in args.data):
             dataset = VideoClipDataset([folder], horizon=model.config.horizon)
-            named, own, moved, both, recorded, skipped = [], [], [], [], [], 0
+            flags: dict[str, list[list]] = {}
+            recorded, skipped = [], 0
             for i in range(len(dataset)):
                 path, frames = dataset.index[i]
-                scores = episode_scores(model, idm, encoder, dataset[i], str(path), int(frames[0]), args.draws,
-                                        args.seed, args.steps)
+                scores = episode_scores(model, idm, encoder, critic, dataset[i], str(path), int(frames[0]), args,
+                                        guidance)
                 if scores is None:
                     skipped += 1
                     continue
-                for values, score in zip((named, own, moved, both, recorded), scores):
-                    values.append(score)
-            row = [f'`{checkpoint}`', Path(folder).name, f'{len(recorded)} ({skipped} skipped)',
-                   pct(np.concatenate(named)), pct(np.concatenate(own)), pct(np.concatenate(moved)),
-                   pct(np.concatenate(both)),
-                   pct(np.asarray(recorded))]
-            rows.append(row)
-            print(' | '.join(row), flush=True)
-    header = ['checkpoint', 'episodes', 'used', 'goes to the named object', '... with the true instruction',
-              'moved by the words', 'follows both', 'recorded path']
+                recorded.append(scores[1])
+                for rule, values in scores[0].items():
+                    for column, value in zip(flags.setdefault(rule, [[], [], [], []]), values):
+                        column.append(value)
+            for rule, columns in flags.items():
+                row = [f'`{checkpoint}`', f'{guidance:g}', rule, Path(folder).name,
+                       f'{len(recorded)} ({skipped} skipped)', *(pct(np.concatenate(c)) for c in columns),
+                       pct(np.asarray(recorded))]
+                rows.append(row)
+                print(' | '.join(row), flush=True)
+    header = ['checkpoint', 'guidance', 'plan kept', 'episodes', 'used', 'goes to the named object',
+              '... with the true instruction', 'moved by the words', 'follows both', 'recorded path']
+    critic_note = f' Critic: `{args.critic}`.' if args.critic else ''
     write_lines(args.out, [
         '# Does the plan go to the object its instruction names? (open loop)', '',
-        f'Run {utc_stamp()}; learned inverse dynamics `idm_default.pt`; {args.draws} plans per instruction, '
-        f'{args.steps} DDIM steps, seed {args.seed}. Episodes without a second movable object, or whose '
+        f'Run {utc_stamp()}; learned inverse dynamics `idm_default.pt`; {args.draws} kept plans per instruction, '
+        f'each from {args.candidates} sampled; {args.steps} DDIM steps (eta {args.eta:g}), seed {args.seed}; '
+        '`guidance`: '
+        'classifier-free guidance scale (1 = none); `plan kept`: the first sample, the most confident one '
+        f'(learned inverse dynamics), the one the plan critic rates highest, or (oracle) one that goes to the named '
+        f'object if any does.{critic_note} '
+        'Episodes without a second movable object, or whose '
         'sentence does not match its template, are skipped. How the columns are computed: the docstring of '
         '`benchmarks/bench_instruction_following.py`. An instruction-blind model scores about 50 % in the first '
         'column and 0 % in `moved by the words` and `follows both`.',
         '', '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header),
         *['| ' + ' | '.join(r) + ' |' for r in rows], '',
         f'Command: `python benchmarks/bench_instruction_following.py --data {" ".join(args.data)} --checkpoints '
-        f'{" ".join(args.checkpoints)} --draws {args.draws} --steps {args.steps} --seed {args.seed} '
+        f'{" ".join(args.checkpoints)} --draws {args.draws} --candidates {args.candidates}'
+        f'{" --critic " + args.critic if args.critic else ""} --steps {args.steps} --eta {args.eta:g} '
+        f'--guidance {" ".join(f"{g:g}" for g in args.guidance)} --seed {args.seed} '
         f'--threads {args.threads}`'])
     print(f'wrote {args.out}')
     return 0

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from video_planner.data.episode import write_episode
-from video_planner.data.recording import record_expert_episode
+from expert_episodes import write_expert_episodes
 from video_planner.errors import VideoPlannerError
 from video_planner.model.checkpoint import CheckpointError, Checkpoint, save_checkpoint
 from video_planner.model.trainer import TrainConfig
@@ -14,9 +13,6 @@ from video_planner.policy import ImageLanguagePolicy, PolicyConfig
 from video_planner.policy.config import TINY
 from video_planner.policy.dataset import PolicyStepDataset
 from video_planner.policy.train import train_policy
-from video_planner.sim.arms import get_arm
-from video_planner.sim.tasks import sample_task
-from video_planner.sim.world import TabletopWorld
 from video_planner.text import TextEncoder
 
 torch.set_num_threads(1)
@@ -24,14 +20,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope='module')
 def episodes(tmp_path_factory):
-    out = tmp_path_factory.mktemp('episodes')
-    with TabletopWorld('panda', seed=0, image_size=32) as world:
-        for i, family in enumerate(('reach', 'lift')):
-            task = sample_task(get_arm('panda'), family, np.random.default_rng(i))
-            episode = record_expert_episode(world, task, seed=i, frames=12)
-            assert episode.success
-            write_episode(out / f'ep_{i:06d}.hdf5', episode)
-    return out
+    return write_expert_episodes(tmp_path_factory.mktemp('episodes'), ('reach', 'lift'))
 
 
 @pytest.fixture(scope='module')

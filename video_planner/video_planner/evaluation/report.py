@@ -188,7 +188,8 @@ def _flags(cfg) -> str:
 
 
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'workers', 'threads', 'loop', 'chunk',
-               'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps', 'num_candidates')
+               'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps', 'num_candidates',
+               'critic_checkpoint')
 
 
 class _NoFlags:

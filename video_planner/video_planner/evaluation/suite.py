@@ -43,6 +43,7 @@ class SuiteConfig:
     checkpoint: str = ''
     idm_checkpoint: str = ''
     num_candidates: int = 1
+    critic_checkpoint: str = ''       # experimental plan critic ranking the candidates; '' = none
     sampling_steps: int = 10
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
@@ -181,6 +182,7 @@ class Components:
             cfg = PlannerConfig(checkpoint=str(self.config.video_checkpoint_path), inverse_dynamics=idm,
                                 idm_checkpoint=str(self.config.idm_checkpoint_path), arm=arm,
                                 num_candidates=self.config.num_candidates,
+                                critic_checkpoint=self.config.critic_checkpoint,
                                 sampling_steps=self.config.sampling_steps)
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
@@ -371,7 +373,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--policy-checkpoint', default=None)
     parser.add_argument('--sampling-steps', type=int, default=None)
     parser.add_argument('--num-candidates', type=int, default=None,
-                        help='video plans sampled per planning call; the most confident one is executed')
+                        help='video plans sampled per planning call; the most confident one (or, with '
+                             '--critic-checkpoint, the critic\'s pick) is executed')
+    parser.add_argument('--critic-checkpoint', default=None,
+                        help='experimental plan critic (`video-planner train --model critic`) ranking the candidates')
     parser.add_argument('--no-gifs', action='store_true')
 
 
@@ -384,7 +389,7 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
-                 'num_candidates': args.num_candidates}
+                 'num_candidates': args.num_candidates, 'critic_checkpoint': args.critic_checkpoint}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 

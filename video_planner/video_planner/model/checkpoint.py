@@ -93,6 +93,21 @@ def load_weights_into(module: torch.nn.Module, state: dict, source: str, allow_n
     return list(result.missing_keys)
 
 
+def load_trained_network(path: str | Path, kind: str, config_type, network_type) -> torch.nn.Module:
+    """The EMA weights of a `kind` checkpoint in a fresh `network_type(config_type.from_dict(config))`.
+
+    For the small networks around the video model (policy, plan critic) that share this one recipe.
+    """
+    ckpt = load_checkpoint(path, kind=kind)
+    try:
+        config = config_type.from_dict(ckpt.config, source=f'checkpoint {path}')
+    except VideoPlannerError as exc:
+        raise CheckpointError(str(exc)) from exc
+    network = network_type(config)
+    load_weights_into(network, ckpt.weights(use_ema=True), str(path))   # fp16 exports cast back on copy
+    return network
+
+
 def export_for_inference(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16,
                          ema_only: bool = False) -> Path:
     """A lean copy to ship: config + raw and EMA weights (floating tensors cast to `dtype`), no optimizer/RNG.

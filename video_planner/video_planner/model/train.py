@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--clip-starts', type=int, default=1,
                         help='without --stride: start frames per episode, spread over its first half; each clip '
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
+    parser.add_argument('--recolourings', type=int, default=None,
+                        help='recoloured copies of every clip: objects repainted, the instruction naming their new '
+                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--mix-data', nargs='+', default=None,
@@ -67,9 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=[b for b in COMPILE_BACKENDS if b],
                         help='torch.compile the training loss (default backend inductor): fewer, fused kernels '
                              'on a GPU, after a compile of a minute or two')
-    parser.add_argument('--model', choices=['video', 'idm', 'policy'], default='video',
+    parser.add_argument('--model', choices=['video', 'idm', 'policy', 'critic'], default='video',
                         help='video: the video diffusion model; idm: learned inverse dynamics; '
-                             'policy: the image+language->action baseline of the benchmark')
+                             'policy: the image+language->action baseline of the benchmark; '
+                             'critic: the plan critic that ranks sampled plans against their instruction')
 
 
 def training_config(args: argparse.Namespace) -> TrainConfig:
@@ -126,6 +130,11 @@ def run_video(args: argparse.Namespace) -> int:
     files = find_episode_files(args.data)
     mix_files = find_episode_files(args.mix_data) if args.mix_data else []
     clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts)
+    if args.recolourings:
+        from video_planner.data.recolour import RecolouredClips
+        if args.recolourings < 0:
+            raise VideoPlannerError(f'--recolourings must be >= 0, got {args.recolourings}')
+        clips = RecolouredClips(clips, args.recolourings, seed=args.seed or 0)
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None
     encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size,
@@ -182,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
         if args.model == 'policy':
             from video_planner.policy import train as policy_train
             return int(policy_train.run(args) or 0)
+        if args.model == 'critic':
+            from video_planner.critic import train as critic_train
+            return int(critic_train.run(args) or 0)
         return run_idm(args) if args.model == 'idm' else run_video(args)
     except VideoPlannerError as exc:
         print(f'video-planner train: error: {exc}', file=sys.stderr)

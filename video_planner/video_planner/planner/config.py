@@ -24,7 +24,8 @@ class PlannerConfig:
     urdf: str = ''                       # URDF file path or XML string ('' = no joint targets unless arm is set)
     base_frame: str = ''                 # '' = guessed from the URDF tree
     ee_frame: str = ''
-    num_candidates: int = 2              # plans sampled per goal; the best-scoring one that passes the gates wins
+    num_candidates: int = 2              # plans sampled per goal; the best-ranked one that passes the gates wins
+    critic_checkpoint: str = ''          # experimental plan critic ranking the candidates first; '' = none
     sampling_steps: int = 10             # DDIM steps
     frame_period_s: float = 0.5          # time between plan frames when executed
     max_step_m: float = 0.15             # largest end-effector move between two plan frames (expert: p95 0.12)

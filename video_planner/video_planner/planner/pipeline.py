@@ -6,7 +6,7 @@ planner node, `frames_to_plan` in the inverse-dynamics node; `plan` chains both 
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -23,6 +23,15 @@ def _no_progress(stage: str, fraction: float, step: int, total: int) -> None:
     pass
 
 
+def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float],
+                   critic_scores: Optional[Sequence[float]] = None) -> int:
+    """Index of the plan to keep: one that passes the gates; among those, the one the critic rates most
+    likely to do what was asked (the video model picks its target object mostly from the scene, so some
+    candidates go to the wrong one); then the most confident inverse dynamics."""
+    critic = np.zeros(len(ok)) if critic_scores is None else np.asarray(critic_scores, float)
+    return max(range(len(ok)), key=lambda i: (bool(ok[i]), float(critic[i]), float(idm_scores[i])))
+
+
 class VideoPlanner:
     def __init__(self, config: PlannerConfig, video_model=None, text_encoder=None,
                  inverse_dynamics=None, kinematics=None):
@@ -32,6 +41,7 @@ class VideoPlanner:
         self._inverse_dynamics = inverse_dynamics
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
+        self._critic = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -60,6 +70,17 @@ class VideoPlanner:
         return self._inverse_dynamics
 
     @property
+    def critic(self):
+        """The plan critic that ranks candidates, or None when no `critic_checkpoint` is set."""
+        if not self.config.critic_checkpoint:
+            return None
+        if self._critic is None:
+            from video_planner.critic import PlanCritic
+            self._critic = PlanCritic.load(self.config.critic_checkpoint, self.text_encoder,
+                                           device=self.config.device)
+        return self._critic
+
+    @property
     def kinematics(self):
         """ArmKinematics of the configured URDF or simulator arm, or None when neither is given."""
         if not self._kinematics_loaded:
@@ -81,18 +102,21 @@ class VideoPlanner:
 
     def warm_up(self) -> None:
         """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
-        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics
+        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.critic
 
     def plan(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
              should_cancel: Optional[CancelFn] = None) -> Plan:
         """Samples candidates, turns each into commands, and returns the best plan that passes the gates."""
         progress = progress or _no_progress
-        candidates, timings = self.sample_video(request, progress, should_cancel)
+        candidates, timings, critic_scores = self.sample_video(request, progress, should_cancel)
         progress('inverse_dynamics', 0.85, 0, 0)
         rgb, depth, camera, mask = self.to_model_view(request)
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
                                      request.q_current, mask, request.gripper) for frames in candidates]
-        best = max(plans, key=lambda p: (p.ok, p.score))
+        keep = best_candidate([p.ok for p in plans], [p.score for p in plans], critic_scores)
+        best = plans[keep]
+        if critic_scores is not None:
+            best.critic_score = float(critic_scores[keep])
         best.timings = {**timings, **best.timings, 'total': sum(timings.values()) +
                         sum(p.timings.get('inverse_dynamics', 0) + p.timings.get('ik', 0) for p in plans)}
         progress('done', 1.0, 0, 0)
@@ -111,7 +135,8 @@ class VideoPlanner:
 
     def sample_video(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
                      should_cancel: Optional[CancelFn] = None):
-        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings)."""
+        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings, critic scores (C,) or
+        None: a critic rates candidates only when there are several and `critic_checkpoint` is set)."""
         request.validate()
         progress = progress or _no_progress
         timings: dict[str, float] = {}
@@ -138,7 +163,12 @@ class VideoPlanner:
             raise PlanCancelled('goal cancelled during sampling') from exc
         timings['sample'] = time.perf_counter() - t0
         candidates = np.concatenate([np.repeat(rgb[None, None], count, axis=0), future], axis=1)
-        return candidates, timings
+        critic_scores = None
+        if count > 1 and self.critic is not None:
+            t0 = time.perf_counter()
+            critic_scores = self.critic.score(candidates, request.instruction.strip())
+            timings['critic'] = time.perf_counter() - t0
+        return candidates, timings, critic_scores
 
     def frames_to_plan(self, instruction: str, frames: np.ndarray, depth_m: Optional[np.ndarray],
                        camera: CameraModel, T_base_ee: np.ndarray, q_current: Optional[np.ndarray] = None,

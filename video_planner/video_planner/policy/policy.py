@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,6 +10,7 @@ from video_planner.errors import VideoPlannerError
 from video_planner.policy.config import PolicyConfig
 from video_planner.policy.dataset import resize_frames
 from video_planner.policy.network import PolicyNetwork
+from video_planner.text.conditioned import TextConditioned
 
 KIND = 'policy'
 
@@ -21,32 +21,10 @@ class PolicyAction:
     gripper: float        # 0 open .. 1 closed
 
 
-class ImageLanguagePolicy:
-    def __init__(self, network: PolicyNetwork, text_encoder=None, device: str = 'cpu'):
-        self.network = network.to(device).eval()
-        self.config: PolicyConfig = network.config
-        self.device = device
-        self._text_encoder = text_encoder
-
-    @property
-    def text_encoder(self):
-        if self._text_encoder is None:
-            from video_planner.text import TextEncoder
-            self._text_encoder = TextEncoder()
-        return self._text_encoder
-
-    @classmethod
-    def load(cls, path: str | Path, text_encoder=None, device: str = 'cpu') -> 'ImageLanguagePolicy':
-        """From a checkpoint written by `video-planner train --model policy` (EMA weights)."""
-        from video_planner.model.checkpoint import CheckpointError, load_checkpoint, load_weights_into
-        ckpt = load_checkpoint(path, kind=KIND)
-        try:
-            config = PolicyConfig.from_dict(ckpt.config, source=f'checkpoint {path}')
-        except VideoPlannerError as exc:
-            raise CheckpointError(str(exc)) from exc
-        network = PolicyNetwork(config)
-        load_weights_into(network, ckpt.weights(use_ema=True), str(path))
-        return cls(network, text_encoder, device)
+class ImageLanguagePolicy(TextConditioned):
+    """`ImageLanguagePolicy.load(path)`: the network `video-planner train --model policy` wrote."""
+    kind, config_type, network_type = KIND, PolicyConfig, PolicyNetwork
+    config: PolicyConfig
 
     @torch.no_grad()
     def act(self, rgb: np.ndarray, instruction: str, gripper: float, arm_scale: float = 1.0) -> PolicyAction:

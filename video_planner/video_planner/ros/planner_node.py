@@ -33,6 +33,7 @@ from video_planner_interfaces.msg import VideoPlan
 
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner
+from video_planner.planner.pipeline import best_candidate
 from video_planner.ros import conversions
 from video_planner.ros.camera_tf import CameraPoseFromTf
 from video_planner.ros.params import NodeParameters, param
@@ -74,6 +75,8 @@ class PipelineParams:
     base_frame: str = param('', "robot base frame; '' = the URDF root link", read_only=True)
     ee_frame: str = param('', "end-effector frame; '' = guessed from the URDF", read_only=True)
     num_candidates: int = param(1, 'videos sampled per goal when the goal says 0', low=1, high=64)
+    critic_checkpoint: str = param('', "experimental plan critic ranking several candidates before inverse-dynamics "
+                                   "confidence (`video-planner train --model critic`); '' = none", read_only=True)
     sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
     frame_period_s: float = param(0.5, 'seconds between plan frames when executed', low=0.01, high=60.0)
     max_step_m: float = param(0.15, 'safety gate: largest end-effector move between two frames (m)',
@@ -106,6 +109,7 @@ class PipelineParams:
             checkpoint=self.checkpoint, inverse_dynamics=self.inverse_dynamics, idm_checkpoint=self.idm_checkpoint,
             arm=self.arm, urdf=self.robot_description or self.urdf_path, base_frame=self.base_frame,
             ee_frame=self.ee_frame, num_candidates=self.num_candidates,
+            critic_checkpoint=self.critic_checkpoint,
             sampling_steps=self.sampling_steps, frame_period_s=self.frame_period_s,
             max_step_m=self.max_step_m, min_confidence=self.min_confidence,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
@@ -276,7 +280,7 @@ class PlannerNode(Node):
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
                               num_candidates=int(goal.num_candidates), sampling_steps=int(goal.sampling_steps),
                               seed=int(goal.seed))
-        candidates, _ = self.planner.sample_video(
+        candidates, _, critic_scores = self.planner.sample_video(
             request, progress=lambda stage, fraction, step, total: self._feedback(
                 goal_handle, stage, fraction, step, total),
             should_cancel=lambda: goal_handle.is_cancel_requested)
@@ -290,7 +294,7 @@ class PlannerNode(Node):
             # send the winner once more with the goal's execute flag.
             answers = [self._complete(frames, f'{plan_id}-c{i}', False, instruction, snapshot, cancelled)
                        for i, frames in enumerate(candidates)]
-            best = max(range(len(answers)), key=lambda i: (answers[i].status == 'ok', answers[i].score))
+            best = best_candidate([a.status == 'ok' for a in answers], [a.score for a in answers], critic_scores)
             plan = answers[best]
             if goal.execute and plan.status == 'ok':
                 plan = self._complete(candidates[best], plan_id, True, instruction, snapshot, cancelled)
