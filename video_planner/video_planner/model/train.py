@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
     parser.add_argument('--recolourings', type=int, default=None,
                         help='recoloured copies of every clip: objects repainted, the instruction naming their new '
-                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic')
+                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic. '
+                             'Held in memory (--preload / --data-on-device) the clips take 1 + N times the space')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--mix-data', nargs='+', default=None,
