@@ -20,8 +20,7 @@ import torch
 
 from error_table import utc_stamp, write_lines
 from video_planner.critic import PlanCritic
-from video_planner.critic.dataset import clip_starts_of
-from video_planner.data.reader import EpisodeReader
+from video_planner.data.reader import EpisodeReader, clip_start_frames
 from video_planner.sim.instruction_edits import counterfactuals, naming_other, other_object
 from video_planner.text import TextEncoder
 
@@ -36,7 +35,7 @@ def folder_scores(critic: PlanCritic, folder: str, clip_starts: int) -> dict[str
             continue
         other = other_object(episode.task)
         renamed = naming_other(episode.task, other) if other is not None else None
-        for t0 in clip_starts_of(len(episode), clip_starts):
+        for t0 in clip_start_frames(len(episode), clip_starts):
             clip = episode.rgb[t0:][None]
             own = critic.score(clip, episode.instruction)[0]
             for edit in counterfactuals(episode.task):

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from video_planner.errors import ConfigError
 
@@ -19,3 +22,20 @@ def dataclass_from_dict(cls: type, values: Any, source: str, what: str | None = 
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(f'{source}: {exc}') from exc
+
+
+def preset_or_yaml(name_or_path: str | None, config_type: type, tiny, section: str) -> tuple[Any, dict]:
+    """(config, training overrides) for a small network's `--config`: 'default', 'tiny' (a copy of `tiny`),
+    or a YAML file with optional `<section>:` (the config) and `training:` sections."""
+    if name_or_path in (None, '', 'default'):
+        return config_type(), {}
+    if name_or_path == 'tiny':
+        return config_type.from_dict(tiny.to_dict()), {}
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ConfigError(f"{section} --config: expected 'default', 'tiny' or a YAML file, got {name_or_path!r}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f'{section} config {path}: not valid YAML ({exc})') from exc
+    return config_type.from_dict(data.get(section) or {}, source=str(path)), dict(data.get('training') or {})

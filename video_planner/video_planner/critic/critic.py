@@ -6,7 +6,6 @@ planner keeps the one that does what was asked.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 

@@ -17,15 +17,10 @@ import torch
 from torch.utils.data import Dataset
 
 from video_planner.critic.config import CriticConfig
+from video_planner.data.recolour import random_colours, recolour_frames
 from video_planner.errors import VideoPlannerError
 from video_planner.policy.dataset import resize_frames
-from video_planner.data.recolour import random_colours, recolour_frames
 from video_planner.sim.instruction_edits import counterfactuals, recoloured
-
-
-def clip_starts_of(length: int, starts: int) -> list[int]:
-    """Start frames spread over the first half of an episode (the video model's `clip_starts`)."""
-    return sorted({int(t) for t in np.round(np.linspace(0, (length - 1) // 2, starts))})
 
 
 def video_tensor(frames: np.ndarray) -> torch.Tensor:
@@ -42,7 +37,7 @@ class CriticClipDataset(Dataset):
 
     def __init__(self, paths: str | Path | Sequence[str | Path], text_encoder, config: CriticConfig,
                  clip_starts: int = 2, recolourings: int = 0, seed: int = 0):
-        from video_planner.data.reader import EpisodeReader
+        from video_planner.data.reader import EpisodeReader, clip_start_frames
         self.config = config
         self.rng = np.random.default_rng(seed)
         videos, own, counter = [], [], []
@@ -55,7 +50,7 @@ class CriticClipDataset(Dataset):
                 task = recoloured(episode.task, colours)
                 if task is not None:
                     variants.append((task, colours))
-            for t0 in clip_starts_of(len(episode), clip_starts):
+            for t0 in clip_start_frames(len(episode), clip_starts):
                 picks = [t0 + i for i in config.frame_indices(len(episode) - t0)]
                 for task, colours in variants:
                     frames = episode.rgb[picks]

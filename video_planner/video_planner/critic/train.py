@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import torch
-import yaml
 
+from video_planner.config_fields import preset_or_yaml
 from video_planner.critic.config import TINY, CriticConfig
 from video_planner.critic.critic import KIND
 from video_planner.critic.dataset import CriticClipDataset
 from video_planner.critic.network import CriticLoss, CriticNetwork
-from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.errors import VideoPlannerError
 
 CRITIC_TRAINING_DEFAULTS = {'lr': 1e-3, 'batch_size': 64, 'steps': 3000, 'warmup_steps': 100, 'ema_decay': 0.995,
                             'log_every': 50, 'checkpoint_every': 1000, 'sample_every': 0, 'weight_decay': 1e-4,
@@ -24,18 +24,7 @@ CRITIC_TRAINING_DEFAULTS = {'lr': 1e-3, 'batch_size': 64, 'steps': 3000, 'warmup
 
 def load_critic_config(name_or_path: str | None) -> tuple[CriticConfig, dict]:
     """'default' / 'tiny' or a YAML file with optional `critic:` and `training:` sections."""
-    if name_or_path in (None, '', 'default'):
-        return CriticConfig(), {}
-    if name_or_path == 'tiny':
-        return CriticConfig.from_dict(TINY.to_dict()), {}
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise ConfigError(f"critic --config: expected 'default', 'tiny' or a YAML file, got {name_or_path!r}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f'critic config {path}: not valid YAML ({exc})') from exc
-    return CriticConfig.from_dict(data.get('critic') or {}, source=str(path)), dict(data.get('training') or {})
+    return preset_or_yaml(name_or_path, CriticConfig, TINY, 'critic')
 
 
 def train_critic(data, out_dir: str | Path, critic_config: CriticConfig | None = None, train_config=None,

@@ -44,10 +44,15 @@ class EpisodeReader:
             yield read_episode(f)
 
 
+def clip_start_frames(n: int, starts: int) -> list[int]:
+    """Up to `starts` distinct start frames, evenly spaced over the first half of an n-frame episode."""
+    return [int(t) for t in np.unique(np.round(np.linspace(0, (n - 1) // 2, starts)).astype(int))]
+
+
 def _rest_of_episode_clips(n: int, horizon: int, starts: int) -> list[tuple[int, ...]]:
     """Frame indices of clips that each run from a start frame to the episode's end."""
     clips = []
-    for t0 in np.unique(np.round(np.linspace(0, (n - 1) // 2, starts)).astype(int)):
+    for t0 in clip_start_frames(n, starts):
         frames = tuple(int(t) for t in np.round(np.linspace(t0, n - 1, horizon + 1)).astype(int))
         if frames not in clips:
             clips.append(frames)

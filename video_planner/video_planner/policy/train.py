@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import torch
-import yaml
 
-from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.config_fields import preset_or_yaml
+from video_planner.errors import VideoPlannerError
 from video_planner.policy.config import TINY, PolicyConfig
 from video_planner.policy.dataset import PolicyStepDataset
 from video_planner.policy.network import PolicyLoss, PolicyNetwork
@@ -26,18 +26,7 @@ POLICY_TRAINING_DEFAULTS = {'lr': 1e-3, 'warmup_steps': 200, 'ema_decay': 0.995,
 
 def load_policy_config(name_or_path: str | None) -> tuple[PolicyConfig, dict]:
     """'default' / 'tiny' or a YAML file with optional `policy:` and `training:` sections."""
-    if name_or_path in (None, '', 'default'):
-        return PolicyConfig(), {}
-    if name_or_path == 'tiny':
-        return PolicyConfig.from_dict(TINY.to_dict()), {}
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise ConfigError(f"policy --config: expected 'default', 'tiny' or a YAML file, got {name_or_path!r}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f'policy config {path}: not valid YAML ({exc})') from exc
-    return PolicyConfig.from_dict(data.get('policy') or {}, source=str(path)), dict(data.get('training') or {})
+    return preset_or_yaml(name_or_path, PolicyConfig, TINY, 'policy')
 
 
 def video_model_budget() -> dict:
