@@ -22,6 +22,11 @@ inverse dynamics' confidence), with `--critic` the one the plan critic rates mos
 instruction says (what the planner does with `num_candidates` > 1), and the oracle: one that goes to the
 named object if any does (the ceiling of any choice among these samples).
 
+With `--hint` (for a video model that reads a target hint, `target_hint: true`), every plan also gets a
+mask of the object its sentence names: the recorded segmentation (`truth`: what the model can do with a
+perfect grounding), or the grounding network's (a checkpoint: what the planner does). Then `moved by the
+words` measures how far the plan follows the hint and the words together.
+
     python benchmarks/bench_instruction_following.py --data data/eval/seen data/eval/heldout_arm \
         data/eval/heldout_paraphrase --checkpoints video_planner/models/default.pt --candidates 4 \
         --critic runs/critic/model.pt
@@ -39,10 +44,12 @@ import torch
 from bench_candidate_selection import candidate_paths
 from error_table import utc_stamp, write_lines
 from video_planner.critic import PlanCritic
+from video_planner.grounding import Grounder
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel
 from video_planner.model.evaluate import inverse_dynamics_methods
 from video_planner.sim.instruction_edits import naming_other, other_object
+from video_planner.sim.segmentation import SEG_OBJECT_BASE
 from video_planner.text import TextEncoder
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'instruction_following.md'
@@ -82,7 +89,21 @@ def chosen(rule: str, hits: np.ndarray, confidences: np.ndarray, critic_scores: 
     return np.zeros(len(confidences), int)
 
 
-def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: int, args, guidance_scale: float):
+def hints(grounder, clip: dict, sentences: list[str], objects: list[str], task: dict, path: str, frame: int) -> list:
+    """The target hint for each sentence: None (no hint), the named object's true mask ('truth'), or the
+    grounding network's mask."""
+    if grounder is None:
+        return [None] * len(sentences)
+    if grounder == 'truth':
+        names = [o['name'] for o in task['objects']]
+        with h5py.File(path, 'r') as h:
+            seg = h['data/demo_0/obs/seg'][frame]
+        return [seg == SEG_OBJECT_BASE + names.index(name) for name in objects]
+    return [grounder.hint(clip['frame0'], s, clip['frame0'].shape[0]) for s in sentences]
+
+
+def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: int, args, guidance_scale: float,
+                   grounder=None):
     """({rule: (named-object hits, true-instruction hits, moved-by-words flags, follows-both flags)}, recorded
     hit) of one episode, or None."""
     task, xy = read_task(path, frame)
@@ -95,9 +116,11 @@ def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: in
     emb = model.encode_text(encoder, sentences)
     groups = (args.draws, args.candidates)
     reached, confidences, critic_scores = [], [], []
-    for sentence, row, (named, unnamed) in zip(sentences, emb, ((target_xy, other_xy), (other_xy, target_xy))):
+    where = hints(grounder, clip, sentences, [task['target'], other['name']], task, path, frame)
+    for sentence, row, hint, (named, unnamed) in zip(sentences, emb, where,
+                                                     ((target_xy, other_xy), (other_xy, target_xy))):
         paths, confidence, videos = candidate_paths(model, idm, clip, row, args.draws * args.candidates, args.steps,
-                                                    args.seed, guidance_scale, args.eta)
+                                                    args.seed, guidance_scale, args.eta, hint)
         reached.append(np.asarray([goes_to(p, named, unnamed) for p in paths]).reshape(groups))
         confidences.append(confidence.reshape(groups))
         critic_scores.append(None if critic is None else critic.score(videos, sentence).reshape(groups))
@@ -124,6 +147,9 @@ def main() -> int:
                     help='classifier-free guidance scales to compare (> 1: twice the network calls)')
     ap.add_argument('--eta', type=float, default=0.0,
                     help='DDIM eta: 0 deterministic given the noise, 1 adds fresh noise every step (more varied plans)')
+    ap.add_argument('--hint', default=None,
+                    help="target hint for `target_hint` models: 'truth' (the named object's recorded mask) or a "
+                         'grounding checkpoint (its mask, as the planner does)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--out', default=str(RESULTS))
@@ -132,6 +158,7 @@ def main() -> int:
     idm = inverse_dynamics_methods(['learned'])['learned']
     encoder = TextEncoder()
     critic = PlanCritic.load(args.critic, encoder) if args.critic else None
+    grounder = args.hint if args.hint in (None, 'truth') else Grounder.load(args.hint, encoder)
     rows = []
     for checkpoint in args.checkpoints:
         model = VideoModel.load(checkpoint)
@@ -142,7 +169,7 @@ def main() -> int:
             for i in range(len(dataset)):
                 path, frames = dataset.index[i]
                 scores = episode_scores(model, idm, encoder, critic, dataset[i], str(path), int(frames[0]), args,
-                                        guidance)
+                                        guidance, grounder)
                 if scores is None:
                     skipped += 1
                     continue
@@ -159,6 +186,7 @@ def main() -> int:
     header = ['checkpoint', 'guidance', 'plan kept', 'episodes', 'used', 'goes to the named object',
               '... with the true instruction', 'moved by the words', 'follows both', 'recorded path']
     critic_note = f' Critic: `{args.critic}`.' if args.critic else ''
+    critic_note += f' Target hint: `{args.hint}`.' if args.hint else ''
     write_lines(args.out, [
         '# Does the plan go to the object its instruction names? (open loop)', '',
         f'Run {utc_stamp()}; learned inverse dynamics `idm_default.pt`; {args.draws} kept plans per instruction, '
@@ -175,7 +203,7 @@ def main() -> int:
         *['| ' + ' | '.join(r) + ' |' for r in rows], '',
         f'Command: `python benchmarks/bench_instruction_following.py --data {" ".join(args.data)} --checkpoints '
         f'{" ".join(args.checkpoints)} --draws {args.draws} --candidates {args.candidates}'
-        f'{" --critic " + args.critic if args.critic else ""} --steps {args.steps} --eta {args.eta:g} '
+        f'{" --critic " + args.critic if args.critic else ""}{" --hint " + args.hint if args.hint else ""} --steps {args.steps} --eta {args.eta:g} '
         f'--guidance {" ".join(f"{g:g}" for g in args.guidance)} --seed {args.seed} '
         f'--threads {args.threads}`'])
     print(f'wrote {args.out}')

@@ -3,6 +3,7 @@
 #   default.pt        the video model (config 'default', seen arms only)
 #   idm_default.pt    the learned inverse-dynamics model
 #   policy_default.pt the image+language->action baseline of the benchmark
+#   grounding_default.pt  finds the object an instruction names (the video model's target hint)
 # 1. generate the dataset (seeded; the held-out arm kinova is never in it), 2. train the three models
 # side by side, 3. export inference-only copies (EMA weights, fp16) into MODELS_OUT.
 # On 2 CPU cores this takes hours; on one GPU, give it MINUTES=60. The shipped video model was trained in
@@ -43,11 +44,15 @@ mkdir -p "$RUNS/policy" && cp -r "$VIDEO_PLANNER_TEXT_CACHE" "$RUNS/policy/text_
 vp train --model policy --data "$DATA" --out "$RUNS/policy" --steps "${POLICY_STEPS:-8000}" \
   --batch-size "$BATCH" --workers "$WORKERS" --seed 0 > "$RUNS/policy.log" 2>&1 &
 policy=$!
+vp train --model grounding --data "$DATA" --out "$RUNS/grounding" --steps "${GROUNDING_STEPS:-2500}" --clip-starts 2 \
+  --recolourings 3 --seed 5 > "$RUNS/grounding.log" 2>&1 &
+grounding=$!
 status=0
 wait "$video" || { echo "video training failed: $RUNS/video.log"; status=1; }
 wait "$idm" || { echo "idm training failed: $RUNS/idm.log"; status=1; }
 wait "$policy" || { echo "policy training failed: $RUNS/policy.log"; status=1; }
-for pair in video:default idm:idm_default policy:policy_default; do
+wait "$grounding" || { echo "grounding training failed: $RUNS/grounding.log"; status=1; }
+for pair in video:default idm:idm_default policy:policy_default grounding:grounding_default; do
   run="${pair%%:*}"; name="${pair##*:}"
   [ -f "$RUNS/$run/model.pt" ] && "$PYTHON" -m video_planner.model.export "$RUNS/$run/model.pt" "$MODELS_OUT/$name.pt"
 done

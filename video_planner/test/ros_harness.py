@@ -37,8 +37,11 @@ def tiny_checkpoint() -> Path:
     return train_tiny_checkpoint(Path(tempfile.mkdtemp(prefix='video_planner_tiny_model_')))
 
 
-def train_tiny_checkpoint(out_dir: Path, steps: int = 3) -> Path:
-    """The model engineer's Trainer on the tiny config, a few steps on random clips -> model.pt."""
+def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = False) -> Path:
+    """The model engineer's Trainer on the tiny config (with the target hint input if asked), a few steps on
+    random clips -> model.pt."""
+    import dataclasses
+
     import torch
 
     from video_planner.model.config import load_model_config
@@ -46,13 +49,14 @@ def train_tiny_checkpoint(out_dir: Path, steps: int = 3) -> Path:
     from video_planner.model.video_model import VideoModel
 
     torch.set_num_threads(1)
-    config = load_model_config('tiny')
+    config = dataclasses.replace(load_model_config('tiny'), target_hint=target_hint)
     model = VideoModel(config)
     rng = torch.Generator().manual_seed(0)
     s, k = config.image_size, config.horizon
     clips = [{'frame0': torch.rand(3, s, s, generator=rng) * 2 - 1,
               'future': torch.rand(k, 3, s, s, generator=rng) * 2 - 1,
-              'text_emb': torch.nn.functional.normalize(torch.randn(config.text_dim, generator=rng), dim=0)}
+              'text_emb': torch.nn.functional.normalize(torch.randn(config.text_dim, generator=rng), dim=0),
+              'hint': (torch.rand(1, s, s, generator=rng) > 0.9).float()}
              for _ in range(4)]
     trainer = Trainer(model, model.loss, clips, TrainConfig(batch_size=2, steps=steps, warmup_steps=0,
                                                             checkpoint_every=0, log_every=1),
@@ -80,6 +84,36 @@ def tiny_critic_checkpoint() -> Path:
     out_dir = Path(tempfile.mkdtemp(prefix='video_planner_tiny_critic_'))
     Trainer(network, CriticLoss(network), clips, TrainConfig(batch_size=2, steps=3, warmup_steps=0, checkpoint_every=0,
                                                              log_every=1),
+            out_dir, model_config=TINY.to_dict(), kind=KIND, progress=False).fit()
+    return out_dir / 'model.pt'
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_hint_checkpoint() -> Path:
+    """A tiny video model that reads a target hint (one per test process)."""
+    return train_tiny_checkpoint(Path(tempfile.mkdtemp(prefix='video_planner_tiny_hint_')), target_hint=True)
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_grounding_checkpoint() -> Path:
+    """A tiny grounding network, a few Trainer steps on random frames -> model.pt (one per test process)."""
+    import torch
+
+    from video_planner.grounding.config import TINY
+    from video_planner.grounding.grounder import KIND
+    from video_planner.grounding.network import GroundingLoss, GroundingNetwork
+    from video_planner.model.trainer import TrainConfig, Trainer
+
+    torch.set_num_threads(1)
+    network = GroundingNetwork(TINY)
+    rng = torch.Generator().manual_seed(0)
+    s = TINY.image_size
+    examples = [{'image': torch.rand(3, s, s, generator=rng) * 2 - 1,
+                 'text': torch.nn.functional.normalize(torch.randn(TINY.text_dim, generator=rng), dim=0),
+                 'mask': (torch.rand(s, s, generator=rng) > 0.9).float()} for _ in range(4)]
+    out_dir = Path(tempfile.mkdtemp(prefix='video_planner_tiny_grounding_'))
+    Trainer(network, GroundingLoss(network), examples, TrainConfig(batch_size=2, steps=3, warmup_steps=0,
+                                                                   checkpoint_every=0, log_every=1),
             out_dir, model_config=TINY.to_dict(), kind=KIND, progress=False).fit()
     return out_dir / 'model.pt'
 

@@ -7,7 +7,8 @@ from action_msgs.msg import GoalStatus
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 
-from ros_harness import Client, pipeline_params, start, tiny_checkpoint, tiny_critic_checkpoint, wait_future, wait_until
+from ros_harness import (Client, pipeline_params, start, tiny_checkpoint, tiny_critic_checkpoint, tiny_grounding_checkpoint,
+                         tiny_hint_checkpoint, wait_future, wait_until)
 from video_planner.model.config import load_model_config
 from video_planner.ros.process import start_node
 
@@ -102,6 +103,16 @@ def test_a_goal_arriving_while_one_runs_is_rejected(stack):
     assert stack['planner'].wait_for_log('another goal is running', 5.0)
 
 
+def plan_once_the_camera_runs(client, instruction: str, **goal):
+    """Plan, again each second while the answer is "no camera frame" (the simulator needs a few seconds)."""
+    deadline = time.monotonic() + 60.0
+    while True:
+        status, result = client.plan(instruction, **goal)
+        if 'no camera frame' not in result.message or time.monotonic() > deadline:
+            return status, result
+        time.sleep(1.0)
+
+
 def test_alone_it_explains_a_missing_camera_then_plans_in_process(tmp_path):
     """A planner started before the camera and without an inverse-dynamics node, as on a fresh robot."""
     planner = start('planner_node', tmp_path, pipeline_params(tiny_checkpoint(), frame_wait_s=0.5,
@@ -115,12 +126,7 @@ def test_alone_it_explains_a_missing_camera_then_plans_in_process(tmp_path):
         assert 'no camera frame received on /alone/camera/image_raw' in result.message
 
         sim = start('sim_robot_node', tmp_path, {'seed': 5}, namespace='alone')
-        deadline = time.monotonic() + 60.0
-        while True:  # the simulator needs a few seconds before its first frame
-            status, result = client.plan('reach the red cube', sampling_steps=1)
-            if 'no camera frame' not in result.message or time.monotonic() > deadline:
-                break
-            time.sleep(1.0)
+        status, result = plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1)
         assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1, result.message
         assert planner.wait_for_log('computing it here', 5.0)
 
@@ -144,6 +150,26 @@ def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):
     assert proc.popen.returncode != 0
     assert 'sampling_steps' in proc.log()
     proc.stop()
+
+
+def test_a_hint_model_plans_with_its_grounding_network_and_a_missing_one_is_named(tmp_path):
+    params = pipeline_params(tiny_hint_checkpoint(), grounding_checkpoint=str(tiny_grounding_checkpoint()))
+    sim = start('sim_robot_node', tmp_path, {'seed': 6}, namespace='hinted')
+    planner = start('planner_node', tmp_path, params, namespace='hinted')
+    client = Client('hinted_client', namespace='hinted')
+    try:
+        client.wait_for_server()
+        _, result = plan_once_the_camera_runs(client, 'push the red cube to the left', sampling_steps=2)
+        assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1, result.message
+    finally:
+        client.close()
+        planner.stop()
+        sim.stop()
+    missing = start_node('planner_node', {**params, 'grounding_checkpoint': str(tmp_path / 'none.pt')},
+                         log_dir=tmp_path, namespace='hinted_missing')
+    missing.popen.wait(timeout=60)
+    assert missing.popen.returncode != 0 and 'none.pt' in missing.log()
+    missing.stop()
 
 
 def test_the_camera_pose_source_is_stated_at_start_up(stack):

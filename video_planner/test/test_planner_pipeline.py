@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ros_harness import tiny_checkpoint, tiny_critic_checkpoint
+from ros_harness import tiny_checkpoint, tiny_critic_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner, gates
 
@@ -107,3 +107,24 @@ def test_several_candidates_are_ranked_by_the_critic(sim_request):
     plain = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), ))
     _, timings, scores = plain.sample_video(sim_request)
     assert scores is None and plain.critic is None and 'critic' not in timings
+
+
+def test_a_hint_model_plans_towards_what_the_grounding_network_finds(sim_request):
+    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_hint_checkpoint()), arm='panda', min_confidence=0.0,
+                                         max_step_m=10.0, grounding_checkpoint=str(tiny_grounding_checkpoint())))
+    candidates, timings, _ = planner.sample_video(sim_request)
+    assert 'ground' in timings and planner.grounder is not None
+    # The plan is the model's sample given the grounding network's hint for this frame and sentence.
+    rgb, _, _, _ = planner.to_model_view(sim_request)
+    hint = planner.grounder.hint(rgb, sim_request.instruction, planner.image_size)
+    emb = planner.video_model.encode_text(planner.text_encoder, [sim_request.instruction])
+    expected = planner.video_model.sample(np.repeat(rgb[None], len(candidates), 0), np.repeat(emb, len(candidates), 0),
+                                          steps=sim_request.sampling_steps, seed=sim_request.seed, hint=hint)
+    assert np.array_equal(candidates[:, 1:], expected)
+    assert planner.plan(sim_request).frames.shape == candidates[0].shape
+    # A video model without the hint input never loads a grounding network, even a broken one.
+    plain = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), grounding_checkpoint='/no/such.pt'))
+    assert plain.grounder is None and 'ground' not in plain.sample_video(sim_request)[1]
+    broken = VideoPlanner(PlannerConfig(checkpoint=str(tiny_hint_checkpoint()), grounding_checkpoint='/no/such.pt'))
+    with pytest.raises(VideoPlannerError, match='such.pt'):
+        broken.sample_video(sim_request)

@@ -114,3 +114,24 @@ def test_train_command_trains_on_recoloured_copies(episodes, tmp_path, capsys):
     plain = len(VideoClipDataset(str(episodes), horizon=load_checkpoint(tmp_path / 'run' / 'model.pt')
                                  .config['horizon'], image_size=16))
     assert f'{2 * plain} clips' in capsys.readouterr().out
+
+
+def test_train_command_fits_the_grounding_network_and_a_hint_model(episodes, tmp_path, capsys):
+    from video_planner.grounding import Grounder
+    cache = tmp_path / 'text_cache'
+    assert train(['--model', 'grounding', '--data', str(episodes), '--config', 'tiny', '--out', str(tmp_path / 'g'),
+                  '--steps', '3', '--recolourings', '1', '--threads', '1'], cache) == 0
+    assert 'grounding trained to step 3' in capsys.readouterr().out
+    grounder = Grounder.load(tmp_path / 'g' / 'model.pt')
+    assert grounder.config.image_size == 16
+    # A default-shaped tiny model grows the hint input from a checkpoint without it (`--init`).
+    assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(tmp_path / 'plain'), '--steps', '2',
+                  '--threads', '1'], cache) == 0
+    hint_yaml = tmp_path / 'hint.yaml'
+    from video_planner.model import load_model_config
+    hint_yaml.write_text(json.dumps({'model': {**load_model_config('tiny').to_dict(), 'target_hint': True}}))
+    capsys.readouterr()
+    assert train(['--data', str(episodes), '--config', str(hint_yaml), '--out', str(tmp_path / 'hint'), '--steps', '2',
+                  '--threads', '1', '--init', str(tmp_path / 'plain' / 'model.pt')], cache) == 0
+    assert 'input channels 6 -> 7' in capsys.readouterr().out
+    assert VideoModel.load(tmp_path / 'hint' / 'model.pt').config.target_hint

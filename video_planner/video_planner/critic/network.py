@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from video_planner.critic.config import CriticConfig
-from video_planner.policy.network import FilmBlock, random_shift
+from video_planner.policy.network import FilmBlock, random_shift, with_pixel_coordinates
 
 
 class CriticNetwork(nn.Module):
@@ -29,11 +29,8 @@ class CriticNetwork(nn.Module):
                                   nn.SiLU(), nn.Linear(config.hidden, 1))
 
     def forward(self, video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        b, _, s, _ = video.shape
         text = self.text_norm(text - self.text_mean)
-        g = torch.linspace(-1, 1, s, device=video.device, dtype=video.dtype)
-        v, u = torch.meshgrid(g, g, indexing='ij')
-        x = torch.cat([video, u.expand(b, 1, s, s), v.expand(b, 1, s, s)], 1)
+        x = with_pixel_coordinates(video)
         for block in self.blocks:
             x = block(x, text)
         return self.head(torch.cat([x.flatten(1), text], 1))[:, 0]

@@ -44,6 +44,7 @@ class SuiteConfig:
     idm_checkpoint: str = ''
     num_candidates: int = 1
     critic_checkpoint: str = ''       # experimental plan critic ranking the candidates; '' = none
+    grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
     sampling_steps: int = 10
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
@@ -183,6 +184,7 @@ class Components:
                                 idm_checkpoint=str(self.config.idm_checkpoint_path), arm=arm,
                                 num_candidates=self.config.num_candidates,
                                 critic_checkpoint=self.config.critic_checkpoint,
+                                grounding_checkpoint=self.config.grounding_checkpoint,
                                 sampling_steps=self.config.sampling_steps)
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
@@ -377,6 +379,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              '--critic-checkpoint, the critic\'s pick) is executed')
     parser.add_argument('--critic-checkpoint', default=None,
                         help='experimental plan critic (`video-planner train --model critic`) ranking the candidates')
+    parser.add_argument('--grounding-checkpoint', default=None,
+                        help='grounding network (`video-planner train --model grounding`) drawing the target hint '
+                             "of a video model that reads one; default: the shipped one")
     parser.add_argument('--no-gifs', action='store_true')
 
 
@@ -389,7 +394,8 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
-                 'num_candidates': args.num_candidates, 'critic_checkpoint': args.critic_checkpoint}
+                 'num_candidates': args.num_candidates, 'critic_checkpoint': args.critic_checkpoint,
+                 'grounding_checkpoint': args.grounding_checkpoint}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -78,8 +78,14 @@ def load_weights_into(module: torch.nn.Module, state: dict, source: str, allow_n
     """load_state_dict(strict) with an error that names the checkpoint and the mismatching keys.
 
     allow_new: the module may have tensors the checkpoint lacks (layers added for fine-tuning); they keep
-    their initialisation and their names are returned. Every checkpoint tensor must still fit.
+    their initialisation and their names are returned. A layer that gained input channels (a conv or
+    linear weight wider in dimension 1, e.g. the stem of a `target_hint` model) keeps the checkpoint's
+    weights for the old channels and zeros for the new ones, so it starts as the checkpoint's model. Every
+    other checkpoint tensor must fit as it is.
     """
+    grown = []
+    if allow_new:
+        state, grown = _widen_inputs(module.state_dict(), state)
     try:
         result = module.load_state_dict(state, strict=not allow_new)
     except RuntimeError as exc:
@@ -90,7 +96,22 @@ def load_weights_into(module: torch.nn.Module, state: dict, source: str, allow_n
         raise CheckpointError(f'checkpoint {source}: weights do not fit this model (different config?): '
                               f'it has {len(result.unexpected_keys)} tensors the model lacks, e.g. '
                               f'{", ".join(result.unexpected_keys[:3])}')
-    return list(result.missing_keys)
+    return list(result.missing_keys) + grown
+
+
+def _widen_inputs(own: dict, state: dict) -> tuple[dict, list[str]]:
+    """`state` with each weight that is narrower than the module's in dimension 1 only zero-padded there."""
+    state, grown = dict(state), []
+    for key, value in state.items():
+        target = own.get(key)
+        if (target is None or value.dim() < 2 or target.shape == value.shape or target.shape[0] != value.shape[0]
+                or target.shape[2:] != value.shape[2:] or target.shape[1] < value.shape[1]):
+            continue
+        wide = torch.zeros(target.shape, dtype=value.dtype)
+        wide[:, :value.shape[1]] = value
+        state[key] = wide
+        grown.append(f'{key} (input channels {value.shape[1]} -> {target.shape[1]})')
+    return state, grown
 
 
 def load_trained_network(path: str | Path, kind: str, config_type, network_type) -> torch.nn.Module:

@@ -49,6 +49,12 @@ class VideoModelConfig:
     # trained without them can be fine-tuned with them (`train --init`).
     text_tokens: int = 0
     cross_attention_levels: tuple[int, ...] = ()
+    # Where the instruction's target is: a mask of the named object's pixels in the camera frame enters as
+    # one more input channel. Plans trained on words alone go to whichever object the scene suggests
+    # (benchmarks/results/instruction_following.md); a spatial input is read at every pixel from the first
+    # step. In training the mask comes from the episode's segmentation; at plan time from the grounding
+    # network (`video_planner.grounding`). All-zero means "not known" (dropped with the text in training).
+    target_hint: bool = False
 
     def __post_init__(self):
         self.channel_mults = tuple(int(m) for m in self.channel_mults)
@@ -100,6 +106,7 @@ class VideoModelConfig:
              f'time_embed_dim must be an even int >= 8, got {self.time_embed_dim}')
         need(0.0 <= self.dropout < 1.0, f'dropout must be in [0, 1), got {self.dropout}')
         need(0.0 <= self.text_dropout < 1.0, f'text_dropout must be in [0, 1), got {self.text_dropout}')
+        need(isinstance(self.target_hint, bool), f'target_hint must be true or false, got {self.target_hint!r}')
         need(isinstance(self.balance_conditioning, bool),
              f'balance_conditioning must be true or false, got {self.balance_conditioning!r}')
         need(self.diffusion_steps >= 2, f'diffusion_steps must be >= 2, got {self.diffusion_steps}')
@@ -141,8 +148,10 @@ PRESETS: dict[str, VideoModelConfig] = {
     'tiny': VideoModelConfig(image_size=16, horizon=4, patch_size=1, base_channels=8, channel_mults=(1, 2),
                              temporal_attention_levels=(1,), attention_heads=2, time_embed_dim=32,
                              diffusion_steps=100),
-    # The shipped model: ~2-3 M parameters, < 1 s per 10-step plan on 2 CPU cores.
-    'default': VideoModelConfig(),
+    # The shipped model: ~2-3 M parameters, < 1 s per 10-step plan on 2 CPU cores; reads the target hint of
+    # the grounding network (models/grounding_default.pt). A checkpoint without the hint input fine-tunes
+    # into it (`train --config default --init old.pt`: the new stem channels start at zero).
+    'default': VideoModelConfig(target_hint=True),
     # The default plus the instruction's token states through cross-attention (2.70 M parameters, about 15 %
     # slower to sample: 0.47 vs 0.41 s per plan on 2 threads). Fine-tunes from a 'default' checkpoint: `train --config tokens --init default.pt`.
     'tokens': VideoModelConfig(text_tokens=16, cross_attention_levels=(1, 2)),

@@ -67,7 +67,15 @@ class ClipTensorDataset(Dataset):
             'frame0': images_to_tensor(clip['frame0']),
             'future': images_to_tensor(clip['future']),
             'text_emb': torch.from_numpy(self.encode_text([clip['instruction']])[0]),
+            'hint': hint_tensor(clip),
         }
+
+
+def hint_tensor(clip: dict) -> torch.Tensor:
+    """(1, H, W) float: the clip's target mask (zeros where the clip has none)."""
+    if 'target0' in clip:
+        return torch.from_numpy(np.asarray(clip['target0'], np.float32))[None]
+    return torch.zeros((1,) + np.asarray(clip['frame0']).shape[:2])
 
 
 class DeviceClips:
@@ -82,6 +90,7 @@ class DeviceClips:
         raws = [dataset.raw(i) for i in range(len(dataset))]
         frames = np.stack([np.concatenate([r['frame0'][None], r['future']]) for r in raws])  # (N, K+1, H, W, 3)
         self.frames = torch.from_numpy(frames).to(device)
+        self.hints = torch.stack([hint_tensor(r) for r in raws]).to(torch.uint8).to(device)
         # One row per distinct instruction: with token states a row is 26 kB, too much to repeat per clip.
         sentences, which = np.unique([r['instruction'] for r in raws], return_inverse=True)
         self.text_rows = torch.from_numpy(dataset.encode_text(list(sentences))).to(device)
@@ -101,7 +110,8 @@ class DeviceClips:
         # As images_to_tensor + default_collate lay them out (channels last in memory), so that
         # randn_like draws the same noise for the same batch whichever path delivered it.
         return {'frame0': uint8_to_unit(clips[:, 0].contiguous()),
-                'future': uint8_to_unit(clips[:, 1:].contiguous()), 'text_emb': self.text_rows[self.text_index[idx]]}
+                'future': uint8_to_unit(clips[:, 1:].contiguous()), 'text_emb': self.text_rows[self.text_index[idx]],
+                'hint': self.hints[idx].float()}
 
 
 def find_episode_files(data: str | Path | Sequence[str | Path]) -> list[Path]:

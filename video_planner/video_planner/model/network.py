@@ -172,7 +172,7 @@ class VideoUNet(nn.Module):
         # Pixel-unshuffle: the UNet runs on (patch x patch) cells, 1/patch^2 of the pixels, which is
         # what keeps a 10-step plan under a second on two CPU cores.
         p2 = cfg.patch_size ** 2
-        self.stem = nn.Conv2d(2 * cfg.in_channels * p2, c, 3, padding=1)
+        self.stem = nn.Conv2d((2 * cfg.in_channels + int(cfg.target_hint)) * p2, c, 3, padding=1)
 
         chans = [c * m for m in cfg.channel_mults]
         attn, cross = set(cfg.temporal_attention_levels), set(cfg.cross_attention_levels)
@@ -219,7 +219,9 @@ class VideoUNet(nn.Module):
         return (states[:, None].expand(b, k, n, d).reshape(b * k, n, d),
                 pad[:, None].expand(b, k, n).reshape(b * k, n))
 
-    def forward(self, x: torch.Tensor, frame0: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, frame0: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
+                hint: torch.Tensor | None = None) -> torch.Tensor:
+        """hint (B,1,H,W) in [0, 1]: the target mask of a cfg.target_hint model (None: zeros, not known)."""
         b, k, ch, h, w = x.shape
         words = self.words(text, k)
         text = text[:, :self.cfg.text_dim]
@@ -227,7 +229,10 @@ class VideoUNet(nn.Module):
         cond = (cond[:, None, :] + self.frame_embed[None, :k]).reshape(b * k, -1)
         cond = F.silu(cond)
         ctx = frame0[:, None].expand(b, k, ch, h, w)
-        inp = torch.cat([x, ctx], dim=2).reshape(b * k, 2 * ch, h, w)
+        if self.cfg.target_hint:
+            hint = torch.zeros_like(frame0[:, :1]) if hint is None else hint.to(frame0.dtype)
+            ctx = torch.cat([ctx, hint[:, None].expand(b, k, 1, h, w)], dim=2)
+        inp = torch.cat([x, ctx], dim=2).reshape(b * k, -1, h, w)
         hid = self.stem(F.pixel_unshuffle(inp, self.cfg.patch_size))
 
         skips = []

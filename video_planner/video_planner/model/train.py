@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
     parser.add_argument('--recolourings', type=int, default=None,
                         help='recoloured copies of every clip: objects repainted, the instruction naming their new '
-                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic. '
+                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic '
+                             'and the grounding network. '
                              'Held in memory (--preload / --data-on-device) the clips take 1 + N times the space')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
@@ -71,10 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=[b for b in COMPILE_BACKENDS if b],
                         help='torch.compile the training loss (default backend inductor): fewer, fused kernels '
                              'on a GPU, after a compile of a minute or two')
-    parser.add_argument('--model', choices=['video', 'idm', 'policy', 'critic'], default='video',
+    parser.add_argument('--model', choices=['video', 'idm', 'policy', 'critic', 'grounding'], default='video',
                         help='video: the video diffusion model; idm: learned inverse dynamics; '
                              'policy: the image+language->action baseline of the benchmark; '
-                             'critic: the plan critic that ranks sampled plans against their instruction')
+                             'critic: the plan critic that ranks sampled plans against their instruction; '
+                             "grounding: finds the object an instruction names (the shipped video model's target hint)")
 
 
 def training_config(args: argparse.Namespace) -> TrainConfig:
@@ -195,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
         if args.model == 'critic':
             from video_planner.critic import train as critic_train
             return int(critic_train.run(args) or 0)
+        if args.model == 'grounding':
+            from video_planner.grounding import train as grounding_train
+            return int(grounding_train.run(args) or 0)
         return run_idm(args) if args.model == 'idm' else run_video(args)
     except VideoPlannerError as exc:
         print(f'video-planner train: error: {exc}', file=sys.stderr)

@@ -197,13 +197,14 @@ class Trainer:
         """Start from another checkpoint's weights (fine-tuning): step, optimizer and RNG start fresh.
 
         Layers this model has and the checkpoint lacks (e.g. text cross-attention added to a trained model)
-        keep their initialisation; they are named on stdout.
+        keep their initialisation; layers that gained input channels (the target hint) start with zeros there.
+        Both are named on stdout.
         """
         ckpt = load_checkpoint(path, kind=self.kind)
         new = load_weights_into(self.model, ckpt.weights(use_ema=True), str(path), allow_new=True)
         if new and self.rank == 0:
-            print(f'--init {path}: {len(new)} tensors are new and start from their initialisation: '
-                  f'{", ".join(new[:4])}{", ..." if len(new) > 4 else ""}', flush=True)
+            print(f'--init {path}: {len(new)} tensors are new (their initialisation) or wider (zeros in the new '
+                  f'part): {", ".join(new[:4])}{", ..." if len(new) > 4 else ""}', flush=True)
         self.ema.load_state_dict(self.model.state_dict())
 
     def resume(self, path: str | Path | None = None) -> None:

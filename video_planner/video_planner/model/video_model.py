@@ -64,11 +64,17 @@ class VideoModel(nn.Module):
         b = x0.shape[0]
         t = torch.randint(0, self.schedule.steps, (b,), device=x0.device)
         noise = torch.randn_like(x0)
+        hint = batch.get('hint') if self.config.target_hint else None
         if self.training and self.config.text_dropout > 0:
-            # Drop the instruction now and then so the sampler can use classifier-free guidance.
+            # Drop the instruction now and then so the sampler can use classifier-free guidance. The target
+            # hint goes with it (it says what the words say) and is also dropped on its own, so a plan with
+            # words and no hint (no grounding network at hand) is a condition the model knows.
             keep = (torch.rand(b, device=x0.device) >= self.config.text_dropout).float()[:, None]
             text = text * keep
-        out = self.network(self.schedule.q_sample(x0, t, noise), frame0, t, text)
+            if hint is not None:
+                keep_hint = keep * (torch.rand(b, 1, device=x0.device) >= self.config.text_dropout).float()
+                hint = hint * keep_hint[:, :, None, None]
+        out = self.network(self.schedule.q_sample(x0, t, noise), frame0, t, text, hint)
         return F.mse_loss(out, self.schedule.target(x0, t, noise))
 
     def forward(self, batch: dict) -> torch.Tensor:
@@ -112,11 +118,12 @@ class VideoModel(nn.Module):
                callback: Callable[[int, int], None] | None = None,
                should_cancel: Callable[[], bool] | None = None,
                guidance_scale: float = 1.0, eta: float = 0.0, start_video: np.ndarray | None = None,
-               start_t: int | None = None) -> np.ndarray:
+               start_t: int | None = None, hint: np.ndarray | None = None) -> np.ndarray:
         """frame0 (B,H,W,3) uint8 + text_emb (B,F) from encode_text -> B candidate plans (B,K,H,W,3) uint8.
 
         The same seed gives the same plans. guidance_scale > 1 runs classifier-free guidance (twice the
         compute); callback(step, total) reports progress; should_cancel() raises SamplingCancelled.
+        hint ((B,)H,W) in [0, 1]: where the instruction's target is (`target_hint` models; None: not known).
         start_video (B,K,H,W,3) uint8 with start_t: re-render that future instead of sampling from noise
         (noised to timestep start_t, then denoised: SDEdit), to see what the model keeps of a known video.
         """
@@ -128,12 +135,14 @@ class VideoModel(nn.Module):
         f0 = images_to_tensor(frame0).to(device)
         txt = torch.from_numpy(np.array(text_emb, dtype=np.float32)).to(device)
         b = f0.shape[0]
+        where = self._hint_tensor(hint, b, device)
 
         def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             if guidance_scale == 1.0:
-                return self.network(x, f0, t, txt)
+                return self.network(x, f0, t, txt, where)
             both = self.network(torch.cat([x, x]), torch.cat([f0, f0]), torch.cat([t, t]),
-                                torch.cat([txt, torch.zeros_like(txt)]))
+                                torch.cat([txt, torch.zeros_like(txt)]),
+                                None if where is None else torch.cat([where, torch.zeros_like(where)]))
             cond, uncond = both.chunk(2)
             return uncond + guidance_scale * (cond - uncond)
 
@@ -149,6 +158,20 @@ class VideoModel(nn.Module):
         finally:
             self.train(was_training)
         return tensor_to_images(video)
+
+    def _hint_tensor(self, hint: np.ndarray | None, b: int, device) -> torch.Tensor | None:
+        """((B,)H,W) target mask -> (B,1,H,W) float on `device`; None when there is none or the model reads none."""
+        if hint is None or not self.config.target_hint:
+            return None
+        s = self.config.image_size
+        h = np.asarray(hint, np.float32)
+        h = h[None] if h.ndim == 2 else h
+        if h.ndim != 3 or h.shape[1:] != (s, s) or h.shape[0] not in (1, b):
+            raise VideoPlannerError(f'hint: expected a ({s}, {s}) target mask or {b} of them, got shape '
+                                    f'{np.shape(hint)}')
+        if not np.all(np.isfinite(h)):
+            raise VideoPlannerError('hint: contains NaN or inf')
+        return torch.from_numpy(np.array(np.broadcast_to(h, (b, s, s))))[:, None].clamp(0, 1).to(device)
 
     # -- files -----------------------------------------------------------------------------------
     @classmethod

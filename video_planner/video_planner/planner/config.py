@@ -26,6 +26,9 @@ class PlannerConfig:
     ee_frame: str = ''
     num_candidates: int = 2              # plans sampled per goal; the best-ranked one that passes the gates wins
     critic_checkpoint: str = ''          # experimental plan critic ranking the candidates first; '' = none
+    # Finds the object the instruction names, for a video model that reads a target hint; '' = the shipped
+    # grounding_default.pt. Not loaded for a video model without the hint input.
+    grounding_checkpoint: str = ''
     sampling_steps: int = 10             # DDIM steps
     frame_period_s: float = 0.5          # time between plan frames when executed
     max_step_m: float = 0.15             # largest end-effector move between two plan frames (expert: p95 0.12)
@@ -67,6 +70,10 @@ class PlannerConfig:
     @property
     def idm_checkpoint_path(self) -> Path:
         return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
+
+    @property
+    def grounding_checkpoint_path(self) -> Path:
+        return Path(self.grounding_checkpoint) if self.grounding_checkpoint else model_path('grounding_default.pt')
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'PlannerConfig':

@@ -42,6 +42,7 @@ class VideoPlanner:
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
         self._critic = None
+        self._grounder = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -81,6 +82,17 @@ class VideoPlanner:
         return self._critic
 
     @property
+    def grounder(self):
+        """The grounding network that draws the target hint, or None for a video model without that input."""
+        if not self.video_model.config.target_hint:
+            return None
+        if self._grounder is None:
+            from video_planner.grounding import Grounder
+            self._grounder = Grounder.load(self.config.grounding_checkpoint_path, self.text_encoder,
+                                           device=self.config.device)
+        return self._grounder
+
+    @property
     def kinematics(self):
         """ArmKinematics of the configured URDF or simulator arm, or None when neither is given."""
         if not self._kinematics_loaded:
@@ -102,7 +114,7 @@ class VideoPlanner:
 
     def warm_up(self) -> None:
         """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
-        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.critic
+        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.critic, self.grounder
 
     def plan(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
              should_cancel: Optional[CancelFn] = None) -> Plan:
@@ -146,6 +158,11 @@ class VideoPlanner:
         embedding = np.asarray(self.video_model.encode_text(self.text_encoder, [request.instruction.strip()]),
                                dtype=np.float32)
         timings['encode'] = time.perf_counter() - t0
+        hint = None
+        if self.grounder is not None:
+            t0 = time.perf_counter()
+            hint = self.grounder.hint(rgb, request.instruction.strip(), self.image_size)
+            timings['ground'] = time.perf_counter() - t0
 
         count = request.num_candidates or self.config.num_candidates
         steps = request.sampling_steps or self.config.sampling_steps
@@ -158,7 +175,8 @@ class VideoPlanner:
         t0 = time.perf_counter()
         try:
             future = self.video_model.sample(np.repeat(rgb[None], count, axis=0), np.repeat(embedding, count, axis=0),
-                                             steps=steps, seed=seed, callback=on_step, should_cancel=should_cancel)
+                                             steps=steps, seed=seed, callback=on_step, should_cancel=should_cancel,
+                                             hint=hint)
         except SamplingCancelled as exc:
             raise PlanCancelled('goal cancelled during sampling') from exc
         timings['sample'] = time.perf_counter() - t0

@@ -28,6 +28,15 @@ class FilmBlock(nn.Module):
         return F.silu(h + self.conv2(h))
 
 
+def with_pixel_coordinates(image: torch.Tensor) -> torch.Tensor:
+    """(B, C, S, S) -> (B, C + 2, S, S): the column and row of every pixel in [-1, 1] appended, so that
+    convolutions can tell where in the image a feature is."""
+    b, _, s, _ = image.shape
+    g = torch.linspace(-1, 1, s, device=image.device, dtype=image.dtype)
+    v, u = torch.meshgrid(g, g, indexing='ij')
+    return torch.cat([image, u.expand(b, 1, s, s), v.expand(b, 1, s, s)], 1)
+
+
 class PolicyNetwork(nn.Module):
     """Input: image (B,3,S,S) in [-1,1] (+ 2 pixel-coordinate channels added inside), text (B,D), gripper
     state (B,1). Output: (B,4) = normalised position delta (3) and gripper-closed logit (1)."""
@@ -44,10 +53,7 @@ class PolicyNetwork(nn.Module):
                                   nn.Linear(config.hidden, 4))
 
     def forward(self, image: torch.Tensor, text: torch.Tensor, gripper: torch.Tensor) -> torch.Tensor:
-        b, _, s, _ = image.shape
-        g = torch.linspace(-1, 1, s, device=image.device, dtype=image.dtype)
-        v, u = torch.meshgrid(g, g, indexing='ij')
-        x = torch.cat([image, u.expand(b, 1, s, s), v.expand(b, 1, s, s)], 1)
+        x = with_pixel_coordinates(image)
         for block in self.blocks:
             x = block(x, text)
         return self.head(torch.cat([x.flatten(1), text, gripper], 1))

@@ -77,6 +77,9 @@ class PipelineParams:
     num_candidates: int = param(1, 'videos sampled per goal when the goal says 0', low=1, high=64)
     critic_checkpoint: str = param('', "experimental plan critic ranking several candidates before inverse-dynamics "
                                    "confidence (`video-planner train --model critic`); '' = none", read_only=True)
+    grounding_checkpoint: str = param('', "grounding network drawing the target hint of a video model that reads "
+                                      "one (`video-planner train --model grounding`); '' = the shipped one",
+                                      read_only=True)
     sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
     frame_period_s: float = param(0.5, 'seconds between plan frames when executed', low=0.01, high=60.0)
     max_step_m: float = param(0.15, 'safety gate: largest end-effector move between two frames (m)',
@@ -109,7 +112,7 @@ class PipelineParams:
             checkpoint=self.checkpoint, inverse_dynamics=self.inverse_dynamics, idm_checkpoint=self.idm_checkpoint,
             arm=self.arm, urdf=self.robot_description or self.urdf_path, base_frame=self.base_frame,
             ee_frame=self.ee_frame, num_candidates=self.num_candidates,
-            critic_checkpoint=self.critic_checkpoint,
+            critic_checkpoint=self.critic_checkpoint, grounding_checkpoint=self.grounding_checkpoint,
             sampling_steps=self.sampling_steps, frame_period_s=self.frame_period_s,
             max_step_m=self.max_step_m, min_confidence=self.min_confidence,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
