@@ -49,7 +49,7 @@ from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel
 from video_planner.model.evaluate import inverse_dynamics_methods
 from video_planner.sim.instruction_edits import naming_other, other_object
-from video_planner.sim.segmentation import SEG_OBJECT_BASE
+from video_planner.sim.segmentation import object_segment
 from video_planner.text import TextEncoder
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'instruction_following.md'
@@ -95,10 +95,9 @@ def hints(grounder, clip: dict, sentences: list[str], objects: list[str], task: 
     if grounder is None:
         return [None] * len(sentences)
     if grounder == 'truth':
-        names = [o['name'] for o in task['objects']]
         with h5py.File(path, 'r') as h:
             seg = h['data/demo_0/obs/seg'][frame]
-        return [seg == SEG_OBJECT_BASE + names.index(name) for name in objects]
+        return [seg == object_segment(task, name) for name in objects]
     return [grounder.hint(clip['frame0'], s, clip['frame0'].shape[0]) for s in sentences]
 
 

@@ -1,10 +1,9 @@
 """Reading episodes back: `EpisodeReader` (files -> `Episode`s) and `VideoClipDataset` (-> training clips)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterator, Sequence
-
-import json
 
 import cv2
 import h5py
@@ -14,7 +13,7 @@ import torch
 from video_planner.data.episode import Episode, read_episode
 from video_planner.dynamics.camera import CameraModel
 from video_planner.errors import VideoPlannerError
-from video_planner.sim.segmentation import SEG_GRIPPER, SEG_OBJECT_BASE
+from video_planner.sim.segmentation import SEG_GRIPPER, object_segment
 
 
 def episode_files(path_or_dir: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -72,7 +71,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
     Items: frame0 (H,W,3) uint8, future (K,H,W,3) uint8, ee_poses (K+1,4,4), gripper (K+1,),
     instruction, arm, task_family, camera (CameraModel at image_size), K (3,3), T_base_camera (4,4),
     depth0_m (H,W) float32, ee_mask0 (H,W) bool, target0 (H,W) bool (the pixels of the object the
-    instruction names, from the segmentation; all False for an episode without a task record). Use `collate_clips` as a DataLoader's collate_fn.
+    instruction names, from the segmentation; all False for an episode without a task record).
+    Use `collate_clips` as a DataLoader's collate_fn.
     """
 
     def __init__(self, paths: str | Path | Sequence[str | Path], horizon: int = 8, stride: int | None = None,
@@ -119,7 +119,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
             camera = CameraModel(K=np.array(a['camera_K']), width=int(a['camera_width']),
                                  height=int(a['camera_height']), T_base_camera=np.array(a['T_base_camera']))
             instruction, arm, family = str(a['instruction']), str(a['arm']), str(a['task_family'])
-            target = target_segment(json.loads(a['task'])) if 'task' in a else -1
+            task = json.loads(a['task']) if 'task' in a else {}
+            target = object_segment(task, task.get('target'))
         size = self.image_size
         if rgb.shape[1:3] != (size, size):
             rgb = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in rgb])
@@ -130,12 +131,6 @@ class VideoClipDataset(torch.utils.data.Dataset):
                 'instruction': instruction, 'arm': arm, 'task_family': family, 'camera': camera,
                 'K': camera.K.copy(), 'T_base_camera': camera.T_base_camera.copy(),
                 'depth0_m': depth0.astype(np.float32), 'ee_mask0': seg0 == SEG_GRIPPER, 'target0': seg0 == target}
-
-
-def target_segment(task: dict) -> int:
-    """The segmentation id of the object `task` acts on (-1: the task names none of its objects)."""
-    names = [o['name'] for o in task.get('objects', [])]
-    return SEG_OBJECT_BASE + names.index(task['target']) if task.get('target') in names else -1
 
 
 def collate_clips(items: list[dict]) -> dict:

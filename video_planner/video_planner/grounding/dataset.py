@@ -18,27 +18,22 @@ from torch.utils.data import Dataset
 from video_planner.data.recolour import random_colours, recolour_frames
 from video_planner.errors import VideoPlannerError
 from video_planner.grounding.config import GroundingConfig
-from video_planner.policy.dataset import resize_frames
+from video_planner.policy.dataset import image_tensor, resize_frames
 from video_planner.sim.instruction_edits import naming_other, other_object, recoloured
-from video_planner.sim.segmentation import SEG_OBJECT_BASE
-
-
-def image_tensor(frame: np.ndarray) -> torch.Tensor:
-    """(S, S, 3) uint8 -> (3, S, S) float in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frame)).float().div(127.5).sub(1.0).permute(2, 0, 1)
+from video_planner.sim.segmentation import object_segment
 
 
 def named_objects(task: dict) -> list[tuple[str, int]]:
     """(sentence, segmentation id) pairs for a task: its own sentence and target, and, when the scene has
     another movable object and the sentence parses, the sentence naming that object instead."""
-    names = [o['name'] for o in task['objects']]
-    if task.get('target') not in names:
+    target = object_segment(task, task.get('target'))
+    if target < 0:
         return []
-    pairs = [(task['instruction'], SEG_OBJECT_BASE + names.index(task['target']))]
+    pairs = [(task['instruction'], target)]
     other = other_object(task)
     sentence = naming_other(task, other) if other is not None else None
     if sentence is not None:
-        pairs.append((sentence, SEG_OBJECT_BASE + names.index(other['name'])))
+        pairs.append((sentence, object_segment(task, other['name'])))
     return pairs
 
 

@@ -10,9 +10,8 @@ import torch
 
 from video_planner.errors import VideoPlannerError
 from video_planner.grounding.config import GroundingConfig
-from video_planner.grounding.dataset import image_tensor
 from video_planner.grounding.network import GroundingNetwork
-from video_planner.policy.dataset import resize_frames
+from video_planner.policy.dataset import image_tensor, resize_frames
 from video_planner.text.conditioned import TextConditioned
 
 KIND = 'grounding'

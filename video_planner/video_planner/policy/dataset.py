@@ -24,6 +24,11 @@ def episode_targets(ee_pose: np.ndarray, gripper: np.ndarray, scale: float,
     return delta.astype(np.float32), (np.asarray(gripper[1:]) >= 0.5).astype(np.float32)
 
 
+def image_tensor(frame: np.ndarray) -> torch.Tensor:
+    """(S, S, 3) uint8 frame -> (3, S, S) float in [-1, 1], as the small CNNs (policy, grounding) read it."""
+    return torch.from_numpy(np.ascontiguousarray(frame)).float().div(127.5).sub(1.0).permute(2, 0, 1)
+
+
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
     if frames.shape[1:3] == (size, size):
         return frames
@@ -98,8 +103,7 @@ class PolicyStepDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> dict:
-        image = torch.from_numpy(self.images[i]).float().div(127.5).sub(1.0).permute(2, 0, 1)
-        return {'image': image, 'text_emb': torch.from_numpy(self.embeddings[self.texts[i]]),
+        return {'image': image_tensor(self.images[i]), 'text_emb': torch.from_numpy(self.embeddings[self.texts[i]]),
                 'gripper_state': torch.tensor([self.gripper_state[i]], dtype=torch.float32),
                 'delta': torch.from_numpy(self.delta[i]),
                 'gripper_next': torch.tensor(self.gripper_next[i], dtype=torch.float32)}

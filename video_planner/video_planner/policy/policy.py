@@ -8,7 +8,7 @@ import torch
 
 from video_planner.errors import VideoPlannerError
 from video_planner.policy.config import PolicyConfig
-from video_planner.policy.dataset import resize_frames
+from video_planner.policy.dataset import image_tensor, resize_frames
 from video_planner.policy.network import PolicyNetwork
 from video_planner.text.conditioned import TextConditioned
 
@@ -33,7 +33,7 @@ class ImageLanguagePolicy(TextConditioned):
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise VideoPlannerError(f'rgb: expected an HxWx3 uint8 image, got {rgb.dtype} {rgb.shape}')
         frame = resize_frames(rgb[None], self.config.image_size)[0]
-        image = torch.from_numpy(frame).float().div(127.5).sub(1.0).permute(2, 0, 1)[None].to(self.device)
+        image = image_tensor(frame)[None].to(self.device)
         text = torch.from_numpy(np.asarray(self.text_encoder.encode(instruction), np.float32))[None].to(self.device)
         state = torch.tensor([[float(gripper)]], dtype=torch.float32, device=self.device)
         out = self.network(image, text, state)[0].cpu().double().numpy()
