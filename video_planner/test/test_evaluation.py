@@ -139,3 +139,18 @@ def test_missing_checkpoints_are_reported_not_faked(tmp_path):
     result = run_suite(config, progress=False)
     assert set(result.skipped) == {'video_flow', 'policy'} and 'none.pt' in result.skipped['video_flow']
     assert [r.method for r in result.records] == ['noop'] and result.config.methods == ['noop']
+
+
+def test_failed_episodes_are_tabled_by_their_whole_reason():
+    from types import SimpleNamespace
+
+    from video_planner.evaluation.methods import budget_status
+    from video_planner.evaluation.report import status_table
+    assert budget_status('') == 'control-step budget spent'
+    assert budget_status('plans used up') == 'control-step budget spent (plans used up)'
+    stopped = budget_status('plan rejected: IK failed at waypoint 3')
+    assert stopped == 'control-step budget spent (plan rejected): IK failed at waypoint 3'
+    records = [SimpleNamespace(method='video_learned', success=False, status=s)
+               for s in (stopped, 'plan rejected: empty plan', 'plan rejected: NaN')]
+    table = status_table(SimpleNamespace(records=records, config=SimpleNamespace(methods=['video_learned'])))
+    assert 'plan rejected x2' in table and 'control-step budget spent (plan rejected) x1' in table

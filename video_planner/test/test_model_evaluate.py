@@ -53,6 +53,9 @@ class TableEncoder:
         return np.stack([np.random.default_rng(len(i)).normal(size=384).astype(np.float32)
                          for i in instructions])
 
+    def encode(self, instruction):
+        return self.encode_batch([instruction])[0]
+
 
 def test_evaluation_reports_every_group_with_per_frame_scores():
     cfg = load_model_config('tiny')
@@ -120,3 +123,42 @@ def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path, caps
                  '--steps', '2', '--dynamics', 'learned', '--idm-checkpoint', str(tmp_path / 'none.pt'),
                  '--text-cache', str(tmp_path / 'text')]) == 2
     assert 'none.pt does not exist' in capsys.readouterr().err
+
+
+def test_hint_models_are_scored_with_the_hint_the_planner_gives(tmp_path):
+    """A target_hint model's plans get the recorded mask ('truth') or a grounding network's ('auto' or a
+    checkpoint), and the report says which; a model without a hint channel gets none."""
+    from ros_harness import tiny_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
+
+    from video_planner.model.evaluate import hint_source
+    model = VideoModel.load(tiny_hint_checkpoint()).eval()
+    s, k = model.config.image_size, model.config.horizon
+    clips = []
+    for i, text in enumerate(['lift the red cube', 'touch the green can', 'hoist the red cube']):
+        frames = np.stack([image(10 * i + j, s) for j in range(k + 1)])
+        target = np.zeros((s, s), bool)
+        target[2 + i:8 + i, 3:9] = True
+        clips.append({'frame0': frames[0], 'future': frames[1:], 'instruction': text, 'arm': 'panda',
+                      'target0': target})
+    plans = {}
+    for name in ('none', 'truth', str(tiny_grounding_checkpoint())):
+        examples = []
+        result = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
+                                examples=examples, per_arm=3, hint_fn=hint_source(model, name, TableEncoder()),
+                                hint_name=name)
+        assert f'target hint {name},' in to_markdown(result)
+        plans[name] = np.stack([e['plan'] for e in examples])
+    assert not np.array_equal(plans['none'], plans['truth'])
+    # Dropping the text drops the hint with it: the plans are those of the empty condition.
+    dropped = []
+    evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova', examples=dropped,
+                   per_arm=3, hint_fn=hint_source(model, 'truth'), text_ablation='drop')
+    no_hint_dropped = []
+    evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
+                   examples=no_hint_dropped, per_arm=3, text_ablation='drop')
+    np.testing.assert_array_equal(np.stack([e['plan'] for e in dropped]),
+                                  np.stack([e['plan'] for e in no_hint_dropped]))
+    assert hint_source(VideoModel.load(tiny_checkpoint()), 'truth') is None
+    with pytest.raises(VideoPlannerError, match='target0'):
+        evaluate_plans(model, [{k: v for k, v in c.items() if k != 'target0'} for c in clips], TableEncoder(),
+                       steps=2, hint_fn=hint_source(model, 'truth'))

@@ -90,6 +90,15 @@ def test_hint_model_trains_on_clips_with_masks(episodes, encoder, tmp_path):
     assert np.mean(losses[-2:]) < np.mean(losses[:2])
     loaded = VideoModel.load(tmp_path / 'model.pt')
     assert loaded.config.target_hint
+    # The training's sample grids draw each plan with its clip's recorded mask, the model's own condition.
+    from video_planner.model.grid import video_grid
+    from video_planner.model.train import make_sample_fn
+    raws = [clips.raw(i) for i in (0, len(clips) - 1)]
+    plans = loaded.sample(np.stack([r['frame0'] for r in raws]), clips.encode_text([r['instruction'] for r in raws]),
+                          steps=2, seed=0, hint=np.stack([r['target0'] for r in raws]).astype(np.float32))
+    rows = [np.concatenate([r['frame0'][None], video]) for r, plan in zip(raws, plans)
+            for video in (r['future'], plan)]
+    np.testing.assert_array_equal(make_sample_fn(clips, n=2, steps=2)(loaded, 0), video_grid(rows))
 
 
 def test_bad_hints_are_refused():

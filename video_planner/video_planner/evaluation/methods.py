@@ -209,6 +209,14 @@ class PolicyMethod(Method):
                 return
 
 
+def budget_status(status: str) -> str:
+    """The status of an episode stopped by the control-step budget while `status` was its last news. The
+    reason stays before any ':' detail, where the report's "ended by" table cuts a status."""
+    reason, _, detail = status.partition(':')
+    return (f'control-step budget spent ({reason})' if reason else 'control-step budget spent') + \
+        (f':{detail}' if detail else '')
+
+
 def run_method(method: Method, episode: Episode) -> EpisodeOutcome:
     """`method.run` with the budget rule applied; success is read at the end (after settling when the
     method stopped without it)."""
@@ -216,8 +224,7 @@ def run_method(method: Method, episode: Episode) -> EpisodeOutcome:
     try:
         method.run(episode)
     except BudgetExhausted:
-        outcome.status = f'control-step budget spent ({outcome.status})' if outcome.status else \
-            'control-step budget spent'
+        outcome.status = budget_status(outcome.status)
     if not _succeeded(episode.world):
         episode.executor.hold(episode.executor.config.settle_steps)
     outcome.success = _succeeded(episode.world)

@@ -39,7 +39,7 @@ class SuiteConfig:
     threads: int = 1
     loop: str = 'closed'
     chunk: int = 0
-    max_plans: int = 3
+    max_plans: int = 10
     checkpoint: str = ''
     idm_checkpoint: str = ''
     num_candidates: int = 1

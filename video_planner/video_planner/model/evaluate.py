@@ -114,6 +114,29 @@ def _finite(values: list[float]) -> np.ndarray:
 
 
 TEXT_ABLATIONS = ('none', 'shuffle', 'drop')
+HINT_SOURCES = ('auto', 'none', 'truth')
+
+
+def hint_source(model, hint: str, text_encoder=None):
+    """How a `target_hint` model's plans get their target mask: clip dict -> (H, W) float32, or None
+    (no hint: the model's hint channel stays empty, a condition its training knows).
+
+    'auto': the shipped grounding network, as the planner does; 'truth': the clip's recorded mask of
+    the named object (`target0`: what a perfect grounding would give); 'none'; or a grounding
+    checkpoint's path. A model that reads no hint gets none whatever is asked.
+    """
+    if not getattr(model.config, 'target_hint', False) or hint == 'none':
+        return None
+    if hint == 'truth':
+        def truth(clip: dict) -> np.ndarray:
+            if 'target0' not in clip:
+                raise VideoPlannerError("hint 'truth': the clips carry no target mask (target0)")
+            return np.asarray(clip['target0'], np.float32)
+        return truth
+    from video_planner.grounding import Grounder
+    from video_planner.resources import model_path
+    grounder = Grounder.load(model_path('grounding_default.pt') if hint == 'auto' else hint, text_encoder)
+    return lambda clip: grounder.hint(clip['frame0'], clip['instruction'], clip['frame0'].shape[0])
 
 
 def ablate_text(text: np.ndarray, ablation: str) -> np.ndarray:
@@ -133,8 +156,13 @@ def ablate_text(text: np.ndarray, ablation: str) -> np.ndarray:
 def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, seed: int = 0,
                    guidance_scale: float = 1.0, text_ablation: str = 'none', batch_size: int = 8,
                    max_clips: int | None = None, held_out_arm: str | None = None,
-                   dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2) -> dict:
+                   dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2,
+                   hint_fn=None, hint_name: str = 'none') -> dict:
     """Sample one plan per clip and score it; returns {group: summary} plus the settings used.
+
+    hint_fn: clip -> target mask for a `target_hint` model (`hint_source`; None: no hint), named
+    `hint_name` in the report. The text ablations treat the hint as part of the instruction: 'shuffle'
+    moves it with the words, 'drop' drops it with them (as text dropout does in training).
 
     dynamics: {name: InverseDynamics} to score the plans' end-effector paths with (None: images only).
     examples: if a list, the first `per_arm` clips of every arm are appended to it as dicts
@@ -148,7 +176,11 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
     def flush():
         frame0 = np.stack([c['frame0'] for c in pending])
         text = ablate_text(model.encode_text(text_encoder, [c['instruction'] for c in pending]), text_ablation)
-        plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale)
+        hint = None
+        if hint_fn is not None and text_ablation != 'drop':
+            hint = np.stack([hint_fn(c) for c in pending])
+            hint = np.roll(hint, 1, axis=0) if text_ablation == 'shuffle' else hint
+        plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale, hint=hint)
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)
             s = scores[group]
@@ -180,7 +212,8 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
     if n == 0:
         raise VideoPlannerError('evaluate: no clips to evaluate; check --data')
     return {'settings': {'steps': steps, 'seed': seed, 'guidance_scale': guidance_scale,
-                         'text_ablation': text_ablation, 'clips': n,
+                         'text_ablation': text_ablation, 'hint': hint_name if hint_fn is not None else 'none',
+                         'clips': n,
                          'held_out_arm': held_out_arm},
             'groups': {g: s.summary() for g, s in scores.items()}}
 
@@ -189,7 +222,7 @@ def to_markdown(result: dict) -> str:
     s = result['settings']
     lines = [f"Sampled plans vs true future ({s['clips']} clips, {s['steps']} DDIM steps, seed {s['seed']}, "
              f"guidance scale {s.get('guidance_scale', 1.0):g}, text ablation {s.get('text_ablation', 'none')}, "
-             f"held-out arm `{s['held_out_arm']}`).", '',
+             f"target hint {s.get('hint', 'none')}, held-out arm `{s['held_out_arm']}`).", '',
              '| group | clips | PSNR dB | SSIM | copy-frame0 PSNR dB | copy-frame0 SSIM |',
              '|---|---|---|---|---|---|']
     for g, r in result['groups'].items():
@@ -225,6 +258,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--text-ablation', choices=TEXT_ABLATIONS, default='none',
                         help="condition plans on each clip's instruction (none), another clip's (shuffle) or "
                              'none at all (drop): does the model use its instruction?')
+    parser.add_argument('--hint', default='auto',
+                        help="target hint for a model that reads one (target_hint: true): 'auto' (the shipped "
+                             "grounding network, as the planner does), 'truth' (the recorded mask of the named "
+                             "object), 'none', or a grounding checkpoint")
     parser.add_argument('--max-clips', type=int, default=None)
     parser.add_argument('--text-cache', default=None, help='folder of cached instruction embeddings')
     parser.add_argument('--stride', type=int, default=None,
@@ -254,11 +291,13 @@ def run(args: argparse.Namespace) -> int:
         cfg = model.config
         clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
         examples: list[dict] = []
-        result = evaluate_plans(model, clips, TextEncoder(cache_dir=args.text_cache), steps=args.steps, seed=args.seed,
+        encoder = TextEncoder(cache_dir=args.text_cache)
+        result = evaluate_plans(model, clips, encoder, steps=args.steps, seed=args.seed,
                                 guidance_scale=args.guidance_scale, text_ablation=args.text_ablation,
                                 max_clips=args.max_clips,
                                 dynamics=inverse_dynamics_methods(args.dynamics, args.idm_checkpoint),
-                                examples=examples)
+                                examples=examples, hint_fn=hint_source(model, args.hint, encoder),
+                                hint_name=args.hint)
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)
         return 2

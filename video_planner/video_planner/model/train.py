@@ -103,9 +103,12 @@ def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
     clips = [dataset.raw(int(i)) for i in idx]
     frame0 = np.stack([c['frame0'] for c in clips])
     text = dataset.encode_text([c['instruction'] for c in clips])
+    # A target_hint model samples with the recorded mask of the named object, its training condition.
+    hint = (np.stack([np.asarray(c['target0'], np.float32) for c in clips])
+            if all('target0' in c for c in clips) else None)
 
     def sample_fn(ema_model: VideoModel, step: int) -> np.ndarray:
-        plans = ema_model.sample(frame0, text, steps=steps, seed=0)
+        plans = ema_model.sample(frame0, text, steps=steps, seed=0, hint=hint)
         rows = []
         for c, plan in zip(clips, plans):
             rows.append(np.concatenate([c['frame0'][None], c['future']]))

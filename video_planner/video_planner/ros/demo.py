@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--arm', default='panda', help='simulator arm (default: panda)')
     parser.add_argument('--task', default='reach', help="task family: reach, push, pick_place, lift, or '' for any")
     parser.add_argument('--seed', type=int, default=0, help='task seed')
-    parser.add_argument('--max-replans', type=int, default=4, help='most plans to try before giving up')
+    parser.add_argument('--max-replans', type=int, default=10, help='most plans to try before giving up')
     parser.add_argument('--out', default='out/demo', help='output folder (GIF, bag, summary, logs)')
     parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped model)')
     parser.add_argument('--sampling-steps', type=int, default=0, help='sampler steps (0 = planner default)')
