@@ -114,7 +114,6 @@ def _finite(values: list[float]) -> np.ndarray:
 
 
 TEXT_ABLATIONS = ('none', 'shuffle', 'drop')
-HINT_SOURCES = ('auto', 'none', 'truth')
 
 
 def hint_source(model, hint: str, text_encoder=None):
