@@ -36,13 +36,15 @@ RESULTS = Path(__file__).resolve().parent / 'results' / 'candidate_selection.md'
 
 
 def candidate_paths(model, idm, clip: dict, emb: np.ndarray, count: int, steps: int, seed: int,
-                    guidance_scale: float = 1.0, eta: float = 0.0, hint: np.ndarray | None = None):
+                    guidance_scale: float = 1.0, eta: float = 0.0, hint: np.ndarray | None = None,
+                    hint_guidance: float = 1.0):
     """(C, K, 3) end-effector paths the inverse dynamics reads from C plans sampled for the instruction row
     `emb` (VideoModel.encode_text) from the clip's first frame, their confidences, and the (C, K+1, S, S, 3)
-    plans themselves (camera frame first). `hint`: the target mask of a `target_hint` model."""
+    plans themselves (camera frame first). `hint`: the target mask of a `target_hint` model, followed with
+    `hint_guidance`."""
     frame0 = clip['frame0']
     plans = model.sample(np.repeat(frame0[None], count, 0), np.repeat(emb[None], count, 0), steps=steps, seed=seed,
-                         guidance_scale=guidance_scale, eta=eta, hint=hint)
+                         guidance_scale=guidance_scale, eta=eta, hint=hint, hint_guidance=hint_guidance)
     paths, confidences = [], []
     for plan in plans:
         motion = idm.estimate(np.concatenate([frame0[None], plan]), clip['depth0_m'], clip['camera'],

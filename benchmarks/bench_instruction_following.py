@@ -102,7 +102,7 @@ def hints(grounder, clip: dict, sentences: list[str], objects: list[str], task: 
 
 
 def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: int, args, guidance_scale: float,
-                   grounder=None):
+                   grounder=None, hint_guidance: float = 1.0):
     """({rule: (named-object hits, true-instruction hits, moved-by-words flags, follows-both flags)}, recorded
     hit) of one episode, or None."""
     task, xy = read_task(path, frame)
@@ -119,7 +119,7 @@ def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: in
     for sentence, row, hint, (named, unnamed) in zip(sentences, emb, where,
                                                      ((target_xy, other_xy), (other_xy, target_xy))):
         paths, confidence, videos = candidate_paths(model, idm, clip, row, args.draws * args.candidates, args.steps,
-                                                    args.seed, guidance_scale, args.eta, hint)
+                                                    args.seed, guidance_scale, args.eta, hint, hint_guidance)
         reached.append(np.asarray([goes_to(p, named, unnamed) for p in paths]).reshape(groups))
         confidences.append(confidence.reshape(groups))
         critic_scores.append(None if critic is None else critic.score(videos, sentence).reshape(groups))
@@ -144,6 +144,8 @@ def main() -> int:
     ap.add_argument('--steps', type=int, default=10, help='DDIM steps')
     ap.add_argument('--guidance', type=float, nargs='+', default=[1.0],
                     help='classifier-free guidance scales to compare (> 1: twice the network calls)')
+    ap.add_argument('--hint-guidance', type=float, nargs='+', default=[1.0],
+                    help='guidance towards the target hint to compare (> 1: one more network call per step)')
     ap.add_argument('--eta', type=float, default=0.0,
                     help='DDIM eta: 0 deterministic given the noise, 1 adds fresh noise every step (more varied plans)')
     ap.add_argument('--hint', default=None,
@@ -161,14 +163,15 @@ def main() -> int:
     rows = []
     for checkpoint in args.checkpoints:
         model = VideoModel.load(checkpoint)
-        for guidance, folder in ((g, f) for g in args.guidance for f in args.data):
+        for guidance, hint_guidance, folder in ((g, h, f) for g in args.guidance for h in args.hint_guidance
+                                                for f in args.data):
             dataset = VideoClipDataset([folder], horizon=model.config.horizon)
             flags: dict[str, list[list]] = {}
             recorded, skipped = [], 0
             for i in range(len(dataset)):
                 path, frames = dataset.index[i]
                 scores = episode_scores(model, idm, encoder, critic, dataset[i], str(path), int(frames[0]), args,
-                                        guidance, grounder)
+                                        guidance, grounder, hint_guidance)
                 if scores is None:
                     skipped += 1
                     continue
@@ -177,12 +180,12 @@ def main() -> int:
                     for column, value in zip(flags.setdefault(rule, [[], [], [], []]), values):
                         column.append(value)
             for rule, columns in flags.items():
-                row = [f'`{checkpoint}`', f'{guidance:g}', rule, Path(folder).name,
+                row = [f'`{checkpoint}`', f'{guidance:g}', f'{hint_guidance:g}', rule, Path(folder).name,
                        f'{len(recorded)} ({skipped} skipped)', *(pct(np.concatenate(c)) for c in columns),
                        pct(np.asarray(recorded))]
                 rows.append(row)
                 print(' | '.join(row), flush=True)
-    header = ['checkpoint', 'guidance', 'plan kept', 'episodes', 'used', 'goes to the named object',
+    header = ['checkpoint', 'guidance', 'hint guidance', 'plan kept', 'episodes', 'used', 'goes to the named object',
               '... with the true instruction', 'moved by the words', 'follows both', 'recorded path']
     critic_note = f' Critic: `{args.critic}`.' if args.critic else ''
     critic_note += f' Target hint: `{args.hint}`.' if args.hint else ''
@@ -191,7 +194,8 @@ def main() -> int:
         f'Run {utc_stamp()}; learned inverse dynamics `idm_default.pt`; {args.draws} kept plans per instruction, '
         f'each from {args.candidates} sampled; {args.steps} DDIM steps (eta {args.eta:g}), seed {args.seed}; '
         '`guidance`: '
-        'classifier-free guidance scale (1 = none); `plan kept`: the first sample, the most confident one '
+        'classifier-free guidance scale (1 = none); `hint guidance`: guidance towards the target hint (1 = none); '
+        '`plan kept`: the first sample, the most confident one '
         f'(learned inverse dynamics), the one the plan critic rates highest, or (oracle) one that goes to the named '
         f'object if any does.{critic_note} '
         'Episodes without a second movable object, or whose '
@@ -203,7 +207,8 @@ def main() -> int:
         f'Command: `python benchmarks/bench_instruction_following.py --data {" ".join(args.data)} --checkpoints '
         f'{" ".join(args.checkpoints)} --draws {args.draws} --candidates {args.candidates}'
         f'{" --critic " + args.critic if args.critic else ""}{" --hint " + args.hint if args.hint else ""} --steps {args.steps} --eta {args.eta:g} '
-        f'--guidance {" ".join(f"{g:g}" for g in args.guidance)} --seed {args.seed} '
+        f'--guidance {" ".join(f"{g:g}" for g in args.guidance)} '
+        f'--hint-guidance {" ".join(f"{h:g}" for h in args.hint_guidance)} --seed {args.seed} '
         f'--threads {args.threads}`'])
     print(f'wrote {args.out}')
     return 0

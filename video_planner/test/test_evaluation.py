@@ -11,7 +11,7 @@ import torch
 from video_planner.errors import VideoPlannerError
 from video_planner.evaluation import SuiteConfig, run_suite, task_instances, wilson_interval
 from video_planner.evaluation.report import BEGIN, END, write_report
-from video_planner.evaluation.stats import SuccessRate
+from video_planner.evaluation.stats import SuccessRate, mcnemar_exact_p
 from video_planner.evaluation.suite import ALL_METHODS
 
 torch.set_num_threads(1)
@@ -32,6 +32,19 @@ def test_wilson_interval_edges():
     assert SuccessRate(3, 4).format() == '75% [30-95] (n=4)'
     with pytest.raises(VideoPlannerError, match='successes'):
         wilson_interval(5, 3)
+
+
+@pytest.mark.parametrize('only_a, only_b, p', [
+    # Two-sided binomial test at 1/2 on the discordant pairs (scipy.stats.binomtest gives the same).
+    (0, 6, 0.03125), (6, 0, 0.03125), (1, 1, 1.0), (10, 3, 0.09228515625), (9, 23, 0.0200616), (0, 0, 1.0),
+])
+def test_mcnemar_exact_p_matches_the_binomial_test(only_a, only_b, p):
+    assert mcnemar_exact_p(only_a, only_b) == pytest.approx(p, abs=1e-6)
+
+
+def test_mcnemar_refuses_negative_counts():
+    with pytest.raises(VideoPlannerError, match='counts'):
+        mcnemar_exact_p(-1, 3)
 
 
 def test_instances_are_seeded_by_their_place_in_the_registry():

@@ -146,9 +146,16 @@ def test_hint_models_are_scored_with_the_hint_the_planner_gives(tmp_path):
         result = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
                                 examples=examples, per_arm=3, hint_fn=hint_source(model, name, TableEncoder()),
                                 hint_name=name)
-        assert f'target hint {name},' in to_markdown(result)
+        assert f'target hint {name} (guidance 1),' in to_markdown(result)
         plans[name] = np.stack([e['plan'] for e in examples])
     assert not np.array_equal(plans['none'], plans['truth'])
+    # Hint guidance reaches the sampler, and the report says so.
+    guided = []
+    result = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
+                            examples=guided, per_arm=3, hint_fn=hint_source(model, 'truth'), hint_name='truth',
+                            hint_guidance=3.0)
+    assert 'target hint truth (guidance 3),' in to_markdown(result)
+    assert not np.array_equal(np.stack([e['plan'] for e in guided]), plans['truth'])
     # Dropping the text drops the hint with it: the plans are those of the empty condition.
     dropped = []
     evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova', examples=dropped,

@@ -14,6 +14,8 @@ def test_config_names_the_bad_setting(tmp_path):
         PlannerConfig(num_candidates=0)
     with pytest.raises(ConfigError, match='workspace_min'):
         PlannerConfig(workspace_min=[1.0, 0.0, 0.0], workspace_max=[0.5, 1.0, 1.0])
+    with pytest.raises(ConfigError, match='hint_guidance'):
+        PlannerConfig(hint_guidance=-1.0)
     with pytest.raises(ConfigError, match="unknown planner setting"):
         PlannerConfig.from_dict({'sampling_step': 3})
     ros_file = tmp_path / 'planner.yaml'
@@ -119,9 +121,17 @@ def test_a_hint_model_plans_towards_what_the_grounding_network_finds(sim_request
     hint = planner.grounder.hint(rgb, sim_request.instruction, planner.image_size)
     emb = planner.video_model.encode_text(planner.text_encoder, [sim_request.instruction])
     expected = planner.video_model.sample(np.repeat(rgb[None], len(candidates), 0), np.repeat(emb, len(candidates), 0),
-                                          steps=sim_request.sampling_steps, seed=sim_request.seed, hint=hint)
+                                          steps=sim_request.sampling_steps, seed=sim_request.seed, hint=hint,
+                                          hint_guidance=planner.config.hint_guidance)
     assert np.array_equal(candidates[:, 1:], expected)
     assert planner.plan(sim_request).frames.shape == candidates[0].shape
+    # hint_guidance reaches the sampler.
+    planner.config = PlannerConfig(**{**vars(planner.config), 'hint_guidance': 3.0})
+    guided = planner.sample_video(sim_request)[0]
+    assert np.array_equal(guided[:, 1:], planner.video_model.sample(
+        np.repeat(rgb[None], len(candidates), 0), np.repeat(emb, len(candidates), 0), steps=sim_request.sampling_steps,
+        seed=sim_request.seed, hint=hint, hint_guidance=3.0))
+    assert not np.array_equal(guided, candidates)
     # A video model without the hint input never loads a grounding network, even a broken one.
     plain = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), grounding_checkpoint='/no/such.pt'))
     assert plain.grounder is None and 'ground' not in plain.sample_video(sim_request)[1]

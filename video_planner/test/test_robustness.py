@@ -213,6 +213,7 @@ def test_parameters_are_validated_at_start_up_and_on_change(stack, tmp_path):
     assert params.wait_for_services(10.0)
     # (rclpy checks the descriptor's range itself, with its own wording; our checks do the rest.)
     for name, value, words in (('sampling_steps', 1000, 'out of range'),
+                               ('hint_guidance', 50.0, 'out of range'),
                                ('max_frame_age_s', -1.0, 'out of range'),
                                ('checkpoint', '/tmp/other.pt', 'read-only'),
                                ('workspace_min', [50.0, 50.0, 50.0], 'must be below')):

@@ -101,6 +101,33 @@ def test_hint_model_trains_on_clips_with_masks(episodes, encoder, tmp_path):
     np.testing.assert_array_equal(make_sample_fn(clips, n=2, steps=2)(loaded, 0), video_grid(rows))
 
 
+def test_hint_guidance_interpolates_between_no_hint_and_the_hint():
+    model = VideoModel(hint_config())
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    frame = np.random.default_rng(0).integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+    text = np.random.default_rng(1).normal(size=(2, 384)).astype(np.float32)
+    mask = np.zeros((16, 16))
+    mask[4:8, 4:8] = 1
+    plain = model.sample(frame, text, steps=3, seed=0, hint=mask)
+    blind = model.sample(frame, text, steps=3, seed=0)
+    assert not np.array_equal(plain, blind)
+    # Scale 1 is no guidance; scale 0 keeps only the (words, no hint) branch, the plan made without the hint.
+    np.testing.assert_array_equal(plain, model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=1.0))
+    unhinted = model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=0.0)
+    assert np.abs(unhinted.astype(int) - blind.astype(int)).max() <= 1
+    pushed = model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=3.0)
+    assert pushed.shape == plain.shape and not np.array_equal(pushed, plain)
+    # Without a hint there is nothing to guide towards; with text guidance too, both terms apply.
+    np.testing.assert_array_equal(blind, model.sample(frame, text, steps=3, seed=0, hint_guidance=3.0))
+    both = model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=3.0, guidance_scale=2.0)
+    assert not np.array_equal(both, pushed)
+    with pytest.raises(VideoPlannerError, match='finite'):
+        model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=float('nan'))
+
+
 def test_bad_hints_are_refused():
     model = VideoModel(hint_config())
     frame, text = np.zeros((16, 16, 3), np.uint8), np.zeros((1, 384), np.float32)

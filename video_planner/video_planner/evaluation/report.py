@@ -145,7 +145,8 @@ def markdown(result, files: dict[str, str]) -> str:
         f'Task instances: {n_inst} ({len(cfg.arms)} arms x {len(cfg.families)} task families x '
         f'{len(cfg.splits)} instruction splits x {cfg.episodes} episode(s)), seed {cfg.seed}; every method met '
         f'the same instances. Video-plan methods: {loop}; {cfg.num_candidates} candidate(s), '
-        f'{cfg.sampling_steps} DDIM steps. Budget: {cfg.max_control_steps} control steps per episode for every '
+        f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}. Budget: {cfg.max_control_steps} control steps '
+        'per episode for every '
         f'method; an episode ends at its first success. Wall time {result.wall_s / 60:.1f} min with '
         f'{cfg.workers} process(es) x {cfg.threads} torch thread(s). Intervals: 95% Wilson.',
         f'Reproduce: `video-planner eval --out benchmarks/results --markdown BENCHMARKS.md{_flags(cfg)}` '
@@ -189,7 +190,11 @@ def _flags(cfg) -> str:
 
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'workers', 'threads', 'loop', 'chunk',
                'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps', 'num_candidates',
-               'critic_checkpoint', 'grounding_checkpoint')
+               'critic_checkpoint', 'grounding_checkpoint', 'hint_guidance')
+
+
+def _hint_guidance(cfg) -> str:
+    return f', hint guidance {cfg.hint_guidance:g}' if cfg.hint_guidance != 1.0 else ''
 
 
 class _NoFlags:

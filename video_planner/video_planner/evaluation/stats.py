@@ -42,3 +42,18 @@ class SuccessRate:
             return 'n/a (n=0)'
         lo, hi = self.interval
         return f'{100 * self.rate:.0f}% [{100 * lo:.0f}-{100 * hi:.0f}] (n={self.n})'
+
+
+def mcnemar_exact_p(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value for two methods run on the same instances.
+
+    only_a / only_b: instances that only method A / only method B solved (the discordant pairs). Under
+    "no difference" each discordant pair is a fair coin, so this is a two-sided binomial test at 1/2.
+    """
+    if only_a < 0 or only_b < 0:
+        raise VideoPlannerError(f'mcnemar_exact_p: expected counts >= 0, got {only_a}, {only_b}')
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2.0 ** n
+    return min(1.0, 2.0 * tail)

@@ -46,6 +46,7 @@ class SuiteConfig:
     critic_checkpoint: str = ''       # experimental plan critic ranking the candidates; '' = none
     grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
     sampling_steps: int = 10
+    hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
     step_m: float = 0.009
@@ -72,6 +73,9 @@ class SuiteConfig:
             raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
         if self.loop not in ('closed', 'open'):
             raise ConfigError(f"eval loop: expected 'closed' or 'open', got {self.loop!r}")
+        if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
+            raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
+                              f'got {self.hint_guidance!r}')
         if not self.step_m > 0:
             raise ConfigError(f'eval step_m: expected > 0, got {self.step_m}')
 
@@ -185,7 +189,8 @@ class Components:
                                 num_candidates=self.config.num_candidates,
                                 critic_checkpoint=self.config.critic_checkpoint,
                                 grounding_checkpoint=self.config.grounding_checkpoint,
-                                sampling_steps=self.config.sampling_steps)
+                                sampling_steps=self.config.sampling_steps,
+                                hint_guidance=self.config.hint_guidance)
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
         return self._planners[key]
@@ -374,6 +379,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--idm-checkpoint', default=None, help='learned inverse-dynamics checkpoint')
     parser.add_argument('--policy-checkpoint', default=None)
     parser.add_argument('--sampling-steps', type=int, default=None)
+    parser.add_argument('--hint-guidance', type=float, default=None,
+                        help='guidance towards the target hint (1 = none; else one more network call per step)')
     parser.add_argument('--num-candidates', type=int, default=None,
                         help='video plans sampled per planning call; the most confident one (or, with '
                              '--critic-checkpoint, the critic\'s pick) is executed')
@@ -395,7 +402,7 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
                  'num_candidates': args.num_candidates, 'critic_checkpoint': args.critic_checkpoint,
-                 'grounding_checkpoint': args.grounding_checkpoint}
+                 'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from video_planner.errors import VideoPlannerError
+from video_planner.planner.config import PlannerConfig
 
 GROUPS = ('seen', 'held_out_arm', 'held_out_paraphrase')
 
@@ -156,12 +157,13 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
                    guidance_scale: float = 1.0, text_ablation: str = 'none', batch_size: int = 8,
                    max_clips: int | None = None, held_out_arm: str | None = None,
                    dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2,
-                   hint_fn=None, hint_name: str = 'none') -> dict:
+                   hint_fn=None, hint_name: str = 'none', hint_guidance: float = 1.0) -> dict:
     """Sample one plan per clip and score it; returns {group: summary} plus the settings used.
 
     hint_fn: clip -> target mask for a `target_hint` model (`hint_source`; None: no hint), named
-    `hint_name` in the report. The text ablations treat the hint as part of the instruction: 'shuffle'
-    moves it with the words, 'drop' drops it with them (as text dropout does in training).
+    `hint_name` in the report and followed with `hint_guidance` (VideoModel.sample). The text ablations
+    treat the hint as part of the instruction: 'shuffle' moves it with the words, 'drop' drops it with
+    them (as text dropout does in training).
 
     dynamics: {name: InverseDynamics} to score the plans' end-effector paths with (None: images only).
     examples: if a list, the first `per_arm` clips of every arm are appended to it as dicts
@@ -179,7 +181,8 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         if hint_fn is not None and text_ablation != 'drop':
             hint = np.stack([hint_fn(c) for c in pending])
             hint = np.roll(hint, 1, axis=0) if text_ablation == 'shuffle' else hint
-        plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale, hint=hint)
+        plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale, hint=hint,
+                             hint_guidance=hint_guidance)
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)
             s = scores[group]
@@ -212,6 +215,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         raise VideoPlannerError('evaluate: no clips to evaluate; check --data')
     return {'settings': {'steps': steps, 'seed': seed, 'guidance_scale': guidance_scale,
                          'text_ablation': text_ablation, 'hint': hint_name if hint_fn is not None else 'none',
+                         'hint_guidance': hint_guidance if hint_fn is not None else 1.0,
                          'clips': n,
                          'held_out_arm': held_out_arm},
             'groups': {g: s.summary() for g, s in scores.items()}}
@@ -221,7 +225,8 @@ def to_markdown(result: dict) -> str:
     s = result['settings']
     lines = [f"Sampled plans vs true future ({s['clips']} clips, {s['steps']} DDIM steps, seed {s['seed']}, "
              f"guidance scale {s.get('guidance_scale', 1.0):g}, text ablation {s.get('text_ablation', 'none')}, "
-             f"target hint {s.get('hint', 'none')}, held-out arm `{s['held_out_arm']}`).", '',
+             f"target hint {s.get('hint', 'none')} (guidance {s.get('hint_guidance', 1.0):g}), "
+             f"held-out arm `{s['held_out_arm']}`).", '',
              '| group | clips | PSNR dB | SSIM | copy-frame0 PSNR dB | copy-frame0 SSIM |',
              '|---|---|---|---|---|---|']
     for g, r in result['groups'].items():
@@ -261,6 +266,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="target hint for a model that reads one (target_hint: true): 'auto' (the shipped "
                              "grounding network, as the planner does), 'truth' (the recorded mask of the named "
                              "object), 'none', or a grounding checkpoint")
+    parser.add_argument('--hint-guidance', type=float, default=PlannerConfig.hint_guidance,
+                        help='guidance towards the target hint (1 = none; else one more network call per step); '
+                             "default: the planner's")
     parser.add_argument('--max-clips', type=int, default=None)
     parser.add_argument('--text-cache', default=None, help='folder of cached instruction embeddings')
     parser.add_argument('--stride', type=int, default=None,
@@ -296,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
                                 max_clips=args.max_clips,
                                 dynamics=inverse_dynamics_methods(args.dynamics, args.idm_checkpoint),
                                 examples=examples, hint_fn=hint_source(model, args.hint, encoder),
-                                hint_name=args.hint)
+                                hint_name=args.hint, hint_guidance=args.hint_guidance)
     except VideoPlannerError as exc:
         print(f'video-planner evaluate-model: error: {exc}', file=sys.stderr)
         return 2

@@ -176,7 +176,7 @@ class VideoPlanner:
         try:
             future = self.video_model.sample(np.repeat(rgb[None], count, axis=0), np.repeat(embedding, count, axis=0),
                                              steps=steps, seed=seed, callback=on_step, should_cancel=should_cancel,
-                                             hint=hint)
+                                             hint=hint, hint_guidance=self.config.hint_guidance)
         except SamplingCancelled as exc:
             raise PlanCancelled('goal cancelled during sampling') from exc
         timings['sample'] = time.perf_counter() - t0

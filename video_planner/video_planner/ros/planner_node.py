@@ -81,6 +81,8 @@ class PipelineParams:
                                       "one (`video-planner train --model grounding`); '' = the shipped one",
                                       read_only=True)
     sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
+    hint_guidance: float = param(8.0, 'guidance towards the target hint (1 = none; else one more network call '
+                                 'per sampler step)', low=0.0, high=10.0)
     frame_period_s: float = param(0.5, 'seconds between plan frames when executed', low=0.01, high=60.0)
     max_step_m: float = param(0.15, 'safety gate: largest end-effector move between two frames (m)',
                               low=0.001, high=10.0)
@@ -113,7 +115,8 @@ class PipelineParams:
             arm=self.arm, urdf=self.robot_description or self.urdf_path, base_frame=self.base_frame,
             ee_frame=self.ee_frame, num_candidates=self.num_candidates,
             critic_checkpoint=self.critic_checkpoint, grounding_checkpoint=self.grounding_checkpoint,
-            sampling_steps=self.sampling_steps, frame_period_s=self.frame_period_s,
+            sampling_steps=self.sampling_steps, hint_guidance=self.hint_guidance,
+            frame_period_s=self.frame_period_s,
             max_step_m=self.max_step_m, min_confidence=self.min_confidence,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
             max_joint_velocity_scale=self.max_joint_velocity_scale, device=self.device)
