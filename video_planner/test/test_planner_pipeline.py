@@ -1,4 +1,6 @@
 """The ROS-free planning pipeline: config validation, safety gates, and plan / cancel on a simulator frame."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -126,7 +128,7 @@ def test_a_hint_model_plans_towards_what_the_grounding_network_finds(sim_request
     assert np.array_equal(candidates[:, 1:], expected)
     assert planner.plan(sim_request).frames.shape == candidates[0].shape
     # hint_guidance reaches the sampler.
-    planner.config = PlannerConfig(**{**vars(planner.config), 'hint_guidance': 3.0})
+    planner.config = dataclasses.replace(planner.config, hint_guidance=3.0)
     guided = planner.sample_video(sim_request)[0]
     assert np.array_equal(guided[:, 1:], planner.video_model.sample(
         np.repeat(rgb[None], len(candidates), 0), np.repeat(emb, len(candidates), 0), steps=sim_request.sampling_steps,

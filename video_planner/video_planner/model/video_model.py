@@ -174,13 +174,15 @@ class VideoModel(nn.Module):
         if guidance_scale != 1.0:
             conditions.append((torch.zeros_like(txt), None if where is None else torch.zeros_like(where)))
         n = len(conditions)
+        if n == 1:
+            return lambda x, t: self.network(x, f0, t, txt, where)
+        # The conditions are the same at every step: batch them once.
+        frames = torch.cat([f0] * n)
+        texts = torch.cat([c for c, _ in conditions])
+        hints = None if where is None else torch.cat([h for _, h in conditions])
 
         def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            if n == 1:
-                return self.network(x, f0, t, txt, where)
-            hints = None if where is None else torch.cat([h for _, h in conditions])
-            out = self.network(torch.cat([x] * n), torch.cat([f0] * n), torch.cat([t] * n),
-                               torch.cat([c for c, _ in conditions]), hints).chunk(n)
+            out = self.network(torch.cat([x] * n), frames, torch.cat([t] * n), texts, hints).chunk(n)
             if hint_guidance == 1.0:
                 return out[1] + guidance_scale * (out[0] - out[1])
             words = out[1]
