@@ -25,3 +25,17 @@ def ros_context():
     yield context, executor
     executor.shutdown()
     rclpy.shutdown(context=context)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def no_node_outlives_its_module():
+    """A node process left running publishes into the next module's tests (CI once saw a stray camera
+    break the recorder's episode), so each module must stop what it started; leftovers fail it."""
+    yield
+    from video_planner.ros.process import running_nodes
+
+    leftovers = running_nodes()
+    for proc in leftovers:
+        proc.stop()
+    if leftovers:
+        pytest.fail(f'node processes still running after the module: {[proc.name for proc in leftovers]}')

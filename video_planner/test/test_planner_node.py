@@ -7,8 +7,8 @@ from action_msgs.msg import GoalStatus
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 
-from ros_harness import (Client, pipeline_params, start, tiny_checkpoint, tiny_critic_checkpoint, tiny_grounding_checkpoint,
-                         tiny_hint_checkpoint, wait_future, wait_until)
+from ros_harness import (Client, pipeline_params, start, tiny_checkpoint, tiny_critic_checkpoint,
+                         tiny_grounding_checkpoint, tiny_hint_checkpoint, wait_future, wait_until)
 from video_planner.model.config import load_model_config
 from video_planner.ros.process import start_node
 
@@ -27,8 +27,10 @@ def stack(tmp_path_factory):
     client.wait_for_server()
     yield {'planner': planner, 'client': client, 'logs': logs, 'checkpoint': checkpoint}
     client.close()
-    for proc in (planner, inverse_dynamics, sim):
-        assert proc.stop() == 0, f'{proc.name} did not exit cleanly:\n{proc.log()[-3000:]}'
+    # Stop every node before judging any: one that fails must not leave the others publishing into later tests.
+    codes = {proc.name: (proc.stop(), proc.log()) for proc in (planner, inverse_dynamics, sim)}
+    for name, (code, log) in codes.items():
+        assert code == 0, f'{name} did not exit cleanly (code {code}):\n{log[-3000:]}'
 
 
 def test_goal_streams_feedback_and_returns_the_completed_plan(stack):
@@ -142,6 +144,39 @@ def test_alone_it_explains_a_missing_camera_then_plans_in_process(tmp_path):
         planner.stop()
         if sim is not None:
             sim.stop()
+
+
+def test_stopping_the_planner_mid_goal_aborts_the_goal_with_the_reason_and_exits_cleanly(tmp_path):
+    """Ctrl-C while a goal waits for the inverse-dynamics node: the client hears why, the process exits 0."""
+    sim = start('sim_robot_node', tmp_path, {'seed': 7}, namespace='stopping')
+    planner = start('planner_node', tmp_path, pipeline_params(tiny_checkpoint(), result_timeout_s=60.0,
+                                                              fallback_in_process=False), namespace='stopping')
+    client = Client('stopping_client', namespace='stopping')
+    try:
+        client.wait_for_server()
+        deadline = time.monotonic() + 60.0
+        while True:  # the simulator needs a few seconds before its first frame
+            feedback = []
+            handle = client.send_goal('reach the red cube', feedback=feedback, sampling_steps=1)
+            result = handle.get_result_async()
+            wait_until(lambda: result.done() or any(f.stage == 'inverse_dynamics' for f in feedback), 30.0,
+                       'the goal to reach inverse dynamics')
+            if not result.done() or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+        assert not result.done(), result.result().result.message
+        # No inverse-dynamics node runs: the goal now waits up to result_timeout_s (60 s) for its answer.
+        started = time.monotonic()
+        code = planner.stop()
+        assert code == 0, planner.log()[-3000:]
+        assert time.monotonic() - started < 8.0
+        response = wait_future(result, 10.0, 'the result of the goal in flight')
+        assert response.status == GoalStatus.STATUS_ABORTED
+        assert response.result.message == 'planner_node is shutting down'
+    finally:
+        client.close()
+        planner.stop()
+        sim.stop()
 
 
 def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):

@@ -172,3 +172,59 @@ def test_recorder_with_the_default_topics_records_the_simulated_robot(ros_contex
     np.testing.assert_allclose(episode.camera.T_base_camera, observation.camera.T_base_camera, atol=1e-9)
     # The arm holds still without commands: every recorded pose is the simulator's current one.
     np.testing.assert_allclose(episode.ee_pose, np.tile(observation.T_base_ee, (len(episode), 1, 1)), atol=1e-3)
+
+
+def test_frames_of_another_size_are_refused_and_the_episode_is_kept(ros_context, tmp_path):
+    context, executor = ros_context
+    robot = FakeRobot(context)
+    recorder = RecorderNode(context=context, parameter_overrides=[
+        Parameter('output_dir', value=str(tmp_path)), Parameter('arm', value='panda'),
+        Parameter('gripper_joint', value='finger'), Parameter('gripper_closed_value', value=0.04)])
+    stray = rclpy.create_node('stray_camera', context=context)
+    stray_pub = stray.create_publisher(Image, 'camera/image_raw', qos_profile_sensor_data)
+    for node in (robot.node, recorder, stray):
+        executor.add_node(node)
+    try:
+        assert spin_until(executor, lambda: recorder.assembler.T_base_camera is not None
+                          and stray_pub.get_subscription_count(), 10.0)
+        recorder.start_episode('push the red cube to the left')
+        assert spin_until(executor, lambda: recorder.assembler.n_steps >= 3, 10.0)
+        # A second camera of another size starts publishing on the same topic mid-episode.
+        for _ in range(5):
+            stray_pub.publish(conv.rgb_to_image(np.full((SIZE + 8, SIZE + 8, 3), 255, np.uint8),
+                                                stray.get_clock().now(), 'other_camera'))
+            spin_until(executor, lambda: False, 0.03)
+        assert spin_until(executor, lambda: recorder.assembler.n_steps >= 8, 10.0)
+        path = recorder.stop_episode()
+    finally:
+        for node in (robot.node, recorder, stray):
+            executor.remove_node(node)
+            node.destroy_node()
+    assert path is not None, 'the episode was lost'
+    episode = check_episode(path, 'push the red cube to the left', robot.camera)
+    assert episode.rgb.shape[1:] == (SIZE, SIZE, 3) and len(episode) >= 8
+
+
+def test_the_assembler_refuses_a_frame_of_another_size_at_once_and_keeps_the_episode():
+    from video_planner.data.importers.assembler import EpisodeAssembler
+    from video_planner.errors import VideoPlannerError
+    from video_planner.ros.recorder_node import RecorderConfig
+
+    camera = CameraModel.from_fov(60.0, SIZE, SIZE, look_at([0.5, 0.0, 1.0], [0.5, 0.0, 0.0], (1, 0, 0)))
+    assembler = EpisodeAssembler(RecorderConfig(arm='panda').to_mapping())
+    assembler.on_camera_info(conv.camera_model_to_info(camera))
+    assembler.on_camera_pose(conv.matrix_to_pose_stamped(camera.T_base_camera, frame_id='base_link'))
+    assembler.start('push the red cube to the left')
+    stamp_ns = 10**9
+    for seq in range(4):
+        stamp_ns += 20_000_000
+        rgb = np.full((SIZE, SIZE, 3), seq, np.uint8)
+        assembler.on_rgb(conv.rgb_to_image(rgb, stamp_ns), stamp_ns)
+        assembler.on_pose(conv.matrix_to_pose_stamped(ee_pose(seq), stamp_ns, 'base_link'), stamp_ns)
+    # The odd frame is refused when it arrives, not when the episode is saved (which would lose it all).
+    with pytest.raises(VideoPlannerError, match='frame dropped'):
+        big = np.zeros((SIZE + 8, SIZE + 8, 3), np.uint8)
+        assembler.on_rgb(conv.rgb_to_image(big, stamp_ns + 10_000_000), stamp_ns + 10_000_000)
+    episode = assembler.finish()
+    assert episode is not None and len(episode) == 4 and episode.rgb.shape[1:] == (SIZE, SIZE, 3)
+    np.testing.assert_array_equal(episode.rgb[:, 0, 0, 0], np.arange(4))

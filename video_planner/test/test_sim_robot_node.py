@@ -1,4 +1,5 @@
 """sim_robot_node as a user sees it: a camera, an arm state, a task, and an arm that follows commands."""
+import signal
 import time
 
 import numpy as np
@@ -127,3 +128,12 @@ def test_unknown_arm_fails_at_start_up_naming_the_parameter(tmp_path):
     assert proc.popen.returncode != 0
     assert "parameter 'arm'" in proc.log() and 'robby' in proc.log()
     proc.stop()
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_a_signal_stops_the_node_cleanly(tmp_path, sig):
+    """Ctrl-C and a service manager's SIGTERM both end in the same clean shutdown: exit code 0."""
+    proc = start('sim_robot_node', tmp_path, {'rate_hz': 20.0}, namespace=f'signal_{sig}')
+    time.sleep(1.0)  # publishing, so that the stop races the node's timers and callbacks
+    code = proc.stop(sig=sig)
+    assert code == 0, proc.log()[-3000:]

@@ -26,7 +26,7 @@ import numpy as np
 import pinocchio as pin
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -40,7 +40,8 @@ from video_planner.planner import Plan, VideoPlanner
 from video_planner.ros import conversions
 from video_planner.ros.params import NodeParameters, param
 from video_planner.ros.planner_node import (FRAMES_QOS, FRAMES_TOPIC, PLAN_QOS, PLAN_TOPIC, PipelineParams,
-                                            arm_name, base_frame_of, make_inputs, spin_node)
+                                            arm_name, base_frame_of, make_inputs)
+from video_planner.ros.spin import run_node
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # A plan arriving right after start-up waits this long for the first CameraInfo / depth image.
@@ -88,8 +89,7 @@ class InverseDynamicsNode(Node):
         self.planner = planner or VideoPlanner(p.planner_config())
         _ = self.planner.inverse_dynamics, self.planner.kinematics  # fail at start-up on a bad URDF / checkpoint
         self.base_frame = base_frame_of(self.planner)
-        sensors = ReentrantCallbackGroup()
-        self.inputs = make_inputs(self, p, self.planner, sensors, keep_latest_frame=False)
+        self.inputs = make_inputs(self, p, self.planner, keep_latest_frame=False)
         self._plan_pub = self.create_publisher(VideoPlan, PLAN_TOPIC, PLAN_QOS)
         self._path_pub = self.create_publisher(Path, 'ee_path', LATCHED)
         self._markers_pub = self.create_publisher(MarkerArray, 'ee_markers', LATCHED)
@@ -214,7 +214,7 @@ class InverseDynamicsNode(Node):
 
 
 def main(args=None) -> int:
-    return spin_node(InverseDynamicsNode, args)
+    return run_node(InverseDynamicsNode, args)
 
 
 if __name__ == '__main__':

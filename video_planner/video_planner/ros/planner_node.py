@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from video_planner_interfaces.action import PlanVideo
@@ -38,6 +36,7 @@ from video_planner.ros import conversions
 from video_planner.ros.camera_tf import CameraPoseFromTf
 from video_planner.ros.params import NodeParameters, param
 from video_planner.ros.robot_inputs import InputTopics, RobotInputs
+from video_planner.ros.spin import run_node
 
 FRAMES_TOPIC = 'video_plan/frames'
 PLAN_TOPIC = 'video_plan'
@@ -146,7 +145,7 @@ class PlannerNodeParams(PipelineParams):
                           read_only=True)
 
 
-def make_inputs(node: Node, params: PipelineParams, planner: VideoPlanner, callback_group,
+def make_inputs(node: Node, params: PipelineParams, planner: VideoPlanner,
                 keep_latest_frame: bool = True) -> RobotInputs:
     """RobotInputs wired to the arm's kinematics (joint order, FK when there is no ee_pose topic)."""
     arm = planner.kinematics
@@ -154,7 +153,7 @@ def make_inputs(node: Node, params: PipelineParams, planner: VideoPlanner, callb
     if params.use_tf:
         tf = CameraPoseFromTf(node, params.base_frame or (arm.base_frame if arm else ''))
         lookup = tf.T_base_camera if tf.available else None
-    return RobotInputs(node, params.input_topics(), callback_group, params.T_base_camera(),
+    return RobotInputs(node, params.input_topics(), params.T_base_camera(),
                        max_age_s=params.max_frame_age_s, forward_kinematics=arm.fk if arm else None,
                        joint_names=tuple(arm.joint_names) if arm else (), keep_latest_frame=keep_latest_frame,
                        camera_pose_lookup=lookup)
@@ -213,12 +212,13 @@ class PlannerNode(Node):
             self.planner.warm_up()
             self.planner.text_encoder.encode('warm up')  # the sentence model loads on first use (seconds)
         self._group = ReentrantCallbackGroup()
-        self.inputs = make_inputs(self, p, self.planner, self._group)
+        self.inputs = make_inputs(self, p, self.planner)
         self._frames_pub = self.create_publisher(VideoPlan, FRAMES_TOPIC, FRAMES_QOS)
         self._mailbox = PlanMailbox()
         self.create_subscription(VideoPlan, PLAN_TOPIC, self._mailbox.deliver, PLAN_QOS,
                                  callback_group=self._group)
         self._busy = threading.Lock()
+        self._stopping = threading.Event()
         self._server = ActionServer(self, PlanVideo, 'plan_video', execute_callback=self._execute,
                                     goal_callback=self._on_goal, cancel_callback=self._on_cancel,
                                     callback_group=self._group)
@@ -232,6 +232,9 @@ class PlannerNode(Node):
 
     # ------------------------------------------------------------------ goal life cycle
     def _on_goal(self, goal: PlanVideo.Goal) -> GoalResponse:
+        if self._stopping.is_set():
+            self.get_logger().warning('rejected a plan_video goal: planner_node is shutting down')
+            return GoalResponse.REJECT
         if not self._busy.acquire(blocking=False):
             self.get_logger().warning('rejected a plan_video goal: another goal is running '
                                       '(policy: one at a time; cancel it first)', throttle_duration_sec=5.0)
@@ -241,12 +244,27 @@ class PlannerNode(Node):
     def _on_cancel(self, goal_handle) -> CancelResponse:
         return CancelResponse.ACCEPT
 
+    @property
+    def busy(self) -> bool:
+        """A goal is running."""
+        return self._busy.locked()
+
+    def request_stop(self) -> None:
+        """The process is stopping: a goal in flight ends now (aborted, with the reason) instead of finishing."""
+        self._stopping.set()
+
+    def _should_stop(self, goal_handle) -> bool:
+        return goal_handle.is_cancel_requested or self._stopping.is_set()
+
     def _execute(self, goal_handle) -> PlanVideo.Result:
         started = time.monotonic()
         try:
             result = self._run_goal(goal_handle)
         except PlanCancelled as exc:
-            result = self._finish(goal_handle, 'canceled', str(exc))
+            if self._stopping.is_set() and not goal_handle.is_cancel_requested:
+                result = self._finish(goal_handle, 'abort', 'planner_node is shutting down')
+            else:
+                result = self._finish(goal_handle, 'canceled', str(exc))
         except VideoPlannerError as exc:
             result = self._finish(goal_handle, 'abort', str(exc))
         except Exception as exc:  # a bug must not wedge the server: report it, free the slot
@@ -289,10 +307,10 @@ class PlannerNode(Node):
         candidates, _, critic_scores = self.planner.sample_video(
             request, progress=lambda stage, fraction, step, total: self._feedback(
                 goal_handle, stage, fraction, step, total),
-            should_cancel=lambda: goal_handle.is_cancel_requested)
+            should_cancel=lambda: self._should_stop(goal_handle))
         plan_id = f'{instruction[:24].replace(" ", "_")}-{uuid.uuid4().hex[:10]}'
         self._feedback(goal_handle, 'inverse_dynamics', 0.85)
-        cancelled = lambda: goal_handle.is_cancel_requested  # noqa: E731
+        cancelled = lambda: self._should_stop(goal_handle)  # noqa: E731
         if len(candidates) == 1:
             plan = self._complete(candidates[0], plan_id, goal.execute, instruction, snapshot, cancelled)
         else:
@@ -304,7 +322,7 @@ class PlannerNode(Node):
             plan = answers[best]
             if goal.execute and plan.status == 'ok':
                 plan = self._complete(candidates[best], plan_id, True, instruction, snapshot, cancelled)
-        if goal_handle.is_cancel_requested:
+        if self._should_stop(goal_handle):
             raise PlanCancelled('goal cancelled while waiting for inverse dynamics')
         ok = plan.status == 'ok'
         self._feedback(goal_handle, 'executing' if ok and goal.execute else 'ik', 1.0)
@@ -365,35 +383,8 @@ def check_instruction(text: str) -> str:
     return text
 
 
-def spin_node(make_node, args=None, threads: int = 4) -> int:
-    """Init rclpy, build the node, spin it on a multi-threaded executor until SIGINT; exit code."""
-    rclpy.init(args=args)
-    node = None
-    code = 0
-    try:
-        node = make_node()
-        executor = MultiThreadedExecutor(num_threads=threads)
-        executor.add_node(node)
-        try:
-            executor.spin()
-        finally:
-            executor.shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except VideoPlannerError as exc:
-        # A configuration problem at start-up: one clear line, not a traceback.
-        print(f'[{getattr(make_node, "__name__", "node")}] start-up failed: {exc}', flush=True)
-        code = 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.try_shutdown()
-    return code
-
-
 def main(args=None) -> int:
-    return spin_node(PlannerNode, args)
+    return run_node(PlannerNode, args)
 
 
 if __name__ == '__main__':

@@ -64,10 +64,12 @@ class NodeProcess:
             time.sleep(0.05)
         return False
 
-    def stop(self, timeout_s: float = 10.0) -> int:
-        """SIGINT to the process group, then SIGKILL if it has not exited in time. Returns the exit code."""
+    def stop(self, timeout_s: float = 10.0, sig: int = signal.SIGINT) -> int:
+        """``sig`` (SIGINT, as Ctrl-C) to the process group, then SIGKILL if it has not exited in time.
+
+        Returns the exit code: 0 when the node stopped cleanly."""
         if self.alive():
-            _signal_group(self.popen.pid, signal.SIGINT)
+            _signal_group(self.popen.pid, sig)
             try:
                 self.popen.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -85,6 +87,16 @@ class NodeProcess:
         if self.alive():
             _signal_group(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=5.0)
+
+
+# Every node this process started, so that a test run (or a demo) can make sure none outlives it.
+_STARTED: list[NodeProcess] = []
+
+
+def running_nodes() -> list[NodeProcess]:
+    """The nodes started by this process that are still running."""
+    _STARTED[:] = [proc for proc in _STARTED if proc.alive()]
+    return list(_STARTED)
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -128,7 +140,11 @@ def start_node(node: str, params: Optional[dict[str, Any]] = None, log_dir: Opti
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault('PYTHONUNBUFFERED', '1')
     child_env.setdefault('RCUTILS_LOGGING_BUFFERED_STREAM', '0')
+    # A node that dies on a signal (a segfault in native code) leaves every thread's Python stack in its log.
+    child_env.setdefault('PYTHONFAULTHANDLER', '1')
     popen = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=child_env,
                              start_new_session=True)
-    return NodeProcess(name=node_name or node, popen=popen, log_path=log_path,
-                       params_path=params_path, _log_file=log_file)
+    proc = NodeProcess(name=node_name or node, popen=popen, log_path=log_path, params_path=params_path,
+                       _log_file=log_file)
+    _STARTED.append(proc)
+    return proc

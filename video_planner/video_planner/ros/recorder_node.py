@@ -21,9 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -35,6 +33,7 @@ from video_planner.data.importers.mapping import (CameraMapping, EeMapping, Grip
                                                   InstructionMapping)
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.ros.params import NodeParameters, param
+from video_planner.ros.spin import run_node
 
 NODE_NAME = 'recorder_node'
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -200,28 +199,9 @@ class RecorderNode(Node):
         return super().destroy_node()
 
 
-def main(args=None) -> None:
-    rclpy.init(args=args)
-    executor = SingleThreadedExecutor()
-    node = None
-    code = 0
-    try:
-        node = RecorderNode()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except VideoPlannerError as exc:
-        print(f'[{NODE_NAME}] start-up failed: {exc}', flush=True)
-        code = 2
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    if code:
-        raise SystemExit(code)
+def main(args=None) -> int:
+    return run_node(RecorderNode, args, threads=1)
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(main())

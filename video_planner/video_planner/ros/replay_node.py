@@ -14,7 +14,7 @@ from pathlib import Path
 
 import rclpy
 from nav_msgs.msg import Path as PathMsg
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import Image
@@ -25,6 +25,7 @@ from video_planner.errors import ConfigError
 from video_planner.ros.bag import read_plan_bag
 from video_planner.ros.conversions import path_markers, poses_to_path, rgb_to_image, video_plan_to_msg
 from video_planner.ros.params import NodeParameters, param
+from video_planner.ros.spin import run_node
 
 NODE_NAME = 'replay_node'
 
@@ -165,26 +166,9 @@ def run(args) -> int:
     return 0
 
 
-def main(args=None) -> None:
-    rclpy.init(args=args)
-    executor = SingleThreadedExecutor()
-    node = None
-    try:
-        node = PlanReplayNode()
-        executor.add_node(node)
-        while rclpy.ok() and not node.done:
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ConfigError as exc:
-        print(f'replay_node: {exc}')
-        raise SystemExit(2) from None
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+def main(args=None) -> int:
+    return run_node(PlanReplayNode, args, threads=1, until=lambda node: node.done)
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(main())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -100,7 +101,7 @@ def _stamp_s(header) -> float:
 class RobotInputs:
     """Subscribes the camera and robot-state topics of one node and keeps what it needs."""
 
-    def __init__(self, node, topics: InputTopics, callback_group, T_base_camera_default: np.ndarray,
+    def __init__(self, node, topics: InputTopics, T_base_camera_default: np.ndarray,
                  max_age_s: float = 5.0, forward_kinematics: Optional[Callable] = None,
                  joint_names: tuple[str, ...] = (), keep_latest_frame: bool = True,
                  camera_pose_lookup: Optional[Callable[[str], Optional[np.ndarray]]] = None):
@@ -121,18 +122,23 @@ class RobotInputs:
         self._ee: deque = deque(maxlen=HISTORY)      # (stamp_s, T_base_ee)
         self.frames_received = 0
         sensor = qos_profile_sensor_data
-        sub = node.create_subscription
+
+        def sub(msg_type, topic, callback, qos=sensor):
+            # One mutually exclusive group per topic: a topic's messages are taken in arrival order (a shared
+            # reentrant group let two depth images race on a multi-threaded executor and dropped the older as
+            # out of order), while different topics, and the action server, still run in parallel.
+            node.create_subscription(msg_type, topic, callback, qos, callback_group=MutuallyExclusiveCallbackGroup())
+
         if keep_latest_frame:
-            sub(Image, topics.image, self._on_image, sensor, callback_group=callback_group)
+            sub(Image, topics.image, self._on_image)
         if topics.depth:
-            sub(Image, topics.depth, self._on_depth, sensor, callback_group=callback_group)
-        sub(CameraInfo, topics.camera_info, self._on_info, sensor, callback_group=callback_group)
+            sub(Image, topics.depth, self._on_depth)
+        sub(CameraInfo, topics.camera_info, self._on_info)
         if topics.camera_pose:
-            sub(PoseStamped, topics.camera_pose, self._on_camera_pose, CAMERA_POSE_QOS,
-                callback_group=callback_group)
-        sub(JointState, topics.joint_states, self._on_joints, sensor, callback_group=callback_group)
+            sub(PoseStamped, topics.camera_pose, self._on_camera_pose, CAMERA_POSE_QOS)
+        sub(JointState, topics.joint_states, self._on_joints)
         if topics.ee_pose:
-            sub(PoseStamped, topics.ee_pose, self._on_ee, sensor, callback_group=callback_group)
+            sub(PoseStamped, topics.ee_pose, self._on_ee)
 
     # ------------------------------------------------------------------ callbacks
     def _now_s(self) -> float:

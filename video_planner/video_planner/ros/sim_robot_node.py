@@ -33,7 +33,7 @@ from trajectory_msgs.msg import JointTrajectory
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.ros import conversions
 from video_planner.ros.params import NodeParameters, param
-from video_planner.ros.planner_node import spin_node
+from video_planner.ros.spin import run_node
 from video_planner.ros.robot_inputs import ProblemLog
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -202,7 +202,7 @@ class SimRobotNode(Node):
 
 
 def main(args=None) -> int:
-    return spin_node(SimRobotNode, args, threads=3)
+    return run_node(SimRobotNode, args, threads=3)
 
 
 if __name__ == '__main__':

@@ -205,11 +205,24 @@ class EpisodeAssembler:
         self._resolve()
 
     def on_rgb(self, msg, received_ns: int) -> None:
-        """(Image or CompressedImage) Queue this frame as a step (if recording); it is matched once the other streams catch up."""
+        """(Image or CompressedImage) Queue this frame as a step (if recording).
+
+        It is matched with its pose (and depth) once the other streams catch up."""
         stamp = self._seen(msg, received_ns)
         if self.recording:
-            self._pending.append((stamp, any_image_to_rgb(msg)))
+            rgb = any_image_to_rgb(msg)
+            expected = self._episode_frame_shape()
+            if expected is not None and rgb.shape != expected:
+                # Refused here, at the edge, so that the episode already recorded stays intact and savable.
+                raise VideoPlannerError(f'frame dropped: its size {rgb.shape} differs from the {expected} of '
+                                        f'the episode being recorded (one camera stream per episode)')
+            self._pending.append((stamp, rgb))
         self._resolve()
+
+    def _episode_frame_shape(self) -> tuple[int, ...] | None:
+        if self._steps:
+            return self._steps[0]['rgb'].shape
+        return self._pending[0][1].shape if self._pending else None
 
     # ------------------------------------------------------------------ matching
     def _seen(self, msg, received_ns: int) -> int:
@@ -243,9 +256,6 @@ class EpisodeAssembler:
         q = self._joints.nearest(stamp, gap_ns)
         if q is not None:
             step['q'] = q
-        if self._steps and rgb.shape != self._steps[0]['rgb'].shape:
-            raise VideoPlannerError(f'image size changed within an episode: {self._steps[0]["rgb"].shape} -> '
-                                    f'{rgb.shape}')
         self._steps.append(step)
 
     # ------------------------------------------------------------------ output
