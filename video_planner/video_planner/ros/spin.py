@@ -2,13 +2,16 @@
 
 rclpy's default SIGINT handler shuts the context down from its own signal thread while the executor's
 threads may be inside a callback or building the next wait set. That race ends a node with an RCLError
-(exit code 1) or, inside the middleware, a segmentation fault (-11); CI saw both. Here SIGINT and SIGTERM
+(exit code 1; 7 of 60 stops in benchmarks/bench_shutdown.py) or, inside the middleware, a segmentation
+fault (-11; seen in CI). Here SIGINT and SIGTERM
 only ask the spin loop to stop. The main thread then lets the node end its work in flight
 (``request_stop``, ``busy``), waits for the running callbacks, destroys the node and shuts rclpy down, in
-that order.
+that order. A second signal while that runs (a second Ctrl-C, or the SIGTERM that `launch` sends when
+SIGINT did not end the process in time) exits at once, with 128 + the signal number.
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -38,7 +41,13 @@ def run_node(make_node: Callable[[], Node], args=None, threads: int = 4,
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+
+    def on_signal(signum, _frame) -> None:
+        if stop.is_set():
+            os._exit(128 + signum)  # asked twice: a callback may hang the clean path; skip it
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     node: Optional[Node] = None
     executor = None
     code = 0
