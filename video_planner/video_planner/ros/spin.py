@@ -1,11 +1,11 @@
 """How every node process runs and stops, in one order that we own.
 
-rclpy's default SIGINT handler shuts the context down from its own signal thread while the executor's
-threads may be inside a callback or building the next wait set. That race ends a node with an RCLError
-(exit code 1; 7 of 60 stops in benchmarks/bench_shutdown.py) or, inside the middleware, a segmentation
-fault (-11; seen in CI). Here SIGINT and SIGTERM only ask the spin loop to stop. The main thread then lets
-the node end its work in flight (``request_stop``, ``busy``), waits for the running callbacks, destroys the
-node and shuts rclpy down, in that order. A second signal while that runs (a second Ctrl-C, or the SIGTERM that `launch` sends when
+rclpy's default SIGINT handler shuts the context down from its own signal thread while the executor's threads
+may be inside a callback or building the next wait set. That race ends a node with an RCLError (exit code 1; 7
+of 60 stops in benchmarks/bench_shutdown.py) or, inside the middleware, a segmentation fault (-11; seen in
+CI). Here SIGINT and SIGTERM only ask the spin loop to stop. The main thread then lets the node end its work
+in flight (``request_stop``, ``busy``), waits for the running callbacks, destroys the node and shuts rclpy
+down, in that order. A second signal while that runs (a second Ctrl-C, or the SIGTERM that `launch` sends when
 SIGINT did not end the process in time) exits at once, with 128 + the signal number.
 """
 from __future__ import annotations
