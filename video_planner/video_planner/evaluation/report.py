@@ -146,8 +146,7 @@ def markdown(result, files: dict[str, str]) -> str:
         f'{len(cfg.splits)} instruction splits x {cfg.episodes} episode(s)), seed {cfg.seed}; every method met '
         f'the same instances. Video-plan methods: {loop}; {cfg.num_candidates} candidate(s), '
         f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}. Budget: {cfg.max_control_steps} control steps '
-        'per episode for every '
-        f'method; an episode ends at its first success. Wall time {result.wall_s / 60:.1f} min with '
+        f'per episode for every method; an episode ends at its first success. Wall time {result.wall_s / 60:.1f} min with '
         f'{cfg.workers} process(es) x {cfg.threads} torch thread(s). Intervals: 95% Wilson.',
         f'Reproduce: `video-planner eval --out benchmarks/results --markdown BENCHMARKS.md{_flags(cfg)}` '
         '(or `python benchmarks/closed_loop.py` with the same flags) from the repository root.',

@@ -134,8 +134,8 @@ def hint_source(model, hint: str, text_encoder=None):
             return np.asarray(clip['target0'], np.float32)
         return truth
     from video_planner.grounding import Grounder
-    from video_planner.resources import model_path
-    grounder = Grounder.load(model_path('grounding_default.pt') if hint == 'auto' else hint, text_encoder)
+    checkpoint = PlannerConfig(grounding_checkpoint='' if hint == 'auto' else hint).grounding_checkpoint_path
+    grounder = Grounder.load(checkpoint, text_encoder)
     return lambda clip: grounder.hint(clip['frame0'], clip['instruction'], clip['frame0'].shape[0])
 
 
