@@ -82,7 +82,7 @@ def test_bag_metadata_matches_what_ros2_bag_play_expects(tmp_path):
         connection = next(c for c in reader.connections if c.topic == '/video_plan')
         _, _, raw = next(reader.messages(connections=[connection]))
         decoded = bag.plan_typestore().deserialize_cdr(raw, connection.msgtype)
-    assert decoded.plan_id == 'plan-0' and len(decoded.frames) == 5 and decoded.frames[0].encoding == 'rgb8'
+    assert decoded.plan_id == 'plan-0' and len(decoded.frames) == 5 and decoded.frames[0].format.startswith('rgb8; png')
 
 
 def test_bad_bag_paths_raise_clear_errors(tmp_path):

@@ -12,11 +12,12 @@ from __future__ import annotations
 import array
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion, Transform, Vector3
 from nav_msgs.msg import Path
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import ColorRGBA, Header
 from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
 from trajectory_msgs.msg import JointTrajectoryPoint
@@ -30,6 +31,8 @@ from video_planner.ros.image_encoding import (  # noqa: F401  (re-exported: the 
     encode_rgb, image_to_array, image_to_depth_m, image_to_rgb, validate_image)
 
 NS_PER_S = 1_000_000_000
+# sensor_msgs/CompressedImage.format as image_transport's compressed plugin writes it for rgb8 PNG.
+PNG_FORMAT = 'rgb8; png compressed bgr8'
 
 # ----------------------------------------------------------------------------------- time
 
@@ -77,6 +80,15 @@ def rgb_to_image(rgb: np.ndarray, stamp=None, frame_id: str = '') -> Image:
     height, width, step, data = encode_rgb(rgb)
     return Image(header=make_header(stamp, frame_id), height=height, width=width, encoding='rgb8',
                  is_bigendian=0, step=step, data=_byte_array(data))
+
+
+def rgb_to_png(rgb: np.ndarray, stamp=None, frame_id: str = '') -> CompressedImage:
+    """HxWx3 uint8 RGB -> sensor_msgs/CompressedImage, lossless PNG (image_transport's format string)."""
+    encode_rgb(rgb)  # the same shape checks as an Image
+    ok, png = cv2.imencode('.png', np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise ImageConversionError(f'PNG encoding failed for an image of shape {rgb.shape}')
+    return CompressedImage(header=make_header(stamp, frame_id), format=PNG_FORMAT, data=_byte_array(png.data))
 
 
 def depth_to_image(depth_m: np.ndarray, stamp=None, frame_id: str = '',
@@ -287,7 +299,7 @@ def video_plan_to_msg(envelope: VideoPlanEnvelope) -> VideoPlan:
     msg = VideoPlan(
         header=make_header(stamp, envelope.camera_frame_id), plan_id=envelope.plan_id,
         instruction=plan.instruction, execute=bool(envelope.execute), arm=envelope.arm,
-        frames=[rgb_to_image(f, stamp + int(round(i * period * NS_PER_S)), envelope.camera_frame_id)
+        frames=[rgb_to_png(f, stamp + int(round(i * period * NS_PER_S)), envelope.camera_frame_id)
                 for i, f in enumerate(frames)],
         frame_period_s=period,
         ee_path=poses_to_path(plan.T_base_ee, stamp, envelope.base_frame_id, period),
@@ -305,7 +317,7 @@ def video_plan_from_msg(msg: VideoPlan) -> VideoPlanEnvelope:
 
     if not msg.frames:
         raise VideoPlannerError(f"VideoPlan.frames is empty for plan '{msg.plan_id}'")
-    frames = [image_to_rgb(f) for f in msg.frames]
+    frames = [compressed_image_to_rgb(f) for f in msg.frames]
     if len({f.shape for f in frames}) != 1:
         raise ImageConversionError(
             f"VideoPlan.frames of plan '{msg.plan_id}' differ in size: {sorted({f.shape for f in frames})}")

@@ -245,7 +245,7 @@ def execute_one_plan(operator: Operator, args) -> PlanRecord:
     conversions = operator._conversions
     record = PlanRecord(plan_id=result.plan.plan_id, success=result.success, message=result.message,
                         plan_time_s=float(result.plan_time_s),
-                        frames=[conversions.image_to_rgb(f) for f in result.plan.frames],
+                        frames=[conversions.compressed_image_to_rgb(f) for f in result.plan.frames],
                         frame_period_s=float(result.plan.frame_period_s) or 0.5)
     if not result.success:
         return record

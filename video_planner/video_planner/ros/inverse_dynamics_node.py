@@ -135,7 +135,9 @@ class InverseDynamicsNode(Node):
         envelope.plan, envelope.arm, envelope.base_frame_id = plan, arm_name(self.planner), self.base_frame
         completed = conversions.video_plan_to_msg(envelope)
         self._plan_pub.publish(completed)
-        self._preview = (time.monotonic(), max(plan.frame_period_s, 0.05), list(completed.frames))
+        self._preview = (time.monotonic(), max(plan.frame_period_s, 0.05),
+                         [conversions.rgb_to_image(f, completed.header.stamp, completed.header.frame_id)
+                          for f in plan.frames])
         if len(plan.T_base_ee):
             self._path_pub.publish(completed.ee_path)
             self._markers_pub.publish(conversions.path_markers(
