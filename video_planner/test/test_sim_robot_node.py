@@ -118,10 +118,10 @@ def set_command_input(client, value: str, node: str = 'sim_robot_node'):
 class FjtUser:
     """A FollowJointTrajectory client the way MoveIt or a script uses one, plus the arm's joint_states."""
 
-    def __init__(self, client):
+    def __init__(self, client, action: str = FJT_ACTION):
         self.action_type = pytest.importorskip('control_msgs.action').FollowJointTrajectory
         self.client = client
-        self.action = ActionClient(client.node, self.action_type, FJT_ACTION)
+        self.action = ActionClient(client.node, self.action_type, action)
         assert self.action.wait_for_server(timeout_sec=20.0), 'no FollowJointTrajectory server'
         self.joints = client.record(JointState, 'joint_states', qos_profile_sensor_data)
         wait_until(lambda: self.joints, 10.0, 'joint_states')
@@ -314,6 +314,26 @@ def test_unselected_command_inputs_are_ignored_with_a_warning(sim, fjt):
         assert proc.wait_for_log(f"dropped a message on {topic}: command_input is 'follow_joint_trajectory'", 5.0)
     log = proc.log()
     assert log.count("dropped a message on ee_command: command_input is 'follow_joint_trajectory'") == 1  # throttled
+
+
+def test_stopping_the_node_mid_goal_answers_the_goal_and_exits_cleanly(tmp_path):
+    pytest.importorskip('control_msgs.action')
+    proc = start('sim_robot_node', tmp_path, {'arm': ARM, 'rate_hz': 20.0, 'command_input': 'follow_joint_trajectory',
+                                              'follow_joint_trajectory_action': 'stopping/follow_joint_trajectory'},
+                 namespace='stopping_mid_goal')
+    client = Client('stopping_client', namespace='stopping_mid_goal')
+    try:
+        user = FjtUser(client, action='stopping/follow_joint_trajectory')
+        q0 = user.q
+        handle = user.send(user.goal([(offset(q0, {0: 0.6}), 5.0)]))
+        wait_until(lambda: user.moved(q0) > 0.02, 10.0, 'the goal to move the arm')
+        result_future = handle.get_result_async()
+        assert proc.stop() == 0, proc.log()[-3000:]
+        response = wait_future(result_future, 10.0, 'the result of the goal running at shutdown')
+        assert response.status == GoalStatus.STATUS_ABORTED and 'shutting down' in response.result.error_string
+    finally:
+        client.close()
+        proc.stop()
 
 
 def test_without_control_msgs_there_is_no_action_server_and_the_node_runs(tmp_path):
