@@ -61,6 +61,12 @@ def test_bad_points_are_invalid_goals_saying_what_is_wrong(points, velocities, w
     assert error.outcome == Outcome.INVALID_GOAL and words in str(error), str(error)
 
 
+def test_accelerations_may_be_left_out_but_must_be_finite_when_given():
+    assert goal([([0.0] * 3, 1.0)], accelerations=[[]]).positions.shape == (1, 3)
+    error = refused([([0.0] * 3, 1.0)], accelerations=[[0.0, 0.0, math.nan]])
+    assert error.outcome == Outcome.INVALID_GOAL and 'accelerations[2] is nan' in str(error)
+
+
 def test_a_point_at_a_joint_limit_is_fine():
     assert goal([(UPPER.tolist(), 1.0)]).positions[0].tolist() == UPPER.tolist()
 

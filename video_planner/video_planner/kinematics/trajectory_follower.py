@@ -199,8 +199,11 @@ def parse_goal(arm_joints: Sequence[str], lower: np.ndarray, upper: np.ndarray, 
                times_s: Sequence[float], path_tolerance: Sequence[RequestedTolerance] = (),
                goal_tolerance: Sequence[RequestedTolerance] = (), goal_time_tolerance_s: float = 0.0,
                defaults: ToleranceDefaults = ToleranceDefaults(), multi_dof_joint_names: Sequence[str] = (),
-               component_tolerance_joints: Sequence[str] = ()) -> TrajectoryGoal:
-    """Check one goal against the arm (see the module doc); the goal in arm joint order, or GoalRefused."""
+               component_tolerance_joints: Sequence[str] = (),
+               accelerations: Sequence[Sequence[float]] | None = None) -> TrajectoryGoal:
+    """Check one goal against the arm (see the module doc); the goal in arm joint order, or GoalRefused.
+
+    Accelerations are checked (one finite value per joint, or none) but not used for interpolation."""
     if multi_dof_joint_names or component_tolerance_joints:
         raise GoalRefused(Outcome.INVALID_JOINTS, 'multi-DOF trajectories and component tolerances are not '
                                                   f'supported: the arm has single-DOF joints only '
@@ -213,6 +216,8 @@ def parse_goal(arm_joints: Sequence[str], lower: np.ndarray, upper: np.ndarray, 
         raise VideoPlannerError('parse_goal: positions, velocities and times_s need one entry per point')
     q = _point_array(positions, n, 'positions', optional=False)[:, order]
     qd = _point_array(velocities, n, 'velocities', optional=True)
+    if accelerations is not None:
+        _point_array(accelerations, n, 'accelerations', optional=True)
     times = _check_times(times_s)
     _check_limits(q, arm_joints, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
     if not math.isfinite(goal_time_tolerance_s) or goal_time_tolerance_s < 0:

@@ -168,7 +168,8 @@ class FollowJointTrajectoryServer:
                 conversions.duration_to_s(goal.goal_time_tolerance), self._defaults(),
                 multi_dof_joint_names=list(goal.multi_dof_trajectory.joint_names),
                 component_tolerance_joints=[t.joint_name for t in (*goal.component_path_tolerance,
-                                                                   *goal.component_goal_tolerance)])
+                                                                   *goal.component_goal_tolerance)],
+                accelerations=[list(p.accelerations) for p in trajectory.points])
             stamp_s = conversions.time_to_ns(trajectory.header.stamp) * 1e-9
             delay = start_delay_s(stamp_s, self._node.get_clock().now().nanoseconds * 1e-9, checked.duration_s)
         except GoalRefused as exc:
