@@ -292,6 +292,16 @@ def test_fjt_goal_is_aborted_when_command_input_changes(sim, fjt):
     assert status == GoalStatus.STATUS_ABORTED and 'command_input' in result.error_string
 
 
+def test_fjt_goal_is_aborted_by_a_task_reset(sim, fjt):
+    _, client = sim
+    q0 = fjt.q
+    handle = fjt.send(fjt.goal([(offset(q0, {0: 0.6}), 4.0)]))
+    wait_until(lambda: fjt.moved(q0) > 0.05, 10.0, 'the goal to move the arm')
+    client.publisher(Int64, 'task/reset').publish(Int64(data=4))
+    status, result = fjt.result(handle)
+    assert status == GoalStatus.STATUS_ABORTED and 'the task was reset' in result.error_string
+
+
 def test_unselected_command_inputs_are_ignored_with_a_warning(sim, fjt):
     proc, client = sim
     ee = client.record(PoseStamped, 'ee_pose', qos_profile_sensor_data)

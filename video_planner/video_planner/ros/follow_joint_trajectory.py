@@ -116,16 +116,14 @@ class FollowJointTrajectoryServer:
                 hold = run.follower.goal.positions[-1] if verdict.outcome == Outcome.SUCCESSFUL else q
                 self._finish(run, verdict, hold=hold)
 
-    def abort_active(self, reason: str) -> None:
-        """End the running goal (ABORTED, INVALID_GOAL + ``reason``) and hold the arm where it is."""
+    def abort_active(self, reason: str, keep_holding: bool = True) -> None:
+        """End the running goal (ABORTED, INVALID_GOAL + ``reason``); the arm holds where it is, or with
+        ``keep_holding`` False (another input takes over, or the world was reset) this server lets go of it."""
         with self._lock:
             if self._run is not None:
                 self._finish(self._run, Verdict(Outcome.INVALID_GOAL, reason), hold=self._q)
-
-    def forget_hold(self) -> None:
-        """The world was reset: nothing to hold any more."""
-        with self._lock:
-            self._hold = None
+            if not keep_holding:
+                self._hold = None
 
     @property
     def busy(self) -> bool:

@@ -146,8 +146,7 @@ class SimRobotNode(Node):
             with self._lock:
                 self._ee_target, self._trajectory = None, None
             if self._fjt is not None:
-                self._fjt.abort_active(f'command_input changed to {config.command_input}')
-                self._fjt.forget_hold()
+                self._fjt.abort_active(f'command_input changed to {config.command_input}', keep_holding=False)
 
     @property
     def busy(self) -> bool:
@@ -219,20 +218,18 @@ class SimRobotNode(Node):
             if reset is not None:
                 self._ee_target, self._trajectory = None, None
         p = self.params.config
-        fjt_target = None
-        if reset is not None and self._fjt is not None:
-            self._fjt.abort_active('the task was reset')
-            self._fjt.forget_hold()
-        elif p.command_input == FOLLOW_JOINT_TRAJECTORY and self._fjt is not None:
-            fjt_target = self._fjt.command(time.monotonic())
         if reset is not None:
+            if self._fjt is not None:
+                self._fjt.abort_active('the task was reset', keep_holding=False)
             self._reset(reset)
         elif p.command_input == 'ee_command' and ee_target is not None:
             self.world.step_ee(ee_target, gripper, steps=p.physics_steps_per_tick)
         elif p.command_input == 'joint_trajectory' and trajectory is not None:
             self._follow(trajectory, gripper, p.physics_steps_per_tick)
-        elif fjt_target is not None:
-            self.world.set_joint_targets(fjt_target, gripper=gripper, steps=p.physics_steps_per_tick)
+        elif p.command_input == FOLLOW_JOINT_TRAJECTORY and self._fjt is not None:
+            target = self._fjt.command(time.monotonic())
+            if target is not None:
+                self.world.set_joint_targets(target, gripper=gripper, steps=p.physics_steps_per_tick)
         observation = self.world.observe()
         if self._fjt is not None:
             self._fjt.measured(time.monotonic(), np.asarray(observation.joint_positions)[:self.spec.dof])
