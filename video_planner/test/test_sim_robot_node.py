@@ -257,7 +257,7 @@ def test_fjt_new_goal_preempts_the_running_one(fjt):
 def test_fjt_too_tight_goal_tolerance_is_violated(fjt):
     JointTolerance = pytest.importorskip('control_msgs.msg').JointTolerance
     q0 = fjt.q
-    tight = [JointTolerance(name=n, position=1e-9) for n in fjt.names]
+    tight = [JointTolerance(name=n, position=1e-12) for n in fjt.names]  # gravity leaves ~1e-5 rad
     goal = fjt.goal([(offset(q0, {0: 0.2}), 0.6)], goal_tolerance=tight,
                     goal_time_tolerance=conversions.duration_from_s(0.3))
     status, result = fjt.result(fjt.send(goal))
@@ -269,8 +269,8 @@ def test_fjt_too_tight_goal_tolerance_is_violated(fjt):
 def test_fjt_too_tight_path_tolerance_is_violated_and_the_arm_stops(fjt):
     JointTolerance = pytest.importorskip('control_msgs.msg').JointTolerance
     q0 = fjt.q
-    goal_q = offset(q0, {0: 0.5})
-    goal = fjt.goal([(goal_q, 2.0)], path_tolerance=[JointTolerance(name=fjt.names[0], position=1e-4)])
+    goal_q = offset(q0, {0: 0.8})
+    goal = fjt.goal([(goal_q, 3.0)], path_tolerance=[JointTolerance(name=fjt.names[0], position=1e-7)])
     status, result = fjt.result(fjt.send(goal))
     assert status == GoalStatus.STATUS_ABORTED
     assert result.error_code == fjt.action_type.Result.PATH_TOLERANCE_VIOLATED, result.error_string

@@ -218,6 +218,10 @@ class SimRobotNode(Node):
             if reset is not None:
                 self._ee_target, self._trajectory = None, None
         p = self.params.config
+        # The physics of this tick covers the next `horizon` seconds: the FollowJointTrajectory target is the
+        # desired state at its end, and the state it reaches is the state at that time.
+        horizon_s = p.physics_steps_per_tick / self.world.physics_hz
+        control_time = time.monotonic() + horizon_s
         if reset is not None:
             if self._fjt is not None:
                 self._fjt.abort_active('the task was reset', keep_holding=False)
@@ -227,12 +231,12 @@ class SimRobotNode(Node):
         elif p.command_input == 'joint_trajectory' and trajectory is not None:
             self._follow(trajectory, gripper, p.physics_steps_per_tick)
         elif p.command_input == FOLLOW_JOINT_TRAJECTORY and self._fjt is not None:
-            target = self._fjt.command(time.monotonic())
+            target = self._fjt.command(control_time)
             if target is not None:
                 self.world.set_joint_targets(target, gripper=gripper, steps=p.physics_steps_per_tick)
         observation = self.world.observe()
         if self._fjt is not None:
-            self._fjt.measured(time.monotonic(), np.asarray(observation.joint_positions)[:self.spec.dof])
+            self._fjt.measured(control_time, np.asarray(observation.joint_positions)[:self.spec.dof])
         self._publish(observation, self.world.success())
 
     def _reset(self, seed: int) -> None:
