@@ -99,10 +99,8 @@ class VideoPlanner:
             from video_planner.kinematics import ArmKinematics
             urdf, base, ee = self.config.urdf, self.config.base_frame or None, self.config.ee_frame or None
             if not urdf and self.config.arm:
-                from video_planner.sim.arms import ARMS
-                if self.config.arm not in ARMS:
-                    raise VideoPlannerError(f'arm {self.config.arm!r} is not a simulator arm; known: {sorted(ARMS)}')
-                spec = ARMS[self.config.arm]
+                from video_planner.sim.arms import get_arm
+                spec = get_arm(self.config.arm)  # a registered arm name or an arm YAML path
                 urdf, base, ee = str(spec.urdf_path), base or spec.base_frame, ee or spec.ee_frame
             self._kinematics = ArmKinematics.from_urdf(urdf, base_frame=base, ee_frame=ee) if urdf else None
             self._kinematics_loaded = True

@@ -43,7 +43,8 @@ CAMERA_FRAME = 'camera_optical_frame'
 
 @dataclass
 class SimRobotParams:
-    arm: str = param('panda', 'simulator arm (video_planner.sim.ARMS)', read_only=True)
+    arm: str = param('panda', 'simulator arm: a registered name (config/arms/) or the path of an arm YAML',
+                     read_only=True)
     task: str = param('', "task family ('' = drawn from all families with the seed)", read_only=True)
     seed: int = param(0, 'seed of the first task (objects, placement, instruction)', low=0, high=2**31 - 1)
     image_size: int = param(64, 'camera image width = height (pixels)', low=16, high=1024, read_only=True)
@@ -53,10 +54,12 @@ class SimRobotParams:
     physics_steps_per_tick: int = param(24, 'physics steps per tick when following a command', low=1, high=1000)
 
     def validate(self) -> None:
-        from video_planner.sim.arms import ARMS
+        from video_planner.sim.arms import get_arm
         from video_planner.sim.tasks import TASK_FAMILIES
-        if self.arm not in ARMS:
-            raise ConfigError(f"parameter 'arm': {self.arm!r} is not a simulator arm; known: {sorted(ARMS)}")
+        try:
+            get_arm(self.arm)
+        except VideoPlannerError as exc:
+            raise ConfigError(f"parameter 'arm': {exc}") from exc
         if self.task and self.task not in TASK_FAMILIES:
             raise ConfigError(f"parameter 'task': {self.task!r} is not a task family; known: {list(TASK_FAMILIES)}")
 

@@ -96,7 +96,7 @@ def depth_buffer_to_metres(buffer: np.ndarray, near: float, far: float) -> np.nd
 class TabletopWorld:
     """A tabletop with one arm. `reset(task)` builds the scene; `step_ee` moves the arm."""
 
-    def __init__(self, arm: str, seed: int = 0, image_size: int = 64,
+    def __init__(self, arm: str | ArmSpec, seed: int = 0, image_size: int = 64,
                  randomization: DomainRandomization | None = None, control_substeps: int = 4,
                  physics_hz: float = 240.0, shadows: bool = True):
         if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
@@ -145,6 +145,9 @@ class TabletopWorld:
         self.table_id = p.createMultiBody(0, table_shape, table_visual, [0, 0, -0.02], physicsClientId=c)
         self.arm_id = p.loadURDF(str(self.spec.urdf_path), self.spec.base_position, useFixedBase=True,
                                  flags=p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES, physicsClientId=c)
+        if self.spec.color is not None:  # an arm YAML's colour override paints every link
+            for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
+                p.changeVisualShape(self.arm_id, link, rgbaColor=list(self.spec.color), physicsClientId=c)
         joints, links, parents = {}, {}, {}
         for j in range(p.getNumJoints(self.arm_id, physicsClientId=c)):
             info = p.getJointInfo(self.arm_id, j, physicsClientId=c)
