@@ -106,6 +106,12 @@ class VideoPlanner:
             self._kinematics_loaded = True
         return self._kinematics
 
+    def check_robot(self, request: PlanRequest) -> None:
+        """Refuse, before any sampling, a request whose joint state does not fit the configured URDF."""
+        if self.kinematics is not None and request.q_current is not None:
+            from video_planner.kinematics.joint_states import match_joint_states
+            match_joint_states(self.kinematics.joint_names, request.joint_names, request.q_current)
+
     @property
     def image_size(self) -> int:
         return int(self.video_model.config.image_size)
@@ -148,6 +154,7 @@ class VideoPlanner:
         """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings, critic scores (C,) or
         None: a critic rates candidates only when there are several and `critic_checkpoint` is set)."""
         request.validate()
+        self.check_robot(request)
         progress = progress or _no_progress
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

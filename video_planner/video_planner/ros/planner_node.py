@@ -303,6 +303,7 @@ class PlannerNode(Node):
         snapshot = self.inputs.snapshot()
         request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
+                              joint_names=tuple(snapshot.joint_names),
                               num_candidates=int(goal.num_candidates), sampling_steps=int(goal.sampling_steps),
                               seed=int(goal.seed))
         candidates, _, critic_scores = self.planner.sample_video(

@@ -93,7 +93,8 @@ def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmC
     if spec.gripper.joints:
         out.lines.append(f'  gripper joints {list(spec.gripper.joints)}: open {list(spec.gripper.open_q)}, '
                          f'closed {list(spec.gripper.closed_q)}')
-    tcp_source = 'file' if 'tcp' in data or data.get('tcp_frame') else 'derived from the fingertips'
+    tcp_source = ('file' if 'tcp' in data or data.get('tcp_frame') else
+                  'derived from the fingertips' if spec.gripper.joints else 'bare flange: the tool frame')
     if spec.tcp is not None:
         out.add('tcp', {'parent': spec.tcp.parent, 'xyz': list(spec.tcp.xyz), 'rpy': list(spec.tcp.rpy)},
                 f'  TCP ({tcp_source}): {spec.tcp.parent} + xyz {_fmt(spec.tcp.xyz)} m, rpy {_fmt(spec.tcp.rpy)} rad')

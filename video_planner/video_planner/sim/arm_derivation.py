@@ -1,9 +1,10 @@
 """What an arm YAML may leave out, found from the URDF: the TCP, the workspace on the table, a home pose.
 
-- TCP (arms with finger joints and no `tcp`): from the gripper's collision geometry with the fingers
-  open, in the tool frame. The approach axis is the tool axis pointing from the tool origin to the
-  centre of the gripper's bounding box; the TCP sits between the fingertips, a quarter of the fingers'
-  length back from the tips, with +z along the approach axis.
+- TCP (arms with finger joints and no `tcp`): from the gripper's collision geometry, in the tool frame.
+  The approach axis is the tool axis pointing from the tool origin to the centre of the gripper's
+  bounding box (fingers open); along it the TCP sits a quarter of the fingers' length back from the
+  tips, across it in the middle of the widest gap between the open fingers (found by casting rays
+  through the gripper at that depth), +z along the approach.
 - Workspace: the largest disc on the table (radius 0.15 m down to 0.05 m, centre on the base's +x axis)
   over which the TCP, pointing straight down, reaches every test point: the centre and a ring of
   1.2 radii, at grasp height and at home height (both scale with the radius, as the tasks do).
@@ -120,15 +121,16 @@ def fingertip_tcp(spec: ArmSpec) -> TcpSpec:
         fingers = [j for j in parents if any(_descends(j, m, parents) for m in moving_roots)]
         lo, hi = box(gripper)
         f_lo, f_hi = box(fingers)
+        centre = 0.5 * (lo + hi)
+        axis = int(np.argmax(np.abs(centre)))
+        sign = 1.0 if centre[axis] >= 0 else -1.0
+        tip = hi[axis] if sign > 0 else -lo[axis]
+        xyz = centre.copy()
+        xyz[axis] = sign * (tip - TIP_BACKOFF * (f_hi[axis] - f_lo[axis]))
+        # Across the approach axis: the middle of the open fingers' gap at the TCP's depth.
+        xyz = _between_fingers(body, set(gripper), origin, xyz, axis, lo, hi, client)
     finally:
         p.disconnect(client)
-    centre = 0.5 * (lo + hi)
-    axis = int(np.argmax(np.abs(centre)))
-    sign = 1.0 if centre[axis] >= 0 else -1.0
-    tip = hi[axis] if sign > 0 else -lo[axis]
-    finger_length = f_hi[axis] - f_lo[axis]
-    xyz = centre.copy()
-    xyz[axis] = sign * (tip - TIP_BACKOFF * finger_length)
     z = np.zeros(3)
     z[axis] = sign
     x = np.zeros(3)
@@ -136,6 +138,42 @@ def fingertip_tcp(spec: ArmSpec) -> TcpSpec:
     R = np.column_stack([x, np.cross(z, x), z])
     return TcpSpec(spec.gripper_root_link, tuple(round(float(v), 4) for v in xyz),
                    tuple(round(float(v), 6) for v in _rpy(R)))
+
+
+def _between_fingers(body: int, links: set[int], origin: np.ndarray, xyz: np.ndarray, axis: int,
+                     lo: np.ndarray, hi: np.ndarray, client: int, samples: int = 101) -> np.ndarray:
+    """`xyz` moved, across the approach `axis`, to the centre of the widest free gap between gripper
+    geometry (rays cast through the gripper at the TCP's depth, along each lateral axis in turn).
+    Unchanged when no lateral axis shows a gap with geometry on both sides."""
+    best_width, best = 0.0, xyz
+    for lateral in [a for a in range(3) if a != axis]:
+        third = 3 - axis - lateral
+        ks = np.linspace(lo[lateral], hi[lateral], samples)
+        starts, ends = [], []
+        for k in ks:
+            point = xyz.copy()
+            point[lateral] = k
+            a, b = point.copy(), point.copy()
+            a[third], b[third] = lo[third] - 0.05, hi[third] + 0.05
+            starts.append((origin + a).tolist())
+            ends.append((origin + b).tolist())
+        hits = p.rayTestBatch(starts, ends, physicsClientId=client)
+        occupied = np.array([h[0] == body and h[1] in links for h in hits])
+        if occupied.sum() < 2:
+            continue
+        first, last = np.flatnonzero(occupied)[[0, -1]]
+        run_start, width, centre = None, 0.0, None
+        for i in range(first, last + 1):
+            if not occupied[i] and run_start is None:
+                run_start = i
+            elif occupied[i] and run_start is not None:
+                if ks[i] - ks[run_start] > width:
+                    width, centre = ks[i] - ks[run_start], 0.5 * (ks[i - 1] + ks[run_start])
+                run_start = None
+        if centre is not None and width > best_width:
+            best_width, best = width, xyz.copy()
+            best[lateral] = centre
+    return best
 
 
 def _descends(link: int, root: int, parents: dict[int, int]) -> bool:

@@ -46,7 +46,7 @@ from video_planner.sim.arms import (_PYBULLET_DATA, ArmSpec, GripperSpec, TcpSpe
 FIELDS = ('name', 'description', 'urdf', 'base_frame', 'tool_frame', 'gripper', 'tcp_frame', 'tcp', 'home_q',
           'workspace', 'color', 'urdf_edits', 'arm_joints')
 EDIT_FIELDS = ('unlock_joints', 'rename_joints', 'mount', 'collision_from_visual')
-DERIVATION_VERSION = 1  # bump when arm_derivation changes what it finds: cached values are then ignored
+DERIVATION_VERSION = 3  # bump when arm_derivation changes what it finds: cached values are then ignored
 
 
 @functools.lru_cache(maxsize=64)
