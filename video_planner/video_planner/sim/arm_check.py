@@ -61,8 +61,7 @@ def arm_file_path(arm: str) -> Path:
 def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmCheck:
     """Validate the arm (a YAML path or a registered name) from scratch (no derivation cache)."""
     from video_planner.sim.arm_derivation import arm_kinematics, camera_placement, derive
-    from video_planner.sim.arm_files import apply_derived, base_spec, read_arm_yaml
-    from video_planner.sim.arms import rewritten_urdf_text
+    from video_planner.sim.arm_files import apply_derived, base_spec, check_urdf, read_arm_yaml
 
     start = time.perf_counter()
     path = arm_file_path(arm).expanduser().resolve()
@@ -74,10 +73,7 @@ def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmC
         drop = OPTIONAL_TUNED + ('tcp_frame',) if (data.get('gripper') or {}).get('joints') else ('home_q', 'workspace')
         data = {k: v for k, v in data.items() if k not in drop}
     spec = base_spec(data, path)
-    try:
-        rewritten_urdf_text(spec)
-    except Exception as exc:
-        raise ConfigError(f'arm check {path}: broken URDF: {exc}') from exc
+    check_urdf(spec, path)
     spec = apply_derived(spec, derive(spec, data))
     kin = arm_kinematics(spec)
     out = ArmCheck()

@@ -155,10 +155,7 @@ def base_spec(data: dict, path: Path) -> ArmSpec:
 def build_spec(data: dict, path: Path) -> ArmSpec:
     """The complete spec: the file's values, the rest derived (or read back from the derivation cache)."""
     spec = base_spec(data, path)
-    try:
-        rewritten_urdf_text(spec)  # a missing URDF or a bad urdf_edit fails here, with the arm's name
-    except VideoPlannerError as exc:
-        raise ConfigError(f'arm file {path}: {exc}') from exc
+    check_urdf(spec, path)
     key = _derivation_key(data, spec)
     derived = _read_derived(key)
     if derived is None:
@@ -166,6 +163,33 @@ def build_spec(data: dict, path: Path) -> ArmSpec:
         derived = derive(spec, data)
         _write_derived(key, derived)
     return apply_derived(spec, derived)
+
+
+def check_urdf(spec: ArmSpec, path: Path) -> None:
+    """The URDF exists, parses, and has every frame and joint the file names (clear errors, before any search)."""
+    from video_planner.kinematics.urdf_source import read_urdf
+    try:
+        text = rewritten_urdf_text(spec)  # a missing URDF or a bad urdf_edit fails here
+        source = read_urdf(text)
+    except VideoPlannerError as exc:
+        raise ConfigError(f'arm file {path}: broken URDF {spec.source_urdf}: {exc}') from exc
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(source.xml)
+    links = {link.get('name') for link in root.findall('link')}
+    joints = {source.renamed_joints.get(j.get('name'), j.get('name')) for j in root.findall('joint')}
+    named = {'base_frame': spec.base_frame, 'tool_frame': spec.gripper_root_link}
+    if spec.tcp is None and spec.ee_frame != f'{spec.name}_tcp':
+        named['tcp_frame'] = spec.ee_frame
+    elif spec.tcp is not None:
+        named['tcp.parent'] = spec.tcp.parent
+    for key, frame in named.items():
+        if frame not in links:
+            raise ConfigError(f'arm file {path}: {key} {frame!r} is not a link of {spec.source_urdf}; '
+                              f'links: {sorted(links)}')
+    missing = [j for j in spec.gripper.joints if j not in joints and j not in {n for _, n in spec.rename_joints}]
+    if missing:
+        raise ConfigError(f'arm file {path}: gripper joints {missing} are not joints of {spec.source_urdf}; '
+                          f'joints: {sorted(joints)}')
 
 
 def apply_derived(spec: ArmSpec, derived: dict) -> ArmSpec:
