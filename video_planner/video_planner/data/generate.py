@@ -41,7 +41,10 @@ class GenerateConfig:
         if not self.arms:
             raise VideoPlannerError('--arms: empty; expected arm names or arm YAML paths')
         for arm in self.arms:
-            get_arm(arm)  # a registered name or a readable arm YAML, else a clear error
+            try:
+                get_arm(arm)  # a registered name or a readable arm YAML
+            except VideoPlannerError as exc:
+                raise VideoPlannerError(f'--arms: {exc}') from exc
         bad = [t for t in self.tasks if t not in TASK_FAMILIES]
         if bad or not self.tasks:
             raise VideoPlannerError(f'--tasks: unknown {bad}; expected names from {list(TASK_FAMILIES)}')

@@ -66,7 +66,10 @@ class SuiteConfig:
         if not self.arms:
             raise ConfigError('eval arms: empty; expected registered arm names or arm YAML paths')
         for arm in self.arms:
-            get_arm(arm)  # a registered name or a readable arm YAML, else a clear error
+            try:
+                get_arm(arm)  # a registered name or a readable arm YAML
+            except VideoPlannerError as exc:
+                raise ConfigError(f'eval arms: {exc}') from exc
         if self.held_out_arms is None:
             self.held_out_arms = list(HELD_OUT_ARMS)
         for name, values, known in (('families', self.families, TASK_FAMILIES),
@@ -110,6 +113,13 @@ class SuiteConfig:
     @property
     def policy_checkpoint_path(self) -> Path:
         return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
+
+
+def arm_group(config: SuiteConfig, arm: str) -> str:
+    """'held-out' for the configured held-out arms and for any arm given as a YAML path (no training data
+    has it), else 'seen'."""
+    from video_planner.sim.arms import is_arm_file
+    return 'held-out' if arm in config.held_out_arms or is_arm_file(arm) else 'seen'
 
 
 @dataclass(frozen=True)
@@ -307,7 +317,7 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
                 t0 = time.perf_counter()
                 outcome = run_method(method, Episode(world, task, obs, inst.seed, executor, gt_frames=gt))
                 records.append(EpisodeRecord(
-                    method=method.name, arm=arm, arm_group='held-out' if arm in config.held_out_arms else 'seen',
+                    method=method.name, arm=arm, arm_group=arm_group(config, arm),
                     family=inst.family, split=inst.split, index=inst.index, seed=inst.seed,
                     instruction=task.instruction, success=bool(outcome.success), plans=outcome.plans,
                     failed_plans=outcome.failed_plans, control_steps=executor.steps, status=outcome.status,
