@@ -44,7 +44,8 @@ def success_table(result, key, columns: list[str], title: str) -> str:
 
 
 def held_out_phrase(cfg) -> str:
-    held = [a for a in cfg.arms if a in (cfg.held_out_arms or ())]
+    from video_planner.evaluation.suite import arm_group
+    held = [a for a in cfg.arms if arm_group(cfg, a) == 'held-out']
     if not held:
         return 'no arm is held out'
     return f'{", ".join(held)} {"is" if len(held) == 1 else "are"} held out'
