@@ -36,15 +36,9 @@ class GenerateConfig:
     randomization: DomainRandomization | None = None  # None: DomainRandomization() defaults
 
     def validate(self) -> None:
-        from video_planner.sim.arms import get_arm
+        from video_planner.sim.arms import check_arm_names
         from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
-        if not self.arms:
-            raise VideoPlannerError('--arms: empty; expected arm names or arm YAML paths')
-        for arm in self.arms:
-            try:
-                get_arm(arm)  # a registered name or a readable arm YAML
-            except VideoPlannerError as exc:
-                raise VideoPlannerError(f'--arms: {exc}') from exc
+        check_arm_names(self.arms, '--arms')
         bad = [t for t in self.tasks if t not in TASK_FAMILIES]
         if bad or not self.tasks:
             raise VideoPlannerError(f'--tasks: unknown {bad}; expected names from {list(TASK_FAMILIES)}')

@@ -61,15 +61,9 @@ class SuiteConfig:
         self.validate()
 
     def validate(self) -> None:
-        from video_planner.sim.arms import HELD_OUT_ARMS, get_arm
+        from video_planner.sim.arms import HELD_OUT_ARMS, check_arm_names
         from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
-        if not self.arms:
-            raise ConfigError('eval arms: empty; expected registered arm names or arm YAML paths')
-        for arm in self.arms:
-            try:
-                get_arm(arm)  # a registered name or a readable arm YAML
-            except VideoPlannerError as exc:
-                raise ConfigError(f'eval arms: {exc}') from exc
+        check_arm_names(self.arms, 'eval arms')
         if self.held_out_arms is None:
             self.held_out_arms = list(HELD_OUT_ARMS)
         for name, values, known in (('families', self.families, TASK_FAMILIES),

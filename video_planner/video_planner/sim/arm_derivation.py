@@ -24,7 +24,7 @@ import pybullet as p
 from video_planner.errors import ConfigError
 from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkSolver
-from video_planner.sim.arms import ArmSpec, TcpSpec, materialize_urdf
+from video_planner.sim.arms import ArmSpec, TcpSpec, descends_from, materialize_urdf
 
 PANDA_RADIUS_M = 0.15          # workspace radius at scale 1
 HOME_HEIGHT_M = 0.25           # TCP height above the table at home, at scale 1
@@ -116,9 +116,9 @@ def fingertip_tcp(spec: ArmSpec) -> TcpSpec:
             lows, highs = zip(*(p.getAABB(body, j, physicsClientId=client) for j in link_ids))
             return np.min(lows, axis=0) - origin, np.max(highs, axis=0) - origin
 
-        gripper = [j for j in parents if _descends(j, root, parents)]
+        gripper = [j for j in parents if descends_from(j, root, parents)]
         moving_roots = {joints[n] for n in spec.gripper.joints}
-        fingers = [j for j in parents if any(_descends(j, m, parents) for m in moving_roots)]
+        fingers = [j for j in parents if any(descends_from(j, m, parents) for m in moving_roots)]
         lo, hi = box(gripper)
         f_lo, f_hi = box(fingers)
         centre = 0.5 * (lo + hi)
@@ -174,14 +174,6 @@ def _between_fingers(body: int, links: set[int], origin: np.ndarray, xyz: np.nda
             best_width, best = width, xyz.copy()
             best[lateral] = centre
     return best
-
-
-def _descends(link: int, root: int, parents: dict[int, int]) -> bool:
-    while link != -1:
-        if link == root:
-            return True
-        link = parents[link]
-    return False
 
 
 def _quat_xyzw(R: np.ndarray) -> list[float]:

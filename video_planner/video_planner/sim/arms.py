@@ -319,3 +319,23 @@ def arm_seed_index(name_or_path: str | Path) -> int:
     if str(name_or_path) in names:
         return names.index(str(name_or_path))
     return 1000 + zlib.crc32(arm_label(name_or_path).encode()) % 1_000_000
+
+
+def descends_from(link: int, root: int, parents: dict[int, int]) -> bool:
+    """True when pybullet link `link` is `root` or below it (`parents`: link -> parent link, -1 = base)."""
+    while link != -1:
+        if link == root:
+            return True
+        link = parents[link]
+    return False
+
+
+def check_arm_names(arms, what: str) -> None:
+    """Every entry of `arms` is a registered arm or a readable arm YAML; else an error naming `what`."""
+    if not arms:
+        raise VideoPlannerError(f'{what}: empty; expected registered arm names or arm YAML paths')
+    for arm in arms:
+        try:
+            get_arm(arm)
+        except VideoPlannerError as exc:
+            raise type(exc)(f'{what}: {exc}') from exc

@@ -18,7 +18,7 @@ from video_planner.dynamics.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkResult, IkSolver
-from video_planner.sim.arms import ArmSpec, get_arm
+from video_planner.sim.arms import ArmSpec, descends_from, get_arm
 from video_planner.sim.randomization import DomainRandomization, SceneLook, sample_look
 from video_planner.sim.tasks import SceneState, TaskSpec, check_success
 
@@ -164,7 +164,7 @@ class TabletopWorld:
         root = links.get(self.spec.gripper_root_link)
         if root is None:
             raise VideoPlannerError(f'arm {self.spec.name!r}: no link {self.spec.gripper_root_link!r}')
-        self.gripper_links = {j for j in parents if self._descends(j, root, parents)}
+        self.gripper_links = {j for j in parents if descends_from(j, root, parents)}
         # The arm and the table only ever touch objects: the arm never needs the table (fixed base,
         # targets above z = 0), and a link brushing the table top would only add noise.
         for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
@@ -176,14 +176,6 @@ class TabletopWorld:
                              physicsClientId=c)
         self._joint_forces = [max(80.0, p.getJointInfo(self.arm_id, j, physicsClientId=c)[10])
                               for j in self.arm_joint_ids]
-
-    @staticmethod
-    def _descends(link: int, root: int, parents: dict[int, int]) -> bool:
-        while link != -1:
-            if link == root:
-                return True
-            link = parents[link]
-        return False
 
     def _clear_episode(self) -> None:
         """Back to a freshly built scene. An episode must depend on its seed alone, not on what this
