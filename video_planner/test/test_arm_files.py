@@ -129,7 +129,7 @@ def test_held_out_arms_are_data_and_never_in_the_training_arms():
 
 def test_a_joint_state_of_another_robot_is_refused_with_the_reason():
     panda = [f'panda_joint{i}' for i in range(1, 8)]
-    ur5 = ['shoulder_pan_joint', 'shoulder_lift_joint', 'elbow_joint', 'wrist_1_joint', 'wrist_2_joint', 'wrist_3_joint']
+    ur5 = list(get_arm('ur5').arm_joints)
     with pytest.raises(KinematicsError, match=r'URDF does not match the robot.*7 actuated joints.*missing'):
         match_joint_states(panda, ur5, np.zeros(6))
     with pytest.raises(KinematicsError, match=r'URDF does not match the robot.*6 positions.*7 actuated joints'):

@@ -22,14 +22,15 @@ def match_joint_states(arm_joints: Sequence[str], names: Sequence[str], position
     if not names:
         if q.size != len(arm_joints):
             raise KinematicsError(f"the URDF does not match the robot: the robot's joint state has {q.size} "
-                                  f"positions, the URDF's arm has {len(arm_joints)} actuated joints {arm_joints}; {FIX}")
+                                  f"positions, the URDF's arm has {len(arm_joints)} actuated joints {arm_joints}; "
+                                  f'{FIX}')
         return q
     if len(names) != q.size:
         raise KinematicsError(f'joint state: {len(names)} names but {q.size} positions')
     missing = [name for name in arm_joints if name not in names]
     if missing:
-        raise KinematicsError(f"the URDF does not match the robot: the URDF's arm has {len(arm_joints)} actuated joints "
-                              f"{arm_joints}, the robot's joint state has {len(names)} {names}; missing from the joint "
-                              f'state: {missing}; {FIX}')
+        raise KinematicsError(f"the URDF does not match the robot: the URDF's arm has {len(arm_joints)} actuated "
+                              f"joints {arm_joints}, the robot's joint state has {len(names)} {names}; missing from "
+                              f'the joint state: {missing}; {FIX}')
     index = {name: i for i, name in enumerate(names)}
     return q[[index[name] for name in arm_joints]]

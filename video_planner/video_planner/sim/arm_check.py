@@ -60,7 +60,8 @@ def arm_file_path(arm: str) -> Path:
 
 def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmCheck:
     """Validate the arm (a YAML path or a registered name) from scratch (no derivation cache)."""
-    from video_planner.sim.arm_derivation import arm_kinematics, camera_placement, derive
+    from video_planner.sim.arm_derivation import (GRASP_HEIGHT_M, HOME_HEIGHT_M, arm_kinematics, camera_placement,
+                                                  derive)
     from video_planner.sim.arm_files import apply_derived, base_spec, check_urdf, read_arm_yaml
 
     start = time.perf_counter()
@@ -103,7 +104,8 @@ def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmC
     c, r = spec.workspace_center, spec.workspace_radius
     out.add('workspace', {'center': list(c), 'radius': r},
             f'  workspace ({how("workspace")}): centre {_fmt(c)} m, radius {r:.3f} m (scale {spec.scale:.2f}); '
-            f'box x [{c[0] - r:.3f}, {c[0] + r:.3f}] y [{c[1] - r:.3f}, {c[1] + r:.3f}] z [0, {0.25 * spec.scale + 0.1:.3f}]')
+            f'box x [{c[0] - r:.3f}, {c[0] + r:.3f}] y [{c[1] - r:.3f}, {c[1] + r:.3f}] '
+            f'z [{GRASP_HEIGHT_M * spec.scale:.3f}, {HOME_HEIGHT_M * spec.scale:.3f}] (TCP straight down)')
     eye, target = camera_placement(spec)
     out.add('camera', {'eye': eye.tolist(), 'target': target.tolist()},
             f'  camera: eye {_fmt(eye)} m looking at {_fmt(target)} m (before randomisation)')
