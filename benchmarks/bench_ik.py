@@ -23,7 +23,7 @@ import numpy as np
 import pinocchio as pin
 
 from video_planner.kinematics import ArmKinematics, IkConfig, IkSolver
-from video_planner.sim.arms import ARMS
+from video_planner.sim.arms import ARMS, arm_label, get_arm
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'ik.md'
 
@@ -41,7 +41,7 @@ def lissajous_path(T_home: np.ndarray, radius_m: float, steps: int) -> list[np.n
 
 
 def bench_arm(name: str, steps: int, repeats: int) -> dict:
-    spec = ARMS[name]
+    spec = get_arm(name)  # a registered arm or an arm YAML path
     arm = ArmKinematics.from_urdf(spec.urdf_path, spec.base_frame, spec.ee_frame)
     q_home = np.array(spec.home_q)
     targets = lissajous_path(arm.fk(q_home), 0.8 * spec.workspace_radius, steps)
@@ -70,7 +70,7 @@ def bench_arm(name: str, steps: int, repeats: int) -> dict:
         target = arm.fk(arm.random_configuration(rng))
         cold_ok += cold_solver.solve(target, arm.random_configuration(rng)).success
     cold_elapsed = time.perf_counter() - cold_start
-    return dict(arm=name, dof=arm.n, steps=steps, step_mm=step_mm, position_only=arm.n < 6,
+    return dict(arm=arm_label(name), dof=arm.n, steps=steps, step_mm=step_mm, position_only=arm.n < 6,
                 solves_per_s=steps / best_wall, solves_per_cpu_s=steps / best_cpu, median_iter=float(np.median(iterations)),
                 p95_iter=float(np.percentile(iterations, 95)), success=successes / steps,
                 max_pos_err_mm=1e3 * max(pos_err), max_rot_err_mrad=1e3 * max(rot_err),
@@ -112,12 +112,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=1000)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--arms', nargs='*', default=list(ARMS))
+    parser.add_argument('--arms', nargs='*', default=list(ARMS), help='registered arm names or arm YAML paths')
     args = parser.parse_args()
     rows = []
     for name in args.arms:
         row = bench_arm(name, args.steps, args.repeats)
-        print(f"{name}: {row['solves_per_s']:.0f} solves/s ({row['solves_per_cpu_s']:.0f} per CPU s), median {row['median_iter']:.0f} iterations, "
+        print(f"{row['arm']}: {row['solves_per_s']:.0f} solves/s ({row['solves_per_cpu_s']:.0f} per CPU s), median {row['median_iter']:.0f} iterations, "
               f"success {100 * row['success']:.1f} %, cold success {100 * row['cold_success']:.0f} %")
         rows.append(row)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
 from video_planner.dynamics.learned import LearnedInverseDynamics
 from video_planner.dynamics.motion import EeMotion, InverseDynamics
 from video_planner.resources import model_path
-from video_planner.sim.arms import ARMS, HELD_OUT_ARM
+from video_planner.sim.arms import ARMS, HELD_OUT_ARMS
 from video_planner.sim.tasks import TASK_FAMILIES
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'inverse_dynamics.md'
@@ -75,7 +75,7 @@ def main() -> int:
     folders = record_test_episodes(Path(args.run_dir) / f'episodes_{args.episodes_per_arm}', args.episodes_per_arm,
                                    args.workers)
     datasets = [('synthetic block', synthetic_clips(args.synthetic, seed=100, horizon=8))]
-    datasets += [(f'sim {arm}{" (held out)" if arm == HELD_OUT_ARM else ""}', dataset_clips(folder))
+    datasets += [(f'sim {arm}{" (held out)" if arm in HELD_OUT_ARMS else ""}', dataset_clips(folder))
                  for arm, folder in folders.items()]
     print(f'  {time.time() - t_start:.0f} s: {sum(len(c) for _, c in datasets)} clips', flush=True)
 
@@ -116,8 +116,8 @@ def write_markdown(path: Path, rows, args, total_s) -> None:
         'block: random-walk steps of up to 2 cm per axis. Errors per step t=1..8, of the raw estimate before '
         'post-processing; "trans." is |p_t - p_t true|, "step" is the error of p_t - p_(t-1); "refused" is '
         'the fraction of plans `postprocess` refused (min confidence 0.5, max step 6 cm).',
-        f'Learned: `{Path(args.learned_checkpoint).name}` (trained on the seen arms only; held-out arm '
-        f'`{HELD_OUT_ARM}` never seen). It is position-only: frame 0\'s orientation is kept, so its rotation '
+        f'Learned: `{Path(args.learned_checkpoint).name}` (trained on the seen arms only; held-out arms '
+        f'`{", ".join(HELD_OUT_ARMS)}` never seen). It is position-only: frame 0\'s orientation is kept, so its rotation '
         'error is the true rotation over the clip. "still" answers that nothing moves.',
         f'Total run time {total_s / 60:.1f} min.',
         '',

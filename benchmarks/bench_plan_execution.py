@@ -32,7 +32,7 @@ from video_planner.dynamics.postprocess import plan_confidence
 from video_planner.evaluation.executor import BudgetExhausted, WaypointExecutor
 from video_planner.planner.config import PlannerConfig
 from video_planner.resources import model_path
-from video_planner.sim.arms import HELD_OUT_ARM, SEEN_ARMS, get_arm
+from video_planner.sim.arms import HELD_OUT_ARMS, SEEN_ARMS, get_arm
 from video_planner.sim.expert import ScriptedExpert
 from video_planner.sim.tasks import TASK_FAMILIES, sample_task
 from video_planner.sim.world import TabletopWorld
@@ -130,7 +130,7 @@ def main() -> int:
     n_seen, n_held = (5, 4) if args.quick else (20, 16)
     generate(GenerateConfig(arms=SEEN_ARMS, tasks=TASK_FAMILIES, episodes=n_seen, seed=50_000,
                             out=run_dir / f'seen_{n_seen}'), progress=False)
-    generate(GenerateConfig(arms=(HELD_OUT_ARM,), tasks=TASK_FAMILIES, episodes=n_held, seed=60_000,
+    generate(GenerateConfig(arms=HELD_OUT_ARMS, tasks=TASK_FAMILIES, episodes=n_held, seed=60_000,
                             out=run_dir / f'held_out_{n_held}'), progress=False)
     clips = dataset_clips([run_dir / f'seen_{n_seen}', run_dir / f'held_out_{n_held}'])
     passing = confidence_study(idm, clips, gate)
@@ -149,7 +149,7 @@ def main() -> int:
         lines.append(f'| {name} | ' + ' | '.join(f'{wins[f].get(name, 0)}/{n}' for f in TASK_FAMILIES) + ' |')
     lines += ['', f'## Confidence: share of videos passing the gate (plan confidence >= {gate})', '',
               f'{len(clips)} recorded episodes never trained on ({n_seen} seen-arm, seed 50000; {n_held} '
-              f'{HELD_OUT_ARM}, seed 60000), each cut like a plan (9 frames over the episode).', '',
+              f'{", ".join(HELD_OUT_ARMS)}, seed 60000), each cut like a plan (9 frames over the episode).', '',
               '| cycle_scale_m | ' + ' | '.join(next(iter(passing.values()))) + ' |',
               '|---|' + '---|' * len(next(iter(passing.values())))]
     for scale, row in passing.items():

@@ -19,6 +19,7 @@ setup(
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/launch', files('launch/*.launch.py')),
         ('share/' + package_name + '/config', files('config/*')),
+        ('share/' + package_name + '/config/arms', files('config/arms/*')),
         ('share/' + package_name + '/models', files('models/*')),
     ],
     install_requires=['setuptools'],

@@ -3,6 +3,7 @@
     ros2 launch video_planner plan.launch.py                          # simulator, nothing executed
     ros2 launch video_planner plan.launch.py execute:=true arm:=ur5   # simulator, commands executed
     ros2 launch video_planner plan.launch.py sim_command_input:=follow_joint_trajectory  # sim as ros2_control
+    ros2 launch video_planner plan.launch.py arm:=/path/my_arm.yaml   # simulator, your arm (URDF + YAML)
     ros2 launch video_planner plan.launch.py use_sim:=false urdf_path:=/path/arm.urdf \
         image_topic:=/camera/color/image_raw depth_topic:=/camera/aligned_depth_to_color/image_raw \
         camera_info_topic:=/camera/color/camera_info
@@ -25,7 +26,8 @@ PACKAGE = 'video_planner'
 ARGUMENTS = {
     # name: (default, description)
     'use_sim': ('true', 'start sim_robot_node: the simulated arm + camera (no hardware needed)'),
-    'arm': ('panda', 'simulator arm name (its URDF is used when urdf_path is empty)'),
+    'arm': ('panda', 'simulator arm: a registered name or an arm YAML path (its URDF is used when urdf_path is '
+                     'empty)'),
     'urdf_path': ('', 'URDF of the real arm (takes precedence over arm)'),
     'task': ('', 'simulator task family ("" = any)'),
     'seed': ('0', 'simulator task seed'),

@@ -2,6 +2,8 @@
 
 Run with -s to see each arm's round-trip success rate and errors.
 """
+from pathlib import Path
+
 import numpy as np
 import pinocchio as pin
 import pybullet_data
@@ -22,8 +24,8 @@ def arms():
 
 
 def _erd(relative):
-    import video_planner.sim.arms as registry
-    return registry._erd(relative)
+    from video_planner.sim.arm_files import resolve_urdf
+    return resolve_urdf(f'example-robot-data:robots/{relative}', Path('.'))
 
 
 def _position_error(T_a, T_b):

@@ -20,4 +20,4 @@ def test_plan_command_writes_the_plan_and_its_commands(tmp_path):
 def test_plan_command_rejects_an_unknown_arm(tmp_path, capsys):
     assert cli.main(['plan', '--arm', 'no_such_arm', '--checkpoint', str(tiny_checkpoint()),
                      '--out', str(tmp_path)]) == 2
-    assert "unknown 'no_such_arm'" in capsys.readouterr().err
+    assert "unknown arm 'no_such_arm'" in capsys.readouterr().err

@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     'plan': ('video_planner.planner.plan_command', 'plan once from an image file or a fresh simulator frame'),
     'eval': ('video_planner.evaluation.suite', 'closed-loop benchmark on the simulator, with baselines'),
     'demo': ('video_planner.ros.demo', 'closed-loop demo: sim robot, planner and inverse-dynamics nodes over ROS 2'),
+    'arm': ('video_planner.sim.arm_check', 'validate an arm (URDF + short YAML) and print what was derived'),
     'replay': ('video_planner.ros.replay_node', 'republish a stored plan bag for RViz'),
 }
 

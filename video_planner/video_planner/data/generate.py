@@ -36,11 +36,9 @@ class GenerateConfig:
     randomization: DomainRandomization | None = None  # None: DomainRandomization() defaults
 
     def validate(self) -> None:
-        from video_planner.sim.arms import ARMS
+        from video_planner.sim.arms import check_arm_names
         from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
-        bad = [a for a in self.arms if a not in ARMS]
-        if bad or not self.arms:
-            raise VideoPlannerError(f'--arms: unknown {bad}; expected names from {sorted(ARMS)}')
+        check_arm_names(self.arms, '--arms')
         bad = [t for t in self.tasks if t not in TASK_FAMILIES]
         if bad or not self.tasks:
             raise VideoPlannerError(f'--tasks: unknown {bad}; expected names from {list(TASK_FAMILIES)}')
@@ -109,14 +107,14 @@ def pending_episodes(config: GenerateConfig) -> list[int]:
 
 
 def write_manifest(config: GenerateConfig) -> None:
-    from video_planner.sim.arms import HELD_OUT_ARM, SEEN_ARMS
+    from video_planner.sim.arms import HELD_OUT_ARMS, SEEN_ARMS
     from video_planner.sim.tasks import paraphrase_split
     manifest = {
         'format': 'video_planner episodes v1 (docs/DATASET.md)',
         'arms': list(config.arms), 'tasks': list(config.tasks), 'episodes': config.episodes,
         'seed': config.seed, 'image_size': config.image_size, 'frames': config.frames,
         'split': config.split, 'keep_failures': config.keep_failures, 'randomize': config.randomize,
-        'seen_arms': list(SEEN_ARMS), 'held_out_arm': HELD_OUT_ARM,
+        'seen_arms': list(SEEN_ARMS), 'held_out_arms': list(HELD_OUT_ARMS),
         'paraphrases': paraphrase_split(),
     }
     tmp = config.out / '.manifest.json.tmp'

@@ -32,7 +32,7 @@ def episode_strip(episode: Episode, frames: int = 8, label: bool = True) -> np.n
 
 def write_arm_previews(out: Path, family: str = 'pick_place', seed: int = 0, image_size: int = 128) -> list[Path]:
     from video_planner.data.recording import record_expert_episode
-    from video_planner.sim.arms import ARMS, HELD_OUT_ARM
+    from video_planner.sim.arms import ARMS, HELD_OUT_ARMS
     from video_planner.sim.tasks import sample_task
     from video_planner.sim.world import TabletopWorld
 
@@ -42,7 +42,7 @@ def write_arm_previews(out: Path, family: str = 'pick_place', seed: int = 0, ima
         with TabletopWorld(arm, seed=seed, image_size=image_size) as world:
             task = sample_task(world.spec, family, np.random.default_rng(seed))
             episode = record_expert_episode(world, task, seed=seed)
-        if arm == HELD_OUT_ARM:
+        if arm in HELD_OUT_ARMS:
             episode.arm = f'{arm} (held out)'
         rows.append(episode_strip(episode))
         gif = out / f'episode_{arm}.gif'

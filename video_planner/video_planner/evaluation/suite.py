@@ -28,6 +28,9 @@ ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned
 @dataclass
 class SuiteConfig:
     arms: list[str] = field(default_factory=lambda: ['panda', 'iiwa', 'xarm6', 'ur5', 'so100', 'kinova'])
+    # Arms never in the training data (reported as 'held-out'); names as in `arms`. Default: the
+    # registry's (sim/arms.py HELD_OUT_ARMS, read from config/eval.yaml).
+    held_out_arms: list[str] | None = None
     families: list[str] = field(default_factory=lambda: ['reach', 'push', 'pick_place', 'lift'])
     splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
     episodes: int = 3
@@ -58,9 +61,12 @@ class SuiteConfig:
         self.validate()
 
     def validate(self) -> None:
-        from video_planner.sim.arms import ARMS
+        from video_planner.sim.arms import HELD_OUT_ARMS, check_arm_names
         from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
-        for name, values, known in (('arms', self.arms, list(ARMS)), ('families', self.families, TASK_FAMILIES),
+        check_arm_names(self.arms, 'eval arms')
+        if self.held_out_arms is None:
+            self.held_out_arms = list(HELD_OUT_ARMS)
+        for name, values, known in (('families', self.families, TASK_FAMILIES),
                                     ('splits', self.splits, SPLITS), ('methods', self.methods, ALL_METHODS)):
             bad = [v for v in values if v not in known]
             if bad or not values:
@@ -103,6 +109,13 @@ class SuiteConfig:
         return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
 
 
+def arm_group(config: SuiteConfig, arm: str) -> str:
+    """'held-out' for the configured held-out arms and for any arm given as a YAML path (no training data
+    has it), else 'seen'."""
+    from video_planner.sim.arms import is_arm_file
+    return 'held-out' if arm in config.held_out_arms or is_arm_file(arm) else 'seen'
+
+
 @dataclass(frozen=True)
 class TaskInstance:
     arm: str
@@ -114,14 +127,14 @@ class TaskInstance:
 
 def task_instances(config: SuiteConfig) -> list[TaskInstance]:
     """The suite's instances; the seed of each depends only on its place in the full registry."""
-    from video_planner.sim.arms import ARMS
+    from video_planner.sim.arms import arm_seed_index
     from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
     out = []
     for arm in config.arms:
         for family in config.families:
             for split in config.splits:
                 for i in range(config.episodes):
-                    key = [config.seed, list(ARMS).index(arm), TASK_FAMILIES.index(family), SPLITS.index(split), i]
+                    key = [config.seed, arm_seed_index(arm), TASK_FAMILIES.index(family), SPLITS.index(split), i]
                     seed = int(np.random.SeedSequence(key).generate_state(1)[0] % (2 ** 31))
                     out.append(TaskInstance(arm, family, split, i, seed))
     return out
@@ -264,7 +277,7 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
 
     from video_planner.evaluation.executor import ExecutorConfig, WaypointExecutor
     from video_planner.evaluation.methods import Episode, expert_video, run_method
-    from video_planner.sim.arms import HELD_OUT_ARM, get_arm
+    from video_planner.sim.arms import get_arm
     from video_planner.sim.randomization import DomainRandomization
     from video_planner.sim.tasks import sample_task
     from video_planner.sim.world import TabletopWorld
@@ -298,7 +311,7 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
                 t0 = time.perf_counter()
                 outcome = run_method(method, Episode(world, task, obs, inst.seed, executor, gt_frames=gt))
                 records.append(EpisodeRecord(
-                    method=method.name, arm=arm, arm_group='held-out' if arm == HELD_OUT_ARM else 'seen',
+                    method=method.name, arm=arm, arm_group=arm_group(config, arm),
                     family=inst.family, split=inst.split, index=inst.index, seed=inst.seed,
                     instruction=task.instruction, success=bool(outcome.success), plans=outcome.plans,
                     failed_plans=outcome.failed_plans, control_steps=executor.steps, status=outcome.status,

@@ -62,13 +62,16 @@ def _heldout_patterns() -> list[re.Pattern]:
     return pats
 
 
-def clip_group(clip: dict, held_out_arm: str, heldout_patterns: list[re.Pattern] | None = None) -> str:
-    """The held-out arm dominates: a held-out arm clip counts there whatever its phrasing.
+def clip_group(clip: dict, held_out_arm, heldout_patterns: list[re.Pattern] | None = None) -> str:
+    """The held-out arms dominate: a held-out arm's clip counts there whatever its phrasing.
+
+    held_out_arm: one arm name or a collection of them.
 
     The paraphrase split is the clip's 'split' field when it has one, else found by matching the
     instruction against the simulator's held-out templates.
     """
-    if clip.get('arm') == held_out_arm:
+    held = (held_out_arm,) if isinstance(held_out_arm, str) else tuple(held_out_arm)
+    if clip.get('arm') in held:
         return 'held_out_arm'
     split = clip.get('split')
     if split is not None:
@@ -170,7 +173,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
     (arm, group, instruction, truth (K+1 frames), plan (K+1 frames)), for sample grids.
     """
     if held_out_arm is None:
-        from video_planner.sim.arms import HELD_OUT_ARM as held_out_arm
+        from video_planner.sim.arms import HELD_OUT_ARMS as held_out_arm
     scores = {g: GroupScores() for g in GROUPS}
     pending: list[dict] = []
 
@@ -217,7 +220,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
                          'text_ablation': text_ablation, 'hint': hint_name if hint_fn is not None else 'none',
                          'hint_guidance': hint_guidance if hint_fn is not None else 1.0,
                          'clips': n,
-                         'held_out_arm': held_out_arm},
+                         'held_out_arm': held_out_arm if isinstance(held_out_arm, str) else ', '.join(held_out_arm)},
             'groups': {g: s.summary() for g, s in scores.items()}}
 
 

@@ -20,7 +20,7 @@ class PlannerConfig:
     checkpoint: str = ''                 # video model; '' = the shipped default model
     inverse_dynamics: str = 'learned'    # 'learned' (UniPi-style IDM, shipped) or 'flow' (optical flow + depth, AVDC)
     idm_checkpoint: str = ''             # learned inverse-dynamics model; '' = the shipped one
-    arm: str = ''                        # a simulator arm name: its URDF and frames are used when urdf is ''
+    arm: str = ''                        # simulator arm name or arm YAML: its URDF and frames serve when urdf is ''
     urdf: str = ''                       # URDF file path or XML string ('' = no joint targets unless arm is set)
     base_frame: str = ''                 # '' = guessed from the URDF tree
     ee_frame: str = ''

@@ -99,14 +99,18 @@ class VideoPlanner:
             from video_planner.kinematics import ArmKinematics
             urdf, base, ee = self.config.urdf, self.config.base_frame or None, self.config.ee_frame or None
             if not urdf and self.config.arm:
-                from video_planner.sim.arms import ARMS
-                if self.config.arm not in ARMS:
-                    raise VideoPlannerError(f'arm {self.config.arm!r} is not a simulator arm; known: {sorted(ARMS)}')
-                spec = ARMS[self.config.arm]
+                from video_planner.sim.arms import get_arm
+                spec = get_arm(self.config.arm)  # a registered arm name or an arm YAML path
                 urdf, base, ee = str(spec.urdf_path), base or spec.base_frame, ee or spec.ee_frame
             self._kinematics = ArmKinematics.from_urdf(urdf, base_frame=base, ee_frame=ee) if urdf else None
             self._kinematics_loaded = True
         return self._kinematics
+
+    def check_robot(self, request: PlanRequest) -> None:
+        """Refuse, before any sampling, a request whose joint state does not fit the configured URDF."""
+        if self.kinematics is not None and request.q_current is not None:
+            from video_planner.kinematics.joint_states import match_joint_states
+            match_joint_states(self.kinematics.joint_names, request.joint_names, request.q_current)
 
     @property
     def image_size(self) -> int:
@@ -150,6 +154,7 @@ class VideoPlanner:
         """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings, critic scores (C,) or
         None: a critic rates candidates only when there are several and `critic_checkpoint` is set)."""
         request.validate()
+        self.check_robot(request)
         progress = progress or _no_progress
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

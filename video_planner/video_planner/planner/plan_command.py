@@ -14,7 +14,8 @@ from video_planner.planner.request import Plan, PlanRequest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--arm', default='panda', help='simulator arm that provides the frame and the URDF')
+    parser.add_argument('--arm', default='panda',
+                        help='simulator arm that provides the frame and the URDF: a registered name or an arm YAML')
     parser.add_argument('--task', default='push', help='simulator task family (reach, push, pick_place, lift)')
     parser.add_argument('--seed', type=int, default=0, help='task and sampling seed')
     parser.add_argument('--instruction', default='', help="overrides the simulator task's instruction")
@@ -55,15 +56,14 @@ def write_plan(plan: Plan, out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from video_planner.sim.arms import ARMS
+    from video_planner.sim.arms import get_arm
     from video_planner.sim.tasks import sample_task
     from video_planner.sim.world import TabletopWorld
-    if args.arm not in ARMS:
-        raise VideoPlannerError(f'--arm: unknown {args.arm!r}; expected one of {sorted(ARMS)}')
+    spec = get_arm(args.arm)  # a clear error for an unknown name or a broken arm file, before any loading
     planner = VideoPlanner(planner_config(args))
-    world = TabletopWorld(args.arm, seed=args.seed, image_size=planner.image_size)
+    world = TabletopWorld(spec, seed=args.seed, image_size=planner.image_size)
     try:
-        obs = world.reset(sample_task(ARMS[args.arm], args.task, args.seed, split='heldout'))
+        obs = world.reset(sample_task(spec, args.task, args.seed, split='heldout'))
         request = PlanRequest(instruction=args.instruction or obs.instruction, rgb=obs.rgb, depth_m=obs.depth_m,
                               camera=obs.camera, T_base_ee=obs.T_base_ee, q_current=obs.joint_positions,
                               ee_mask=obs.ee_mask, num_candidates=args.candidates, sampling_steps=args.steps,

@@ -28,6 +28,7 @@ class PlanRequest:
     camera: CameraModel                  # intrinsics of rgb and T_base_camera
     T_base_ee: np.ndarray                # current end-effector pose in the base frame
     q_current: Optional[np.ndarray] = None
+    joint_names: tuple[str, ...] = ()    # names of q_current's entries, when known (sensor_msgs/JointState)
     ee_mask: Optional[np.ndarray] = None  # HxW bool pixels of the end effector, when known (simulation)
     num_candidates: int = 0              # 0 = config default
     sampling_steps: int = 0              # 0 = config default

@@ -32,7 +32,8 @@ NODE_START_TIMEOUT_S = 120.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--arm', default='panda', help='simulator arm (default: panda)')
+    parser.add_argument('--arm', default='panda', help='simulator arm: a registered name or an arm YAML path '
+                        '(default: panda)')
     parser.add_argument('--task', default='reach', help="task family: reach, push, pick_place, lift, or '' for any")
     parser.add_argument('--seed', type=int, default=0, help='task seed')
     parser.add_argument('--max-replans', type=int, default=10, help='most plans to try before giving up')

@@ -67,7 +67,8 @@ class PipelineParams:
     checkpoint: str = param('', "video model checkpoint; '' = the shipped default", read_only=True)
     inverse_dynamics: str = param('learned', 'frames -> poses method', choices=('flow', 'learned'), read_only=True)
     idm_checkpoint: str = param('', "learned inverse-dynamics checkpoint; '' = the shipped one", read_only=True)
-    arm: str = param('', 'simulator arm name whose URDF is used when robot_description and urdf_path are empty',
+    arm: str = param('', 'simulator arm name or arm YAML path whose URDF is used when robot_description and '
+                     'urdf_path are empty',
                      read_only=True)
     robot_description: str = param('', 'URDF XML of the arm', read_only=True)
     urdf_path: str = param('', 'URDF file of the arm (used when robot_description is empty)', read_only=True)
@@ -302,6 +303,7 @@ class PlannerNode(Node):
         snapshot = self.inputs.snapshot()
         request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
+                              joint_names=tuple(snapshot.joint_names),
                               num_candidates=int(goal.num_candidates), sampling_steps=int(goal.sampling_steps),
                               seed=int(goal.seed))
         candidates, _, critic_scores = self.planner.sample_video(

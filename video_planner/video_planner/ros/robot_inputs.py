@@ -327,8 +327,5 @@ def _closest(history: deque, stamp: float):
 
 
 def _ordered(names: tuple[str, ...], q: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
-    index = {name: i for i, name in enumerate(names)}
-    missing = [name for name in wanted if name not in index]
-    if missing:
-        raise VideoPlannerError(f'joint_states lacks joint(s) {missing} of the arm')
-    return np.array([q[index[name]] for name in wanted])
+    from video_planner.kinematics.joint_states import match_joint_states
+    return match_joint_states(wanted, names, q)

@@ -48,7 +48,8 @@ COMMAND_INPUTS = ('ee_command', 'joint_trajectory', FOLLOW_JOINT_TRAJECTORY)
 
 @dataclass
 class SimRobotParams:
-    arm: str = param('panda', 'simulator arm (video_planner.sim.ARMS)', read_only=True)
+    arm: str = param('panda', 'simulator arm: a registered name (config/arms/) or the path of an arm YAML',
+                     read_only=True)
     task: str = param('', "task family ('' = drawn from all families with the seed)", read_only=True)
     seed: int = param(0, 'seed of the first task (objects, placement, instruction)', low=0, high=2**31 - 1)
     image_size: int = param(64, 'camera image width = height (pixels)', low=16, high=1024, read_only=True)
@@ -67,10 +68,12 @@ class SimRobotParams:
                                          'to reach the goal tolerance', low=0.0, high=60.0)
 
     def validate(self) -> None:
-        from video_planner.sim.arms import ARMS
+        from video_planner.sim.arms import get_arm
         from video_planner.sim.tasks import TASK_FAMILIES
-        if self.arm not in ARMS:
-            raise ConfigError(f"parameter 'arm': {self.arm!r} is not a simulator arm; known: {sorted(ARMS)}")
+        try:
+            get_arm(self.arm)
+        except VideoPlannerError as exc:
+            raise ConfigError(f"parameter 'arm': {exc}") from exc
         if self.task and self.task not in TASK_FAMILIES:
             raise ConfigError(f"parameter 'task': {self.task!r} is not a task family; known: {list(TASK_FAMILIES)}")
         from video_planner.ros.follow_joint_trajectory import import_action_type

@@ -3,7 +3,7 @@
 from importlib import import_module
 
 _EXPORTS = {
-    'ARMS': 'arms', 'SEEN_ARMS': 'arms', 'HELD_OUT_ARM': 'arms', 'ArmSpec': 'arms', 'get_arm': 'arms',
+    'ARMS': 'arms', 'SEEN_ARMS': 'arms', 'HELD_OUT_ARMS': 'arms', 'ArmSpec': 'arms', 'get_arm': 'arms',
     'TaskSpec': 'tasks', 'ObjectSpec': 'tasks', 'TASK_FAMILIES': 'tasks', 'sample_task': 'tasks',
     'check_success': 'tasks', 'DomainRandomization': 'randomization',
     'TabletopWorld': 'world', 'Observation': 'world', 'ScriptedExpert': 'expert', 'ExpertConfig': 'expert',

@@ -1,7 +1,10 @@
 """The arm registry: which robot arms the tabletop knows, where their URDFs are and how to drive them.
 
-Every arm is described once by an `ArmSpec`. Kinematics (`ArmKinematics.from_urdf(spec.urdf_path,
-spec.base_frame, spec.ee_frame)`) and the simulator read the same spec, so the frames they use agree.
+An arm is data: a URDF plus a short YAML file (`config/arms/<name>.yaml`, format in
+`video_planner/sim/arm_files.py`). The YAML is read into one `ArmSpec`; what it leaves out (tool centre
+point, home pose, workspace) is derived from the URDF (`arm_derivation.py`). Kinematics
+(`ArmKinematics.from_urdf(spec.urdf_path, spec.base_frame, spec.ee_frame)`) and the simulator read the
+same spec, so the frames they use agree. `get_arm` takes a registered name or the path of any arm YAML.
 
 Frame conventions shared by all arms:
 - `base_frame` is the URDF root link, z up; pybullet places it at `base_position` on the table.
@@ -22,6 +25,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +94,8 @@ class ArmSpec:
     mount: TcpSpec | None = None  # new root link `base_frame`, parent of `mount.parent` (the old root)
     collision_from_visual: bool = False  # links without <collision> get their visual meshes as one
     description: str = ''
+    color: tuple[float, float, float, float] | None = None  # RGBA painted over every link; None = URDF's
+    source: Path | None = None  # the arm YAML this spec was read from
 
     @property
     def urdf_path(self) -> Path:
@@ -218,109 +224,118 @@ def materialize_urdf(spec: ArmSpec) -> Path:
     return path
 
 
-def _erd(relative: str) -> Path:
+
+
+class ArmRegistry(Mapping):
+    """The arms shipped in `config/arms/`, by name, read from their YAML files on first use.
+
+    Order (which fixes the evaluation's per-arm instance seeds) is `config/arms/registry.yaml`'s
+    `order` list, then any other YAML file of the folder by name.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._specs: dict[str, ArmSpec] = {}
+        self._names: tuple[str, ...] | None = None
+
+    def _files(self) -> dict[str, Path]:
+        return {path.stem: path for path in sorted(self.folder.glob('*.yaml')) if path.stem != 'registry'}
+
+    def names(self) -> tuple[str, ...]:
+        if self._names is None:
+            files = self._files()
+            order = [name for name in _read_yaml_list(self.folder / 'registry.yaml', 'order') if name in files]
+            self._names = tuple(order + [name for name in files if name not in order])
+        return self._names
+
+    def __getitem__(self, name: str) -> ArmSpec:
+        if name not in self._specs:
+            if name not in self.names():
+                raise KeyError(name)
+            from video_planner.sim.arm_files import load_arm_file
+            self._specs[name] = load_arm_file(self._files()[name])
+        return self._specs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+
+def _read_yaml_list(path: Path, key: str) -> list[str]:
+    import yaml
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text()) or {}
+    values = data.get(key, []) if isinstance(data, dict) else []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise VideoPlannerError(f'{path}: {key!r} must be a list of arm names, got {values!r}')
+    return values
+
+
+def _arms_folder() -> Path:
+    from video_planner.resources import config_path
+    return config_path('arms')
+
+
+ARMS: ArmRegistry = ArmRegistry(_arms_folder())
+
+# Held-out arms never appear in training data; they test cross-embodiment transfer. The list is data:
+# `held_out_arms` in config/eval.yaml.
+HELD_OUT_ARMS: tuple[str, ...] = tuple(_read_yaml_list(_arms_folder().parent / 'eval.yaml', 'held_out_arms'))
+SEEN_ARMS: tuple[str, ...] = tuple(name for name in ARMS if name not in HELD_OUT_ARMS)
+
+
+def is_arm_file(name_or_path: str | Path) -> bool:
+    """True when `name_or_path` names an arm YAML file rather than a registered arm."""
+    text = str(name_or_path)
+    return text.endswith(('.yaml', '.yml')) or os.sep in text
+
+
+def get_arm(name_or_path: str | Path) -> ArmSpec:
+    """The spec of a registered arm, or of the arm YAML at a path; a VideoPlannerError otherwise."""
+    if isinstance(name_or_path, ArmSpec):
+        return name_or_path
+    if is_arm_file(name_or_path):
+        from video_planner.sim.arm_files import load_arm_file
+        return load_arm_file(Path(name_or_path))
     try:
-        return _example_robot_data_share() / 'example-robot-data' / 'robots' / relative
-    except VideoPlannerError:
-        return Path('/missing/example-robot-data/robots') / relative
-
-
-_PI = 3.141592653589793
-
-ARMS: dict[str, ArmSpec] = {
-    'panda': ArmSpec(
-        name='panda',
-        description='Franka Emika Panda, 7 DoF, parallel fingers',
-        source_urdf=_PYBULLET_DATA / 'franka_panda' / 'panda.urdf',
-        base_frame='panda_link0', ee_frame='panda_grasptarget',
-        arm_joints=tuple(f'panda_joint{i}' for i in range(1, 8)),
-        gripper=GripperSpec('parallel', ('panda_finger_joint1', 'panda_finger_joint2'),
-                            (0.04, 0.04), (0.0, 0.0)),
-        gripper_root_link='panda_hand',
-        home_q=(0.0, -0.044, 0.0, -2.333, 0.0, 2.288, 0.785),
-        workspace_center=(0.5, 0.0), workspace_radius=0.15,
-    ),
-    'iiwa': ArmSpec(
-        name='iiwa',
-        description='KUKA LBR iiwa 14, 7 DoF, bare flange (suction-like weld grasp)',
-        source_urdf=_PYBULLET_DATA / 'kuka_iiwa' / 'model.urdf',
-        base_frame='lbr_iiwa_link_0', ee_frame='iiwa_tcp',
-        arm_joints=tuple(f'lbr_iiwa_joint_{i}' for i in range(1, 8)),
-        gripper=GripperSpec('none'),
-        gripper_root_link='lbr_iiwa_link_7',
-        home_q=(0.0, 0.73, 0.0, -1.67, 0.0, 0.74, 0.0),
-        workspace_center=(0.55, 0.0), workspace_radius=0.15,
-        tcp=TcpSpec('lbr_iiwa_link_7', (0.0, 0.0, 0.045)),
-    ),
-    'xarm6': ArmSpec(
-        name='xarm6',
-        description='UFactory xArm 6, 6 DoF, linkage gripper',
-        source_urdf=_PYBULLET_DATA / 'xarm' / 'xarm6_with_gripper.urdf',
-        base_frame='world', ee_frame='xarm_tcp',
-        arm_joints=tuple(f'joint{i}' for i in range(1, 7)),
-        gripper=GripperSpec('parallel',
-                            ('drive_joint', 'left_finger_joint', 'left_inner_knuckle_joint',
-                             'right_outer_knuckle_joint', 'right_finger_joint', 'right_inner_knuckle_joint'),
-                            (0.0,) * 6, (0.6,) * 6),
-        gripper_root_link='xarm_gripper_base_link',
-        home_q=(0.0, -0.1, -1.144, 0.0, 1.244, 0.0),
-        workspace_center=(0.45, 0.0), workspace_radius=0.15,
-        tcp=TcpSpec('xarm_gripper_base_link', (0.0, 0.0, 0.172)),
-    ),
-    'ur5': ArmSpec(
-        name='ur5',
-        description='Universal Robots UR5, 6 DoF, bare tool flange (suction-like weld grasp)',
-        source_urdf=_erd('ur_description/urdf/ur5_gripper.urdf'),
-        base_frame='world', ee_frame='tool0',
-        arm_joints=('shoulder_pan_joint', 'shoulder_lift_joint', 'elbow_joint',
-                    'wrist_1_joint', 'wrist_2_joint', 'wrist_3_joint'),
-        gripper=GripperSpec('none'),
-        gripper_root_link='wrist_3_link',
-        home_q=(-0.245, -1.584, 2.066, -2.053, -1.571, -1.816),
-        workspace_center=(0.45, 0.0), workspace_radius=0.15,
-    ),
-    'so100': ArmSpec(
-        name='so100',
-        description='SO-100 (SO-ARM100) low-cost 5 DoF arm with a single moving jaw',
-        source_urdf=_erd('so_arm_description/urdf/so100.urdf'),
-        base_frame='so100_mount', ee_frame='so100_tcp',
-        arm_joints=('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll'),
-        gripper=GripperSpec('parallel', ('jaw_joint',), (1.2,), (0.0,)),
-        gripper_root_link='gripper',
-        home_q=(0.0, 1.58, -1.55, 1.2, 0.0),
-        workspace_center=(0.22, 0.0), workspace_radius=0.07,
-        tcp=TcpSpec('gripper', (-0.01, -0.09, 0.0), (_PI / 2, 0.0, 0.0)),
-        # The shipped URDF names both the jaw joint and the wrist link 'gripper'; pinocchio frames
-        # must be unique, so the joint is renamed in the rewritten copy.
-        rename_joints=(('gripper', 'jaw_joint'),),
-        # At shoulder_pan = 0 the SO-100 faces its base's -y; the mount turns it to face +x.
-        mount=TcpSpec('base', (0.0, 0.0, 0.0), (0.0, 0.0, _PI / 2)),
-        collision_from_visual=True,  # the shipped URDF has visual meshes only
-    ),
-    'kinova': ArmSpec(
-        name='kinova',
-        description='Kinova Jaco 2 (j2s6s200), 6 DoF, two fingers',
-        source_urdf=_erd('kinova_description/robots/kinova.urdf'),
-        base_frame='base', ee_frame='kinova_tcp',
-        arm_joints=tuple(f'j2s6s200_joint_{i}' for i in range(1, 7)),
-        gripper=GripperSpec('parallel', ('j2s6s200_joint_finger_1', 'j2s6s200_joint_finger_2'),
-                            (0.2, 0.2), (1.2, 1.2)),
-        gripper_root_link='j2s6s200_link_6',
-        home_q=(-1.549, 3.607, 1.491, 3.142, 2.117, 0.022),
-        workspace_center=(0.45, 0.0), workspace_radius=0.13,
-        tcp=TcpSpec('j2s6s200_link_6', (0.0, 0.0, -0.16), (_PI, 0.0, 0.0)),
-        unlock_joints=(('j2s6s200_joint_finger_1', 0.0, 1.51), ('j2s6s200_joint_finger_2', 0.0, 1.51)),
-    ),
-}
-
-# The held-out arm never appears in training data; it tests cross-embodiment transfer.
-HELD_OUT_ARM: str = 'kinova'
-SEEN_ARMS: tuple[str, ...] = tuple(name for name in ARMS if name != HELD_OUT_ARM)
-
-
-def get_arm(name: str) -> ArmSpec:
-    """The spec of arm `name`, or a VideoPlannerError listing the known arms."""
-    try:
-        return ARMS[name]
+        return ARMS[str(name_or_path)]
     except KeyError:
-        raise VideoPlannerError(f'unknown arm {name!r}: expected one of {sorted(ARMS)}') from None
+        raise VideoPlannerError(f'unknown arm {name_or_path!r}: expected one of {list(ARMS)} '
+                                'or the path of an arm YAML file') from None
+
+
+def arm_label(name_or_path: str | Path) -> str:
+    """A short name for reports: the registered name, or the `name` inside an arm YAML."""
+    return get_arm(name_or_path).name if is_arm_file(name_or_path) else str(name_or_path)
+
+
+def arm_seed_index(name_or_path: str | Path) -> int:
+    """A stable integer per arm for seeding: its place in the registry, else one from its YAML's name."""
+    import zlib
+    names = ARMS.names()
+    if str(name_or_path) in names:
+        return names.index(str(name_or_path))
+    return 1000 + zlib.crc32(arm_label(name_or_path).encode()) % 1_000_000
+
+
+def descends_from(link: int, root: int, parents: dict[int, int]) -> bool:
+    """True when pybullet link `link` is `root` or below it (`parents`: link -> parent link, -1 = base)."""
+    while link != -1:
+        if link == root:
+            return True
+        link = parents[link]
+    return False
+
+
+def check_arm_names(arms, what: str) -> None:
+    """Every entry of `arms` is a registered arm or a readable arm YAML; else an error naming `what`."""
+    if not arms:
+        raise VideoPlannerError(f'{what}: empty; expected registered arm names or arm YAML paths')
+    for arm in arms:
+        try:
+            get_arm(arm)
+        except VideoPlannerError as exc:
+            raise type(exc)(f'{what}: {exc}') from exc

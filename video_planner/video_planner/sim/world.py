@@ -18,7 +18,7 @@ from video_planner.dynamics.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkResult, IkSolver
-from video_planner.sim.arms import ArmSpec, get_arm
+from video_planner.sim.arms import ArmSpec, descends_from, get_arm
 from video_planner.sim.randomization import DomainRandomization, SceneLook, sample_look
 from video_planner.sim.tasks import SceneState, TaskSpec, check_success
 
@@ -96,7 +96,7 @@ def depth_buffer_to_metres(buffer: np.ndarray, near: float, far: float) -> np.nd
 class TabletopWorld:
     """A tabletop with one arm. `reset(task)` builds the scene; `step_ee` moves the arm."""
 
-    def __init__(self, arm: str, seed: int = 0, image_size: int = 64,
+    def __init__(self, arm: str | ArmSpec, seed: int = 0, image_size: int = 64,
                  randomization: DomainRandomization | None = None, control_substeps: int = 4,
                  physics_hz: float = 240.0, shadows: bool = True):
         if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
@@ -145,6 +145,9 @@ class TabletopWorld:
         self.table_id = p.createMultiBody(0, table_shape, table_visual, [0, 0, -0.02], physicsClientId=c)
         self.arm_id = p.loadURDF(str(self.spec.urdf_path), self.spec.base_position, useFixedBase=True,
                                  flags=p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES, physicsClientId=c)
+        if self.spec.color is not None:  # an arm YAML's colour override paints every link
+            for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
+                p.changeVisualShape(self.arm_id, link, rgbaColor=list(self.spec.color), physicsClientId=c)
         joints, links, parents = {}, {}, {}
         for j in range(p.getNumJoints(self.arm_id, physicsClientId=c)):
             info = p.getJointInfo(self.arm_id, j, physicsClientId=c)
@@ -161,7 +164,7 @@ class TabletopWorld:
         root = links.get(self.spec.gripper_root_link)
         if root is None:
             raise VideoPlannerError(f'arm {self.spec.name!r}: no link {self.spec.gripper_root_link!r}')
-        self.gripper_links = {j for j in parents if self._descends(j, root, parents)}
+        self.gripper_links = {j for j in parents if descends_from(j, root, parents)}
         # The arm and the table only ever touch objects: the arm never needs the table (fixed base,
         # targets above z = 0), and a link brushing the table top would only add noise.
         for link in range(-1, p.getNumJoints(self.arm_id, physicsClientId=c)):
@@ -173,14 +176,6 @@ class TabletopWorld:
                              physicsClientId=c)
         self._joint_forces = [max(80.0, p.getJointInfo(self.arm_id, j, physicsClientId=c)[10])
                               for j in self.arm_joint_ids]
-
-    @staticmethod
-    def _descends(link: int, root: int, parents: dict[int, int]) -> bool:
-        while link != -1:
-            if link == root:
-                return True
-            link = parents[link]
-        return False
 
     def _clear_episode(self) -> None:
         """Back to a freshly built scene. An episode must depend on its seed alone, not on what this

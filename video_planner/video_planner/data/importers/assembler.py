@@ -47,11 +47,11 @@ def load_arm_kinematics(urdf: str, base_frame: str = '', ee_frame: str = ''):
 
     if Path(urdf).is_file() or urdf.lstrip().startswith('<'):
         return ArmKinematics.from_urdf(urdf, base_frame or None, ee_frame or None)
-    from video_planner.sim.arms import ARMS
+    from video_planner.sim.arms import ARMS, get_arm, is_arm_file
 
-    if urdf not in ARMS:
-        raise ConfigError(f"ee.urdf: '{urdf}' is neither a URDF file nor one of the arms {sorted(ARMS)}")
-    spec = ARMS[urdf]
+    if urdf not in ARMS and not is_arm_file(urdf):
+        raise ConfigError(f"ee.urdf: '{urdf}' is neither a URDF file, an arm YAML nor one of the arms {list(ARMS)}")
+    spec = get_arm(urdf)
     return ArmKinematics.from_urdf(spec.urdf_path, base_frame or spec.base_frame, ee_frame or spec.ee_frame)
 
 
