@@ -53,10 +53,18 @@ if ! stamp_ok interfaces "$ifc_hash"; then
   stamp_set interfaces "$ifc_hash"
 fi
 
-pkg_hash=$(hash_of "$root/video_planner/setup.py" "$root/video_planner/setup.cfg" "$root/video_planner/package.xml")
+# video_planner: importable editable (pip -e), and on the ament index as colcon would install it
+# (share/ament_index, share/video_planner/{package.xml,launch,config,models} as symlinks, one
+# lib/video_planner/<node> script per console entry point), so ros2 pkg/run/launch find it. The stamp
+# covers setup.py's inputs and the names of the files its data_files pick up.
+pkg="$root/video_planner"
+pkg_hash=$( { cat "$pkg/setup.py" "$pkg/setup.cfg" "$pkg/package.xml" "$pkg/video_planner/ament_install.py"
+              ls "$pkg/launch" "$pkg/config" "$pkg/models" "$pkg/resource"; } | sha256sum | cut -c1-16)
 if ! stamp_ok package "$pkg_hash"; then
   say "installing video_planner (editable) into $venv"
-  "$py" -m pip install --quiet --no-deps --no-build-isolation -e "$root/video_planner"
+  "$py" -m pip install --quiet --no-deps --no-build-isolation -e "$pkg"
+  say "putting video_planner on the ament index of $venv"
+  "$py" -m video_planner.ament_install --prefix "$venv" --python "$py"
   stamp_set package "$pkg_hash"
 fi
 "$py" -c 'import video_planner_interfaces.action, video_planner' \
