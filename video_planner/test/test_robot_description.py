@@ -22,18 +22,19 @@ pytestmark = pytest.mark.timeout(120)
 HAS_TF2_MSGS = importlib.util.find_spec('tf2_msgs') is not None
 
 
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    proc = start('sim_robot_node', tmp_path_factory.mktemp('sim_logs'),
-                 {'arm': ARM, 'task': 'reach', 'seed': 1, 'image_size': 64, 'rate_hz': 10.0})
+def test_sim_robot_node_publishes_what_rviz_and_moveit_read(tmp_path):
+    proc = start('sim_robot_node', tmp_path, {'arm': ARM, 'task': 'reach', 'seed': 1, 'rate_hz': 10.0})
     client = Client('description_test_client')
-    yield proc, client
-    client.close()
-    assert proc.stop() == 0, proc.log()[-3000:]
+    try:
+        check_robot_description(client)
+        check_camera_pose(client)
+    finally:
+        client.close()
+        assert proc.stop() == 0, proc.log()[-3000:]
 
 
-def test_a_late_subscriber_gets_the_arms_urdf_on_robot_description(sim):
-    _, client = sim
+def check_robot_description(client):
+    """A late subscriber gets the arm's URDF, with meshes RViz can load."""
     descriptions = client.record(String, 'robot_description', LATCHED)   # subscribed after the node started
     wait_until(lambda: descriptions, 20.0, 'robot_description')
     urdf = descriptions[-1].data
@@ -45,9 +46,8 @@ def test_a_late_subscriber_gets_the_arms_urdf_on_robot_description(sim):
     assert meshes and all(name.startswith(('file://', 'package://')) for name in meshes), meshes[:3]
 
 
-def test_the_camera_pose_goes_where_the_planner_looks_it_up(sim):
+def check_camera_pose(client):
     """camera/pose always; /tf_static (base <- the image's frame_id, what camera_tf looks up) with tf2_msgs."""
-    _, client = sim
     poses = client.record(PoseStamped, 'camera/pose', LATCHED)
     images = client.record(Image, 'camera/image_raw', qos_profile_sensor_data)
     wait_until(lambda: poses and images, 20.0, 'camera/pose and an image')
