@@ -160,14 +160,16 @@ def raw_frames_plan_bytes(plan_msg, frames) -> int:
     store = bag.plan_typestore()
     name = 'video_planner_interfaces/msg/VideoPlanRawFrames'
     if name not in store.fielddefs:
-        text = bag.interface_msg_files()[[f.stem for f in bag.interface_msg_files()].index('VideoPlan')].read_text()
+        text = next(f for f in bag.interface_msg_files() if f.stem == 'VideoPlan').read_text()
         old = '\n'.join('sensor_msgs/Image[] frames' if line.startswith('sensor_msgs/CompressedImage[] frames')
                         else line for line in text.splitlines())
         store.register(get_types_from_msg(old, name))
-    current = store.deserialize_cdr(bag.exact_cdr(serialize_message(plan_msg), 'video_planner_interfaces/msg/VideoPlan'),
-                                    'video_planner_interfaces/msg/VideoPlan')
-    images = [store.deserialize_cdr(bag.exact_cdr(serialize_message(conv.rgb_to_image(f)), 'sensor_msgs/msg/Image'),
-                                    'sensor_msgs/msg/Image') for f in frames]
+
+    def as_rosbags(msg, typename):
+        return store.deserialize_cdr(bag.exact_cdr(serialize_message(msg), typename), typename)
+
+    current = as_rosbags(plan_msg, 'video_planner_interfaces/msg/VideoPlan')
+    images = [as_rosbags(conv.rgb_to_image(f), 'sensor_msgs/msg/Image') for f in frames]
     cls = store.types[name]
     fields = {f: getattr(current, f) for f in cls.__dataclass_fields__}
     fields['frames'] = images
@@ -189,7 +191,8 @@ def wire_rows(n: int) -> list[str]:
         raw_dict['plan']['frames'] = [plain(conv.rgb_to_image(f, result.plan.header.stamp,
                                                               result.plan.header.frame_id)) for f in frames]
         rows.append(f'| {result.plan_id} ({len(frames)} frames {frames.shape[1]}x{frames.shape[2]}) | '
-                    f'{plan_raw:,} / {plan_png:,} / {plan_none:,} | {result_raw:,} / {result_png:,} / {result_none:,} | '
+                    f'{plan_raw:,} / {plan_png:,} / {plan_none:,} | '
+                    f'{result_raw:,} / {result_png:,} / {result_none:,} | '
                     f'{yaml_lines(raw_dict):,} / {yaml_lines(plain(result)):,} / {yaml_lines(plain(frameless)):,} |')
     return ['', '## Plans on the wire: raw rgb8 frames / PNG frames / no frames (return_frames: false)', '',
             f'{n} plans of the shipped 64 px model (push tasks, seeds 0..{n - 1}, default sampler). Bytes: rclpy '
