@@ -12,6 +12,19 @@ say() { printf '[setup] %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 stamp_ok() { [ -f "$stamp_dir/$1" ] && [ "$(cat "$stamp_dir/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$stamp_dir"; echo "$2" > "$stamp_dir/$1"; }
+# Build an ament_cmake interface package from source and install it into the venv prefix.
+cmake_install_package() {
+  local src="$1" name build
+  name=$(basename "$src"); build="$venv/build/$name"
+  rm -rf "$build"; mkdir -p "$build"
+  (
+    export AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv" PATH="$venv/bin:$PATH"
+    cmake -S "$src" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" -DPython3_EXECUTABLE="$py" \
+      -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > "$build.log" 2>&1 \
+    && cmake --build "$build" -j "$(nproc)" >> "$build.log" 2>&1 \
+    && cmake --install "$build" >> "$build.log" 2>&1
+  ) || { tail -40 "$build.log"; say "$name build failed; full log: $build.log"; exit 1; }
+}
 
 if [ ! -x "$venv/bin/python" ]; then
   say "creating virtual environment $venv"
@@ -41,15 +54,7 @@ ifc="$root/video_planner_interfaces"
 ifc_hash=$(hash_of "$ifc/CMakeLists.txt" "$ifc/package.xml" "$ifc"/msg/*.msg "$ifc"/action/*.action)
 if ! stamp_ok interfaces "$ifc_hash"; then
   say "building video_planner_interfaces with CMake into $venv"
-  build="$venv/build/video_planner_interfaces"
-  rm -rf "$build"; mkdir -p "$build"
-  (
-    export AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv" PATH="$venv/bin:$PATH"
-    cmake -S "$ifc" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" -DPython3_EXECUTABLE="$py" \
-      -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > "$build.log" 2>&1 \
-    && cmake --build "$build" -j "$(nproc)" >> "$build.log" 2>&1 \
-    && cmake --install "$build" >> "$build.log" 2>&1
-  ) || { tail -40 "$build.log"; say "interface build failed; full log: $build.log"; exit 1; }
+  cmake_install_package "$ifc"
   stamp_set interfaces "$ifc_hash"
 fi
 
@@ -61,22 +66,22 @@ cm_hash=$(hash_of "$cm/CMakeLists.txt" "$cm/package.xml" "$cm"/msg/*.msg "$cm"/a
 if ! stamp_ok control_msgs "$cm_hash" \
    && { [ -f "$stamp_dir/control_msgs" ] || ! "$py" -c 'import control_msgs.action' 2>/dev/null; }; then
   say "building the test-only control_msgs with CMake into $venv (no control_msgs installed)"
-  build="$venv/build/control_msgs"
-  rm -rf "$build"; mkdir -p "$build"
-  (
-    export AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv" PATH="$venv/bin:$PATH"
-    cmake -S "$cm" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" -DPython3_EXECUTABLE="$py" \
-      -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > "$build.log" 2>&1 \
-    && cmake --build "$build" -j "$(nproc)" >> "$build.log" 2>&1 \
-    && cmake --install "$build" >> "$build.log" 2>&1
-  ) || { tail -40 "$build.log"; say "control_msgs build failed; full log: $build.log"; exit 1; }
+  cmake_install_package "$cm"
   stamp_set control_msgs "$cm_hash"
 fi
 
-pkg_hash=$(hash_of "$root/video_planner/setup.py" "$root/video_planner/setup.cfg" "$root/video_planner/package.xml")
+# video_planner: importable editable (pip -e), and on the ament index as colcon would install it
+# (share/ament_index, share/video_planner/{package.xml,launch,config,models} as symlinks, one
+# lib/video_planner/<node> script per console entry point), so ros2 pkg/run/launch find it. The stamp
+# covers setup.py's inputs and the names of the files its data_files pick up.
+pkg="$root/video_planner"
+pkg_hash=$( { cat "$pkg/setup.py" "$pkg/setup.cfg" "$pkg/package.xml" "$pkg/video_planner/ament_install.py"
+              ls "$pkg/launch" "$pkg/config" "$pkg/models" "$pkg/resource"; } | sha256sum | cut -c1-16)
 if ! stamp_ok package "$pkg_hash"; then
   say "installing video_planner (editable) into $venv"
-  "$py" -m pip install --quiet --no-deps --no-build-isolation -e "$root/video_planner"
+  "$py" -m pip install --quiet --no-deps --no-build-isolation -e "$pkg"
+  say "putting video_planner on the ament index of $venv"
+  "$py" -m video_planner.ament_install --prefix "$venv" --python "$py"
   stamp_set package "$pkg_hash"
 fi
 "$py" -c 'import video_planner_interfaces.action, video_planner' \

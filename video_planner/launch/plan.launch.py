@@ -12,10 +12,11 @@ Parameters come from config/{planner,inverse_dynamics,sim_robot}.yaml in the pac
 the launch arguments override the few that change per robot.
 """
 import os
+import tempfile
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -40,7 +41,7 @@ ARGUMENTS = {
     'camera_info_topic': ('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera'),
     'checkpoint': ('', 'video model checkpoint ("" = the shipped default)'),
     'execute': ('false', 'let inverse_dynamics_node send commands to the robot'),
-    'rviz': ('false', 'start RViz with config/plan.rviz'),
+    'rviz': ('false', 'start RViz with config/plan.rviz, its fixed frame set to the arm base frame'),
 }
 
 
@@ -70,6 +71,26 @@ def generate_launch_description() -> LaunchDescription:
                             output='screen',
                             parameters=[_config('inverse_dynamics.yaml'), robot, camera,
                                         {'execute_enabled': _arg('execute', bool)}])
-    rviz = Node(package='rviz2', executable='rviz2', name='rviz2', output='screen',
-                arguments=['-d', _config('plan.rviz')], condition=IfCondition(LaunchConfiguration('rviz')))
-    return LaunchDescription(arguments + [sim, planner, inverse_dynamics, rviz])
+    return LaunchDescription(arguments + [sim, planner, inverse_dynamics,
+                                          OpaqueFunction(function=_visualisation,
+                                                         condition=IfCondition(LaunchConfiguration('rviz')))])
+
+
+def _visualisation(context):
+    """RViz with config/plan.rviz whose fixed frame is this arm's base frame (known only once the
+    arguments are resolved), and, for the simulator, robot_state_publisher so that RobotModel has the
+    link transforms (a real robot's driver stack runs its own)."""
+    from video_planner.ros.rviz_config import arm_base_frame, write_rviz_config
+
+    arm, urdf_path = LaunchConfiguration('arm').perform(context), LaunchConfiguration('urdf_path').perform(context)
+    config = write_rviz_config(arm_base_frame(arm, urdf_path),
+                               os.path.join(tempfile.mkdtemp(prefix='video_planner_rviz_'), 'plan.rviz'),
+                               template=_config('plan.rviz'))
+    nodes = [Node(package='rviz2', executable='rviz2', name='rviz2', output='screen', arguments=['-d', str(config)])]
+    if LaunchConfiguration('use_sim').perform(context).lower() in ('true', '1') and not urdf_path:
+        from video_planner.ros.robot_description import with_file_uris
+        from video_planner.sim.arms import get_arm
+        urdf = with_file_uris(get_arm(arm).urdf_path.read_text())
+        nodes.append(Node(package='robot_state_publisher', executable='robot_state_publisher',
+                          name='robot_state_publisher', output='screen', parameters=[{'robot_description': urdf}]))
+    return nodes

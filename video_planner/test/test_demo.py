@@ -27,7 +27,7 @@ def test_demo_runs_the_closed_loop_and_writes_its_outputs(tmp_path):
     gif = imageio.mimread(out / 'demo.gif')
     assert len(gif) >= 1 and gif[0].shape[1] > gif[0].shape[0]   # plan | executed, side by side
     topics = {topic for topic, _, _ in read_messages(out / 'demo.bag')}
-    assert {'camera/image_raw', 'video_plan', 'joint_states', 'task/instruction'} <= topics
+    assert {'/camera/image_raw', '/video_plan', '/joint_states', '/task/instruction'} <= topics
     # Every plan the action returned is in the bag, once, and reads back for `video-planner replay`.
     returned = [p['plan_id'] for p in summary['plans_detail'] if p['plan_id']]
     assert returned and [p.plan_id for p in read_plan_bag(out / 'demo.bag')] == returned

@@ -169,3 +169,27 @@ def test_a_plan_without_frames_is_answered_with_the_reason(robot):
         assert node.alive()
     finally:
         node.stop()
+
+
+def test_a_playhead_arrow_moves_along_the_previewed_plan(robot):
+    """RViz plays the plan on the path: while someone watches ee_markers, marker 2 (an arrow) steps
+    through the plan's poses in time with the preview frames."""
+    logs, client = robot
+    node = id_node(logs)
+    try:
+        session = Session(client)
+        answer = session.still_plan(execute=False)
+        assert answer.status == 'ok', answer.status
+        path = conversions.path_to_poses(answer.ee_path)[:, :3, 3]
+        seen = len(session.markers)
+
+        def arrows():   # (the plan's own latched path markers, without a playhead, may arrive in between)
+            return [m for markers in session.markers[seen:] for m in markers.markers if m.id == 2]
+
+        wait_until(lambda: len(arrows()) >= FRAMES, 10.0, 'a playhead update per preview frame')
+        for arrow in arrows():
+            start = np.array([arrow.points[0].x, arrow.points[0].y, arrow.points[0].z])
+            assert np.linalg.norm(path - start, axis=1).min() < 1e-6   # on one of the plan's poses
+            assert arrow.header.frame_id == get_arm(ARM).base_frame
+    finally:
+        assert node.stop() == 0, node.log()[-3000:]

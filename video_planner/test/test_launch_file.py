@@ -48,7 +48,7 @@ def test_every_executable_it_starts_is_an_entry_point_of_this_package():
     nodes = launch_calls('Node')
     ours = [call for call in nodes if ast.unparse(keyword(call, 'package')) == 'PACKAGE']
     others = {ast.literal_eval(keyword(call, 'package')) for call in nodes if call not in ours}
-    assert others == {'rviz2'}
+    assert others == {'rviz2', 'robot_state_publisher'}
     executables = {keyword(call, 'executable').value for call in ours}
     assert executables == {'planner_node', 'inverse_dynamics_node', 'sim_robot_node'}
     assert executables <= entry_points()
@@ -101,8 +101,41 @@ def test_the_rviz_config_shows_the_plan_in_the_base_frame():
     assert classes['rviz_default_plugins/MarkerArray']['Topic']['Value'] == '/ee_markers'
     images = [d['Topic']['Value'] for d in manager['Displays'] if d['Class'] == 'rviz_default_plugins/Image']
     assert '/video_plan/preview' in images
+    robot = classes['rviz_default_plugins/RobotModel']
+    assert robot['Description Source'] == 'Topic'
+    assert robot['Description Topic']['Value'] == '/robot_description'
+    assert robot['Description Topic']['Durability Policy'] == 'Transient Local'
     from video_planner.sim.arms import get_arm
     assert manager['Global Options']['Fixed Frame'] == get_arm('panda').base_frame
+
+
+@pytest.mark.parametrize('arm', ['panda', 'ur5'])
+def test_the_rviz_config_the_launch_file_writes_follows_the_arm(arm, tmp_path):
+    import yaml
+    from video_planner.ros.rviz_config import arm_base_frame, write_rviz_config
+    from video_planner.sim.arms import get_arm
+
+    path = write_rviz_config(arm_base_frame(arm), tmp_path / 'plan.rviz')
+    written = yaml.safe_load(path.read_text())
+    template = yaml.safe_load((PACKAGE_DIR / 'config' / 'plan.rviz').read_text())
+    assert written['Visualization Manager']['Global Options']['Fixed Frame'] == get_arm(arm).base_frame
+    assert written['Visualization Manager']['Displays'] == template['Visualization Manager']['Displays']
+    assert 'write_rviz_config(arm_base_frame(arm, urdf_path)' in LAUNCH_FILE.read_text()
+
+
+def test_a_real_arms_base_frame_is_its_urdfs_root_link(tmp_path):
+    from video_planner.errors import ConfigError
+    from video_planner.ros.rviz_config import arm_base_frame
+    from video_planner.sim.arms import get_arm
+
+    spec = get_arm('ur5')
+    assert arm_base_frame('', str(spec.urdf_path)) == spec.base_frame
+    urdf = tmp_path / 'two_roots.urdf'
+    urdf.write_text('<robot name="r"><link name="a"/><link name="b"/></robot>')
+    with pytest.raises(ConfigError, match='2 root links'):
+        arm_base_frame('', str(urdf))
+    with pytest.raises(ConfigError, match="arm 'robby' is not a simulator arm"):
+        arm_base_frame('robby')
 
 
 def test_the_launch_description_builds_with_ros_launch():

@@ -4,6 +4,8 @@ tf2_ros is not among the PyPI ROS wheels, so here (and in CI) the lookup is simp
 nodes use `camera_pose_topic` / `camera_pose`. On a real install (`ros-<distro>-tf2-ros-py`, listed in
 package.xml) the camera driver's or the calibration's tf is used, REP 103/105: `base_frame` <- the
 frame_id of the camera's Image / CameraInfo (an optical frame: z forward, x right, y down).
+sim_robot_node publishes exactly that pair on /tf_static (`ros/robot_description.py`: its arm's base
+frame, the planners' default `base_frame`, <- `camera_optical_frame`, its images' frame_id).
 """
 from __future__ import annotations
 

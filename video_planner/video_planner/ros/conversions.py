@@ -248,10 +248,12 @@ def gripper_colour(gripper: float) -> ColorRGBA:
 
 def path_markers(T_base_ee: np.ndarray, gripper: np.ndarray | None = None, stamp=None,
                  frame_id: str = 'base_link', ns: str = 'video_plan', sphere_m: float = 0.015,
-                 line_m: float = 0.004) -> MarkerArray:
+                 line_m: float = 0.004, playhead: int | None = None) -> MarkerArray:
     """An end-effector path for RViz: a line strip through the positions and one sphere per pose
     coloured by the gripper command (green open .. red closed). Marker ids 0 and 1 in ``ns`` are
-    replaced on every call, so republishing updates the same markers."""
+    replaced on every call, so republishing updates the same markers. With ``playhead`` (a pose
+    index), marker 2 is an arrow at that pose along the gripper's approach axis (its z), so the plan
+    can be played along the path in time with its preview frames."""
     poses = np.asarray(T_base_ee, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[1:] != (4, 4):
         raise VideoPlannerError(f'path markers: expected (N, 4, 4) poses, got shape {poses.shape}')
@@ -270,7 +272,17 @@ def path_markers(T_base_ee: np.ndarray, gripper: np.ndarray | None = None, stamp
                      color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
     spheres.pose.orientation.w = 1.0
     spheres.scale.x = spheres.scale.y = spheres.scale.z = sphere_m
-    return MarkerArray(markers=[line, spheres])
+    markers = [line, spheres]
+    if playhead is not None:
+        k = int(np.clip(playhead, 0, n - 1))
+        tip = poses[k, :3, 3] + 4 * sphere_m * poses[k, :3, 2]
+        arrow = Marker(header=header, ns=ns, id=2, type=Marker.ARROW, action=Marker.ADD,
+                       points=[points[k], Point(x=float(tip[0]), y=float(tip[1]), z=float(tip[2]))],
+                       color=gripper_colour(grip[k]))
+        arrow.pose.orientation.w = 1.0
+        arrow.scale.x, arrow.scale.y, arrow.scale.z = line_m * 2, line_m * 4, line_m * 4  # shaft, head width, length
+        markers.append(arrow)
+    return MarkerArray(markers=markers)
 
 # ----------------------------------------------------------------------------------- VideoPlan
 

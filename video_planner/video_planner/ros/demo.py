@@ -7,7 +7,10 @@ executed, checks ``task/success``, and replans from the new camera frame until s
 ``--max-replans`` plans. Writes to ``--out``:
 
   demo.gif       generated plan (left) next to the executed episode (right), frame by frame
-  demo.bag/      rosbag2 (MCAP) of the camera, commands, plans (as the action returned them) and task status
+  demo.bag/      rosbag2 (MCAP) of the camera (image, depth, camera_info, pose), robot state, commands, plans
+                 (as the action returned them) and task status, under the root-namespace topic names, with
+                 the task as one episode marked on the recorder's episode topics: ``video-planner import
+                 --from rosbag --src demo.bag --mapping config/import_rosbag.yaml`` reads it
   summary.json   success, number of plans, timings
   logs/          one log per node
 """
@@ -29,6 +32,9 @@ from video_planner.errors import VideoPlannerError
 
 READY = 'ready:'
 NODE_START_TIMEOUT_S = 120.0
+# Where recorder_node marks an episode's start (String) and end (Empty) in its bags, and so where the
+# importer's default mapping (config/import_rosbag.yaml) looks: the demo's task is one such episode.
+EPISODE_START_TOPIC, EPISODE_STOP_TOPIC = '/recorder_node/instruction', '/recorder_node/stop'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,9 +97,15 @@ class Operator:
         sub(String, 'execution_done', lambda m: self.done_ids.add(m.data), 10)
         sub(Image, 'camera/image_raw', self._on_camera, qos_profile_sensor_data)
         from geometry_msgs.msg import PoseStamped
-        from sensor_msgs.msg import JointState
+        from sensor_msgs.msg import CameraInfo, JointState
         sub(PoseStamped, 'ee_command', lambda m: self._record('ee_command', m), 10)
         sub(JointState, 'joint_states', lambda m: self._record('joint_states', m), qos_profile_sensor_data)
+        # What an import needs besides the frames: intrinsics, camera pose, end-effector pose, depth.
+        for msg_type, topic, qos in ((CameraInfo, 'camera/camera_info', qos_profile_sensor_data),
+                                     (PoseStamped, 'camera/pose', latched),
+                                     (PoseStamped, 'ee_pose', qos_profile_sensor_data),
+                                     (Image, 'camera/depth/image_raw', qos_profile_sensor_data)):
+            sub(msg_type, topic, lambda m, topic=topic: self._record(topic, m), qos)
         self.action = ActionClient(self.node, PlanVideo, 'plan_video')
         self._plan_video = PlanVideo
         self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
@@ -102,11 +114,14 @@ class Operator:
         self._thread.start()
 
     def _record(self, topic: str, msg) -> None:
+        """Into the bag under the topic's root-namespace name (as `ros2 bag record` writes it)."""
         with self._bag_lock:
             if self.bag is not None:
-                self.bag.write(topic, msg, self.node.get_clock().now().nanoseconds)
+                self.bag.write('/' + topic.lstrip('/'), msg, self.node.get_clock().now().nanoseconds)
 
     def _on_instruction(self, msg) -> None:
+        if self.instruction is None:
+            self._record(EPISODE_START_TOPIC, msg)
         self.instruction = msg.data
         self._record('task/instruction', msg)
 
@@ -146,6 +161,9 @@ class Operator:
         return result
 
     def close(self) -> None:
+        if self.instruction is not None:
+            from std_msgs.msg import Empty
+            self._record(EPISODE_STOP_TOPIC, Empty())
         with self._bag_lock:
             bag, self.bag = self.bag, None
         if bag is not None:

@@ -100,6 +100,7 @@ class InverseDynamicsNode(Node):
         self._preview_pub = self.create_publisher(Image, 'video_plan/preview', COMMAND_QOS)
         self._preview: Optional[tuple[float, float, list]] = None  # (start, period, frames)
         self._preview_index = -1
+        self._playhead_path: Optional[tuple] = None   # (T_base_ee, gripper, stamp) of the previewed plan
         self._stream: Optional[CommandStream] = None
         self._stream_lock = threading.Lock()
         self.create_subscription(VideoPlan, FRAMES_TOPIC, self._on_frames, FRAMES_QOS,
@@ -138,6 +139,8 @@ class InverseDynamicsNode(Node):
         self._preview = (time.monotonic(), max(plan.frame_period_s, 0.05),
                          [conversions.rgb_to_image(f, completed.header.stamp, completed.header.frame_id)
                           for f in plan.frames])
+        self._playhead_path = ((plan.T_base_ee, plan.gripper, completed.header.stamp)
+                               if len(plan.T_base_ee) else None)
         if len(plan.T_base_ee):
             self._path_pub.publish(completed.ee_path)
             self._markers_pub.publish(conversions.path_markers(
@@ -206,13 +209,20 @@ class InverseDynamicsNode(Node):
 
 
     def _publish_preview(self) -> None:
-        if self._preview is None or self._preview_pub.get_subscription_count() == 0:
+        """The plan's frames in a loop, and (on ee_markers) an arrow moving along its path in step."""
+        if self._preview is None:
             return
         start, period, frames = self._preview
         index = int((time.monotonic() - start) / period) % len(frames)
-        if index != self._preview_index:
-            self._preview_index = index
+        if index == self._preview_index:
+            return
+        self._preview_index = index
+        if self._preview_pub.get_subscription_count():
             self._preview_pub.publish(frames[index])
+        if self._playhead_path is not None and self._markers_pub.get_subscription_count():
+            T_base_ee, gripper, stamp = self._playhead_path
+            self._markers_pub.publish(conversions.path_markers(T_base_ee, gripper, stamp, self.base_frame,
+                                                               playhead=index))
 
 
 def main(args=None) -> int:

@@ -3,7 +3,8 @@
 Publishes (every ``1 / rate_hz`` s, one simulator observation, all with the same stamp):
   camera/image_raw (rgb8), camera/depth/image_raw (32FC1 m), camera/camera_info, joint_states,
   ee_pose (PoseStamped, base frame), task/success (Bool);
-  latched (transient-local): camera/pose (optical frame in the base frame), task/instruction (String).
+  latched (transient-local): camera/pose (optical frame in the base frame), task/instruction (String),
+  robot_description (String, the arm's URDF), /tf_static (base -> camera_optical_frame, with tf2_msgs).
 Accepts:
   joint_trajectory (trajectory_msgs/JointTrajectory: followed through joint targets),
   ee_command (PoseStamped: through IK) + gripper_command (Float64, 0 open .. 1 closed),
@@ -36,6 +37,7 @@ from trajectory_msgs.msg import JointTrajectory
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.ros import conversions
 from video_planner.ros.params import NodeParameters, param
+from video_planner.ros.robot_description import CameraTfBroadcaster, publish_robot_description
 from video_planner.ros.spin import run_node
 from video_planner.ros.robot_inputs import ProblemLog
 
@@ -113,6 +115,8 @@ class SimRobotNode(Node):
         self._ee_pub = pub(PoseStamped, 'ee_pose', qos_profile_sensor_data)
         self._instruction_pub = pub(String, 'task/instruction', LATCHED)
         self._success_pub = pub(Bool, 'task/success', LATCHED)
+        self._camera_tf = CameraTfBroadcaster(self)            # /tf_static where tf2_msgs is installed
+        self._description_pub = publish_robot_description(self, self.spec.urdf_path.read_text())
         commands = ReentrantCallbackGroup()
         self.create_subscription(JointTrajectory, 'joint_trajectory', self._on_trajectory, COMMAND_QOS,
                                  callback_group=commands)
@@ -268,6 +272,7 @@ class SimRobotNode(Node):
         self._depth_pub.publish(conversions.depth_to_image(obs.depth_m, stamp, CAMERA_FRAME))
         self._info_pub.publish(conversions.camera_model_to_info(obs.camera, stamp, CAMERA_FRAME))
         self._camera_pose_pub.publish(conversions.matrix_to_pose_stamped(obs.camera.T_base_camera, stamp, base))
+        self._camera_tf.publish(obs.camera.T_base_camera, stamp, base, CAMERA_FRAME)
         names = list(self.spec.arm_joints)
         q = np.asarray(obs.joint_positions, dtype=np.float64)[:len(names)]
         self._joints_pub.publish(JointState(header=conversions.make_header(stamp, base), name=names,

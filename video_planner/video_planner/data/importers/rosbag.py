@@ -4,6 +4,10 @@ Messages are replayed in bag (receive) time through an :class:`EpisodeAssembler`
 recorder node uses live. Episodes are delimited by ``instruction.topic`` (std_msgs/String starts one)
 and ``instruction.stop_topic``; with a fixed ``instruction.text`` and no topic the whole bag is one
 episode. Message types come from the bag itself where it stores them, else from Kilted's.
+
+Topic names match with or without the leading slash (``camera/image_raw`` in a bag written with
+relative names is the mapping's ``/camera/image_raw``: both resolve there in the root namespace).
+A folder with a ``metadata.yaml`` is a rosbag2 whatever its name (``demo.bag/`` included).
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rosbags.highlevel import AnyReader
+from rosbags.rosbag2 import Reader as Rosbag2Reader
 from rosbags.typesys import Stores, get_typestore
 
 from video_planner.data.importers.assembler import EpisodeAssembler, ImportedEpisode
@@ -18,14 +23,29 @@ from video_planner.data.importers.mapping import ImportMapping
 from video_planner.errors import VideoPlannerError
 
 
+def resolved(topic: str) -> str:
+    """The topic's name in the root namespace: 'camera/image_raw' and '/camera/image_raw' are one topic."""
+    return '/' + topic.lstrip('/') if topic else ''
+
+
+def _open_reader(bag_path: Path) -> AnyReader:
+    reader = AnyReader([bag_path], default_typestore=get_typestore(Stores.ROS2_KILTED))
+    if bag_path.is_dir() and (bag_path / 'metadata.yaml').is_file() and not reader.is2:
+        # rosbags tells ROS 1 from rosbag2 by the '.bag' suffix alone; a rosbag2 folder named *.bag is
+        # still a rosbag2 (its metadata.yaml says so).
+        reader.is2, reader.readers = True, [Rosbag2Reader(bag_path)]
+    return reader
+
+
 def _topic_roles(mapping: ImportMapping) -> dict[str, str]:
+    """Resolved topic name -> its role in the episode."""
     roles = {
         mapping.camera.rgb: 'rgb', mapping.camera.depth: 'depth', mapping.camera.camera_info: 'camera_info',
         mapping.camera.pose: 'camera_pose',
         mapping.ee.pose: 'pose', mapping.ee.joint_states: 'joint_states',
         mapping.instruction.topic: 'instruction', mapping.instruction.stop_topic: 'stop'}
     roles.pop('', None)
-    return roles
+    return {resolved(topic): role for topic, role in roles.items()}
 
 
 def read_rosbag_episodes(bag_path: str | Path, mapping: ImportMapping) -> Iterator[ImportedEpisode]:
@@ -42,21 +62,21 @@ def read_rosbag_episodes(bag_path: str | Path, mapping: ImportMapping) -> Iterat
         raise VideoPlannerError('mapping: gripper.joint needs ee.joint_states (the JointState topic)')
     assembler = EpisodeAssembler(mapping, source=str(bag_path))
     try:
-        reader = AnyReader([bag_path], default_typestore=get_typestore(Stores.ROS2_KILTED))
+        reader = _open_reader(bag_path)
         reader.open()
     except Exception as exc:  # rosbags raises several unrelated types for unreadable input
         raise VideoPlannerError(f'{bag_path} is not a readable rosbag2/rosbag file: {exc}') from None
     try:
-        present = {c.topic for c in reader.connections}
+        present = {resolved(c.topic) for c in reader.connections}
         missing = [t for t, role in roles.items() if t not in present and role not in ('instruction', 'stop')]
         if missing:
             raise VideoPlannerError(f'{bag_path}: mapped topic(s) {missing} are not in the bag; it has '
                                     f'{sorted(present)}')
         if mapping.instruction.text and not mapping.instruction.topic:
             assembler.start(mapping.instruction.text)
-        connections = [c for c in reader.connections if c.topic in roles]
+        connections = [c for c in reader.connections if resolved(c.topic) in roles]
         for connection, stamp_ns, raw in reader.messages(connections=connections):
-            role = roles[connection.topic]
+            role = roles[resolved(connection.topic)]
             msg = reader.deserialize(raw, connection.msgtype)
             episode = None
             if role == 'rgb':
