@@ -77,12 +77,7 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
         assert len(g['psnr_per_frame']) == k and len(g['ssim_per_frame']) == k
         assert 0 < g['psnr'] < 100 and -1 <= g['ssim'] <= 1
     md = to_markdown(result)
-    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md and 'guidance scale 1,' in md
-    # Classifier-free guidance reaches the sampler: other plans, and the report says which scale made them.
-    guided = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
-                            guidance_scale=3.0)
-    assert guided['settings']['guidance_scale'] == 3.0 and 'guidance scale 3,' in to_markdown(guided)
-    assert guided['groups']['seen']['psnr'] != groups['seen']['psnr']
+    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md and 'text ablation none,' in md
     # Text ablations condition on another clip's instruction or on none; the report names the ablation.
     text = np.arange(6, dtype=np.float32).reshape(3, 2)
     np.testing.assert_array_equal(ablate_text(text, 'shuffle'), text[[2, 0, 1]])

@@ -189,7 +189,7 @@ def _flags(cfg) -> str:
 
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'workers', 'threads', 'loop', 'chunk',
                'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps', 'num_candidates',
-               'critic_checkpoint', 'grounding_checkpoint', 'hint_guidance')
+               'grounding_checkpoint', 'hint_guidance')
 
 
 def _hint_guidance(cfg) -> str:

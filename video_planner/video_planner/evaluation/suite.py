@@ -43,7 +43,6 @@ class SuiteConfig:
     checkpoint: str = ''
     idm_checkpoint: str = ''
     num_candidates: int = 1
-    critic_checkpoint: str = ''       # experimental plan critic ranking the candidates; '' = none
     grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
     sampling_steps: int = 10
     hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
@@ -187,7 +186,6 @@ class Components:
             cfg = PlannerConfig(checkpoint=str(self.config.video_checkpoint_path), inverse_dynamics=idm,
                                 idm_checkpoint=str(self.config.idm_checkpoint_path), arm=arm,
                                 num_candidates=self.config.num_candidates,
-                                critic_checkpoint=self.config.critic_checkpoint,
                                 grounding_checkpoint=self.config.grounding_checkpoint,
                                 sampling_steps=self.config.sampling_steps,
                                 hint_guidance=self.config.hint_guidance)
@@ -382,10 +380,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--hint-guidance', type=float, default=None,
                         help='guidance towards the target hint (1 = none; else one more network call per step)')
     parser.add_argument('--num-candidates', type=int, default=None,
-                        help='video plans sampled per planning call; the most confident one (or, with '
-                             '--critic-checkpoint, the critic\'s pick) is executed')
-    parser.add_argument('--critic-checkpoint', default=None,
-                        help='experimental plan critic (`video-planner train --model critic`) ranking the candidates')
+                        help='video plans sampled per planning call; the most confident one is executed')
     parser.add_argument('--grounding-checkpoint', default=None,
                         help='grounding network (`video-planner train --model grounding`) drawing the target hint '
                              "of a video model that reads one; default: the shipped one")
@@ -401,7 +396,7 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
-                 'num_candidates': args.num_candidates, 'critic_checkpoint': args.critic_checkpoint,
+                 'num_candidates': args.num_candidates,
                  'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -16,7 +16,7 @@ class GroundingNetwork(nn.Module):
     def __init__(self, config: GroundingConfig):
         super().__init__()
         self.config = config
-        # As the critic: colour words change the pooled vector little, so centre it on the training
+        # Colour words change the pooled vector little, so centre it on the training
         # sentences' mean (set from the data, saved with the weights) and normalise.
         self.register_buffer('text_mean', torch.zeros(config.text_dim))
         self.text_norm = nn.LayerNorm(config.text_dim)

@@ -47,10 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='without --stride: start frames per episode, spread over its first half; each clip '
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
     parser.add_argument('--recolourings', type=int, default=None,
-                        help='recoloured copies of every clip: objects repainted, the instruction naming their new '
-                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic '
-                             'and the grounding network. '
-                             'Held in memory (--preload / --data-on-device) the clips take 1 + N times the space')
+                        help='grounding network: recoloured copies of every frame, objects repainted and the '
+                             'instruction naming their new colours (video_planner.data.recolour); default 3')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--mix-data', nargs='+', default=None,
@@ -72,10 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=[b for b in COMPILE_BACKENDS if b],
                         help='torch.compile the training loss (default backend inductor): fewer, fused kernels '
                              'on a GPU, after a compile of a minute or two')
-    parser.add_argument('--model', choices=['video', 'idm', 'policy', 'critic', 'grounding'], default='video',
+    parser.add_argument('--model', choices=['video', 'idm', 'policy', 'grounding'], default='video',
                         help='video: the video diffusion model; idm: learned inverse dynamics; '
                              'policy: the image+language->action baseline of the benchmark; '
-                             'critic: the plan critic that ranks sampled plans against their instruction; '
                              "grounding: finds the object an instruction names (the shipped video model's target hint)")
 
 
@@ -137,10 +134,7 @@ def run_video(args: argparse.Namespace) -> int:
     mix_files = find_episode_files(args.mix_data) if args.mix_data else []
     clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts)
     if args.recolourings:
-        from video_planner.data.recolour import RecolouredClips
-        if args.recolourings < 0:
-            raise VideoPlannerError(f'--recolourings must be >= 0, got {args.recolourings}')
-        clips = RecolouredClips(clips, args.recolourings, seed=args.seed or 0)
+        raise VideoPlannerError('--recolourings is for --model grounding (recolouring did not help the video model)')
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None
     encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size,
@@ -197,9 +191,6 @@ def run(args: argparse.Namespace) -> int:
         if args.model == 'policy':
             from video_planner.policy import train as policy_train
             return int(policy_train.run(args) or 0)
-        if args.model == 'critic':
-            from video_planner.critic import train as critic_train
-            return int(critic_train.run(args) or 0)
         if args.model == 'grounding':
             from video_planner.grounding import train as grounding_train
             return int(grounding_train.run(args) or 0)
