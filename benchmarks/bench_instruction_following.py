@@ -45,7 +45,7 @@ from video_planner.data.reader import VideoClipDataset
 from video_planner.dynamics.postprocess import plan_confidence
 from video_planner.grounding import Grounder
 from video_planner.model import VideoModel
-from video_planner.model.evaluate import inverse_dynamics_methods
+from video_planner.evaluation.open_loop import inverse_dynamics_methods
 from video_planner.sim.instruction_edits import naming_other, other_object
 from video_planner.sim.segmentation import object_segment
 from video_planner.text import TextEncoder

@@ -9,8 +9,8 @@ import torch
 from video_planner.data.generate import GenerateConfig, generate
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel, load_checkpoint
-from video_planner.model import evaluate as evaluate_cmd
-from video_planner.model import train as train_cmd
+from video_planner.evaluation import open_loop as evaluate_cmd
+from video_planner import train as train_cmd
 from video_planner.text import TextEncoder
 
 torch.set_num_threads(1)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.dynamics.motion import EeMotion, InverseDynamics, check_inputs
 from video_planner.errors import ConfigError, VideoPlannerError
 
@@ -316,7 +316,7 @@ def load_idm_config(path: str | Path | None) -> tuple[IdmConfig, dict, int]:
 
 
 def train_idm(args: argparse.Namespace) -> int:
-    """`video-planner train --model idm --data DIR --out DIR --steps N` (wired by model/train.py)."""
+    """`video-planner train --model idm --data DIR --out DIR --steps N` (wired by video_planner/train.py)."""
     from video_planner.model.dataset import find_episode_files
     from video_planner.model.trainer import TrainConfig, overrides_from_args
     config_path = args.config if getattr(args, 'config', None) not in (None, 'default', 'tiny') else None
@@ -336,4 +336,3 @@ def train_idm(args: argparse.Namespace) -> int:
     return 0
 
 
-run_training = train_idm  # the name model/train.py looks up

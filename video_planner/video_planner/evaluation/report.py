@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from video_planner.errors import ConfigError
+from video_planner.evaluation.config import SuiteConfig
 from video_planner.evaluation.stats import SuccessRate
 from video_planner.sim.arms import HELD_OUT_ARM
 
@@ -173,10 +175,9 @@ def markdown(result, files: dict[str, str]) -> str:
 
 def _flags(cfg) -> str:
     """The command-line flags that turn the package's config/eval.yaml into `cfg` (empty when equal)."""
-    from video_planner.evaluation.suite import SuiteConfig, config_from_args
     try:
-        base = config_from_args(_NoFlags())
-    except Exception:  # noqa: BLE001 - an unreadable default config: spell every flag out
+        base = SuiteConfig.default()
+    except ConfigError:  # an unreadable default config: spell every flag out
         base = SuiteConfig()
     out = []
     for f in dataclasses.fields(cfg):
@@ -194,14 +195,6 @@ FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'wor
 
 def _hint_guidance(cfg) -> str:
     return f', hint guidance {cfg.hint_guidance:g}' if cfg.hint_guidance != 1.0 else ''
-
-
-class _NoFlags:
-    """An argparse namespace with no overrides (every flag unset)."""
-    config = None
-
-    def __getattr__(self, name):
-        return None
 
 
 def _record_dict(r) -> dict:

@@ -16,91 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from video_planner.errors import ConfigError, VideoPlannerError
-from video_planner.resources import config_path, model_path
-
-ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
-               'noop')
-
-
-@dataclass
-class SuiteConfig:
-    arms: list[str] = field(default_factory=lambda: ['panda', 'iiwa', 'xarm6', 'ur5', 'so100', 'kinova'])
-    families: list[str] = field(default_factory=lambda: ['reach', 'push', 'pick_place', 'lift'])
-    splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
-    episodes: int = 3
-    seed: int = 2026
-    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
-    image_size: int = 64
-    randomize: bool = True
-    workers: int = 1
-    threads: int = 1
-    loop: str = 'closed'
-    chunk: int = 0
-    max_plans: int = 10
-    checkpoint: str = ''
-    idm_checkpoint: str = ''
-    num_candidates: int = 1
-    grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
-    sampling_steps: int = 10
-    hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
-    policy_checkpoint: str = ''
-    policy_max_steps: int = 40
-    step_m: float = 0.009
-    max_control_steps: int = 400
-    gif_method: str = 'video_flow'
-    horizon: int = 8                  # gt_video frames K+1 = horizon + 1 when no video model is loaded
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        from video_planner.sim.arms import ARMS
-        from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
-        for name, values, known in (('arms', self.arms, list(ARMS)), ('families', self.families, TASK_FAMILIES),
-                                    ('splits', self.splits, SPLITS), ('methods', self.methods, ALL_METHODS)):
-            bad = [v for v in values if v not in known]
-            if bad or not values:
-                raise ConfigError(f'eval {name}: unknown {bad} (or empty); expected names from {list(known)}')
-        for name in ('episodes', 'workers', 'threads', 'max_plans', 'num_candidates', 'sampling_steps',
-                     'policy_max_steps', 'max_control_steps', 'horizon'):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f'eval {name}: expected an integer >= 1, got {getattr(self, name)!r}')
-        if self.chunk < 0:
-            raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
-        if self.loop not in ('closed', 'open'):
-            raise ConfigError(f"eval loop: expected 'closed' or 'open', got {self.loop!r}")
-        if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
-            raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
-                              f'got {self.hint_guidance!r}')
-        if not self.step_m > 0:
-            raise ConfigError(f'eval step_m: expected > 0, got {self.step_m}')
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> 'SuiteConfig':
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f'eval config {path}: cannot be read ({exc})') from exc
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f'eval config {path}: unknown field(s) {unknown}')
-        return cls(**data)
-
-    @property
-    def video_checkpoint_path(self) -> Path:
-        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
-
-    @property
-    def idm_checkpoint_path(self) -> Path:
-        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
-
-    @property
-    def policy_checkpoint_path(self) -> Path:
-        return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
-
+from video_planner.evaluation.config import ALL_METHODS, SuiteConfig
+from video_planner.evaluation.report import write_report
 
 @dataclass(frozen=True)
 class TaskInstance:
@@ -388,8 +307,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> SuiteConfig:
-    path = Path(args.config) if args.config else config_path('eval.yaml')
-    config = SuiteConfig.from_yaml(path) if path.is_file() else SuiteConfig()
+    config = SuiteConfig.from_yaml(args.config) if args.config else SuiteConfig.default()
     names = lambda v: [x for item in v for x in item.split(',') if x] if v is not None else None  # noqa: E731
     overrides = {'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
                  'splits': names(args.splits), 'methods': names(args.methods), 'seed': args.seed,
@@ -402,7 +320,6 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from video_planner.evaluation.report import write_report
     config = config_from_args(args)
     result = run_suite(config)
     if args.no_gifs:

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from video_planner.grounding.config import GroundingConfig
-from video_planner.policy.network import FilmBlock, random_shift, with_pixel_coordinates
+from video_planner.model.film_cnn import FilmBlock, random_shift, with_pixel_coordinates
 
 
 class GroundingNetwork(nn.Module):

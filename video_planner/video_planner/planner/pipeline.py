@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.dynamics.postprocess import PostprocessConfig, plan_confidence, postprocess
 from video_planner.errors import VideoPlannerError
 from video_planner.planner import gates

@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import PlanningError, VideoPlannerError
 
 MAX_INSTRUCTION_CHARS = 300

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pybullet as p
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkResult, IkSolver

@@ -279,7 +279,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def inverse_dynamics_methods(names: list[str], idm_checkpoint: str | None = None) -> dict:
-    from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
+    from video_planner.dynamics import DynamicsConfig, make_inverse_dynamics
     from video_planner.resources import model_path
     learned = str(idm_checkpoint or model_path('idm_default.pt'))
     return {name: make_inverse_dynamics(DynamicsConfig(
@@ -339,7 +339,7 @@ def write_sample_grids(examples: list[dict], out: Path, scale: int = 2) -> list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m video_planner.model.evaluate', description=__doc__)
+    parser = argparse.ArgumentParser(prog='python -m video_planner.evaluation.open_loop', description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

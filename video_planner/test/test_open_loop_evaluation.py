@@ -6,7 +6,7 @@ import torch
 
 from video_planner.errors import VideoPlannerError
 from video_planner.model import VideoModel, load_model_config
-from video_planner.model.evaluate import (_heldout_patterns, ablate_text, clip_group, evaluate_plans, psnr, ssim,
+from video_planner.evaluation.open_loop import (_heldout_patterns, ablate_text, clip_group, evaluate_plans, psnr, ssim,
                                          to_markdown)
 
 torch.set_num_threads(1)
@@ -96,7 +96,7 @@ def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path, caps
     from ros_harness import tiny_checkpoint
 
     from video_planner.data.generate import GenerateConfig, generate
-    from video_planner.model.evaluate import main
+    from video_planner.evaluation.open_loop import main
     data = tmp_path / 'episodes'
     generate(GenerateConfig(arms=('panda', 'kinova'), tasks=('lift',), episodes=2, seed=50_000, out=data),
              progress=False)
@@ -125,7 +125,7 @@ def test_hint_models_are_scored_with_the_hint_the_planner_gives(tmp_path):
     checkpoint), and the report says which; a model without a hint channel gets none."""
     from ros_harness import tiny_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
 
-    from video_planner.model.evaluate import hint_source
+    from video_planner.evaluation.open_loop import hint_source
     model = VideoModel.load(tiny_hint_checkpoint()).eval()
     s, k = model.config.image_size, model.config.horizon
     clips = []
