@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ros_harness import tiny_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
+from ros_harness import OPEN_GATES, tiny_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner, gates
 
@@ -62,8 +62,7 @@ def sim_request():
 
 
 def test_plan_resizes_to_the_model_and_returns_poses_for_every_frame(sim_request):
-    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda', min_confidence=0.0,
-                                         max_step_m=10.0))
+    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda', **OPEN_GATES))
     stages = []
     plan = planner.plan(sim_request, progress=lambda stage, fraction, step, total: stages.append(stage))
     size = planner.image_size  # 16: the 64x64 frame and its intrinsics were scaled down together
@@ -71,10 +70,17 @@ def test_plan_resizes_to_the_model_and_returns_poses_for_every_frame(sim_request
     assert plan.T_base_ee.shape == (len(plan.frames), 4, 4) and len(plan.confidence) == len(plan.frames)
     assert stages[0] == 'encoding' and 'sampling' in stages and stages[-1] == 'done'
     assert {'encode', 'sample', 'inverse_dynamics'} <= set(plan.timings)
-    if plan.ok:
-        assert plan.joint_trajectory.positions.shape[1] == len(planner.kinematics.joint_names)
-    else:
-        assert plan.status  # a refused plan says why
+    assert plan.ok, plan.status   # the gates are open and the Panda reaches every pose
+    joints, arm = plan.joint_trajectory, planner.kinematics
+    assert joints.positions.shape[1] == len(arm.joint_names)
+    np.testing.assert_allclose(joints.positions[0], sim_request.q_current)   # it starts where the arm is
+    # ... and ends where the plan's last pose is (IK within a millimetre).
+    np.testing.assert_allclose(arm.fk(joints.positions[-1])[:3, 3], plan.T_base_ee[-1, :3, 3], atol=1e-3)
+    # The same seeded plan under the default gates: the tiny model's noise gets no inverse-dynamics
+    # confidence, so it is refused, with the reason.
+    strict = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda'))
+    refused = strict.plan(sim_request)
+    assert not refused.ok and 'below min_confidence' in refused.status and refused.joint_trajectory is None
 
 
 def test_cancel_and_bad_requests_stop_before_any_plan(sim_request):
