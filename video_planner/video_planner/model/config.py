@@ -52,8 +52,9 @@ class VideoModelConfig:
     # Where the instruction's target is: a mask of the named object's pixels in the camera frame enters as
     # one more input channel. Plans trained on words alone go to whichever object the scene suggests
     # (CHANGELOG.md, stage 4: naming another object moved 2 % of plans); a spatial input is read at every
-    # pixel from the first step. In training the mask comes from the episode's segmentation; at plan time from the grounding
-    # network (`video_planner.grounding`). All-zero means "not known" (dropped with the text in training).
+    # pixel from the first step. In training the mask comes from the episode's segmentation; at plan time
+    # from the grounding network (`video_planner.grounding`). All-zero means "not known" (dropped with the
+    # text in training).
     target_hint: bool = False
 
     def __post_init__(self):
