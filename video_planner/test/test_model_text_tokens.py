@@ -86,7 +86,7 @@ def test_the_plan_depends_on_the_token_states_and_a_dropped_instruction_is_finit
         swapped = text.clone()
         swapped[:, D + D:D + 2 * D] = torch.randn(2, D)  # another word in second place, same pooled vector
         assert (net(x, f0, t, swapped) - out).abs().max() > 1e-4
-        dropped = net(x, f0, t, torch.zeros_like(text))  # classifier-free guidance's null instruction
+        dropped = net(x, f0, t, torch.zeros_like(text))  # the dropped instruction of training
     assert torch.isfinite(dropped).all()
 
 

@@ -36,7 +36,7 @@ class VideoModelConfig:
     diffusion_steps: int = 1000               # T of the training chain
     prediction: str = 'v'                     # 'v' or 'eps'
     schedule: str = 'cosine'
-    text_dropout: float = 0.1                 # training: drop text this often (classifier-free guidance)
+    text_dropout: float = 0.1                 # training: drop the words (and the hint) this often
     # Layer-normalise the time and the text embedding before adding them. Without it the time embedding's
     # norm at the noisiest steps (~38 in the stage-4 model) drowns the instruction's (~1), and plans ignore
     # their instruction (benchmarks/results/plan_error_source.md, MODEL_CARD.md). No parameters: a model

@@ -66,9 +66,10 @@ class VideoModel(nn.Module):
         noise = torch.randn_like(x0)
         hint = batch.get('hint') if self.config.target_hint else None
         if self.training and self.config.text_dropout > 0:
-            # Drop the instruction now and then so the sampler can use classifier-free guidance. The target
-            # hint goes with it (it says what the words say) and is also dropped on its own, so a plan with
-            # words and no hint (no grounding network at hand) is a condition the model knows.
+            # Drop the instruction now and then, so a plan without it is a condition the model knows. The
+            # target hint goes with it (it says what the words say) and is also dropped on its own, so a plan
+            # with words and no hint is known too: hint guidance compares the two, and a model without a
+            # grounding network at hand plans that way.
             keep = (torch.rand(b, device=x0.device) >= self.config.text_dropout).float()[:, None]
             text = text * keep
             if hint is not None:
