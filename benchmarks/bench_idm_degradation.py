@@ -3,7 +3,7 @@
 Generated plans are blurrier than camera frames. This feeds the shipped learned inverse dynamics the
 recorded future of held-out episodes, sharp and degraded the way generated frames are (Gaussian blur,
 pixel noise; frame 0 stays the real camera frame), and reports the mean end-effector position error
-against the recorded path (the `ee error` of `python -m video_planner.model.evaluate`). If the error
+against the recorded path (the `ee error` of `python -m video_planner.evaluation.open_loop`). If the error
 stays near the sharp one, a generated plan's error comes from its motion, not from its blur.
 
     python benchmarks/bench_idm_degradation.py --data data/eval/seen data/eval/heldout_arm
@@ -18,7 +18,7 @@ import numpy as np
 
 from error_table import table_lines, utc_stamp, write_lines
 from video_planner.data.reader import VideoClipDataset
-from video_planner.model.evaluate import ee_error_mm, inverse_dynamics_methods
+from video_planner.evaluation.open_loop import ee_error_mm, inverse_dynamics_methods
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'idm_degradation.md'
 

@@ -18,9 +18,8 @@ plane). Every task family reaches its target first, so this is the first thing a
 
 With `--candidates C` every kept plan is one of C sampled for the same instruction, and each table row is
 one way of keeping it (`plan kept`): the first sample (no choice), the most confident one (the learned
-inverse dynamics' confidence), with `--critic` the one the plan critic rates most likely to do what the
-instruction says (what the planner does with `num_candidates` > 1), and the oracle: one that goes to the
-named object if any does (the ceiling of any choice among these samples).
+inverse dynamics' confidence: what the planner does with `num_candidates` > 1), and the oracle: one that
+goes to the named object if any does (the ceiling of any choice among these samples).
 
 With `--hint` (for a video model that reads a target hint, `target_hint: true`), every plan also gets a
 mask of the object its sentence names: the recorded segmentation (`truth`: what the model can do with a
@@ -28,8 +27,8 @@ perfect grounding), or the grounding network's (a checkpoint: what the planner d
 words` measures how far the plan follows the hint and the words together.
 
     python benchmarks/bench_instruction_following.py --data data/eval/seen data/eval/heldout_arm \
-        data/eval/heldout_paraphrase --checkpoints video_planner/models/default.pt --candidates 4 \
-        --critic runs/critic/model.pt
+        data/eval/heldout_paraphrase --checkpoints video_planner/models/default.pt \
+        --hint video_planner/models/grounding_default.pt --hint-guidance 1 8
 """
 from __future__ import annotations
 
@@ -41,13 +40,12 @@ import h5py
 import numpy as np
 import torch
 
-from bench_candidate_selection import candidate_paths
 from error_table import utc_stamp, write_lines
-from video_planner.critic import PlanCritic
-from video_planner.grounding import Grounder
 from video_planner.data.reader import VideoClipDataset
+from video_planner.dynamics.postprocess import plan_confidence
+from video_planner.grounding import Grounder
 from video_planner.model import VideoModel
-from video_planner.model.evaluate import inverse_dynamics_methods
+from video_planner.evaluation.open_loop import inverse_dynamics_methods
 from video_planner.sim.instruction_edits import naming_other, other_object
 from video_planner.sim.segmentation import object_segment
 from video_planner.text import TextEncoder
@@ -70,23 +68,37 @@ def goes_to(path_xyz: np.ndarray, named: np.ndarray, other: np.ndarray) -> bool:
     return bool(closest(named) < closest(other))
 
 
-def selection_rules(candidates: int, critic) -> list[str]:
-    """How one plan is kept of `candidates` samples: the first, the most confident (learned IDM), the critic's."""
+def selection_rules(candidates: int) -> list[str]:
+    """How one plan is kept of `candidates` samples: the first, the most confident (learned IDM), the oracle's."""
     if candidates == 1:
         return ['first']
-    rules = ['first', f'confidence, C={candidates}'] + ([f'critic, C={candidates}'] if critic is not None else [])
-    return rules + [f'oracle, C={candidates}']
+    return ['first', f'confidence, C={candidates}', f'oracle, C={candidates}']
 
 
-def chosen(rule: str, hits: np.ndarray, confidences: np.ndarray, critic_scores: np.ndarray | None) -> np.ndarray:
+def chosen(rule: str, hits: np.ndarray, confidences: np.ndarray) -> np.ndarray:
     """Index of the kept plan in each (draws, C) group; the oracle keeps one that goes to the named object."""
     if rule.startswith('oracle'):
         return np.argmax(hits, axis=1)
     if rule.startswith('confidence'):
         return np.argmax(confidences, axis=1)
-    if rule.startswith('critic'):
-        return np.argmax(critic_scores, axis=1)
     return np.zeros(len(confidences), int)
+
+
+def candidate_paths(model, idm, clip: dict, emb: np.ndarray, count: int, steps: int, seed: int,
+                    hint: np.ndarray | None = None, hint_guidance: float = 1.0):
+    """(C, K, 3) end-effector paths the inverse dynamics reads from C plans sampled for the instruction row
+    `emb` (VideoModel.encode_text) from the clip's first frame, and their confidences. `hint`: the target
+    mask of a `target_hint` model, followed with `hint_guidance`."""
+    frame0 = clip['frame0']
+    plans = model.sample(np.repeat(frame0[None], count, 0), np.repeat(emb[None], count, 0), steps=steps, seed=seed,
+                         hint=hint, hint_guidance=hint_guidance)
+    paths, confidences = [], []
+    for plan in plans:
+        motion = idm.estimate(np.concatenate([frame0[None], plan]), clip['depth0_m'], clip['camera'],
+                              clip['ee_poses'][0], clip['ee_mask0'])
+        paths.append(motion.positions[1:])
+        confidences.append(plan_confidence(motion.confidence))
+    return np.stack(paths), np.asarray(confidences)
 
 
 def hints(grounder, clip: dict, sentences: list[str], objects: list[str], task: dict, path: str, frame: int) -> list:
@@ -101,8 +113,8 @@ def hints(grounder, clip: dict, sentences: list[str], objects: list[str], task: 
     return [grounder.hint(clip['frame0'], s, clip['frame0'].shape[0]) for s in sentences]
 
 
-def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: int, args, guidance_scale: float,
-                   grounder=None, hint_guidance: float = 1.0):
+def episode_scores(model, idm, encoder, clip: dict, path: str, frame: int, args, grounder=None,
+                   hint_guidance: float = 1.0):
     """({rule: (named-object hits, true-instruction hits, moved-by-words flags, follows-both flags)}, recorded
     hit) of one episode, or None."""
     task, xy = read_task(path, frame)
@@ -114,19 +126,18 @@ def episode_scores(model, idm, encoder, critic, clip: dict, path: str, frame: in
     sentences = [clip['instruction'], other_sentence]
     emb = model.encode_text(encoder, sentences)
     groups = (args.draws, args.candidates)
-    reached, confidences, critic_scores = [], [], []
+    reached, confidences = [], []
     where = hints(grounder, clip, sentences, [task['target'], other['name']], task, path, frame)
-    for sentence, row, hint, (named, unnamed) in zip(sentences, emb, where,
+    for row, hint, (named, unnamed) in zip(emb, where,
                                                      ((target_xy, other_xy), (other_xy, target_xy))):
-        paths, confidence, videos = candidate_paths(model, idm, clip, row, args.draws * args.candidates, args.steps,
-                                                    args.seed, guidance_scale, args.eta, hint, hint_guidance)
+        paths, confidence = candidate_paths(model, idm, clip, row, args.draws * args.candidates, args.steps,
+                                            args.seed, hint, hint_guidance)
         reached.append(np.asarray([goes_to(p, named, unnamed) for p in paths]).reshape(groups))
         confidences.append(confidence.reshape(groups))
-        critic_scores.append(None if critic is None else critic.score(videos, sentence).reshape(groups))
     scores = {}
-    for rule in selection_rules(args.candidates, critic):
-        own, swapped = (hits[np.arange(args.draws), chosen(rule, hits, conf, crit)]
-                        for hits, conf, crit in zip(reached, confidences, critic_scores))
+    for rule in selection_rules(args.candidates):
+        own, swapped = (hits[np.arange(args.draws), chosen(rule, hits, conf)]
+                        for hits, conf in zip(reached, confidences))
         # own hit = went to target; swapped hit = went to other: a different object exactly when both or neither.
         scores[rule] = (np.concatenate([own, swapped]), own, own == swapped, own & swapped)
     recorded = goes_to(np.asarray(clip['ee_poses'])[:, :3, 3], target_xy, other_xy)
@@ -139,15 +150,10 @@ def main() -> int:
     ap.add_argument('--checkpoints', nargs='+', required=True, help='video model checkpoints to compare')
     ap.add_argument('--draws', type=int, default=3, help='kept plans per instruction (one seeded batched call)')
     ap.add_argument('--candidates', type=int, default=1,
-                    help='plans sampled for each kept one (> 1 adds rows: kept by IDM confidence, by the critic)')
-    ap.add_argument('--critic', default=None, help='plan critic checkpoint for the critic rows')
+                    help='plans sampled for each kept one (> 1 adds rows: kept by IDM confidence, the oracle)')
     ap.add_argument('--steps', type=int, default=10, help='DDIM steps')
-    ap.add_argument('--guidance', type=float, nargs='+', default=[1.0],
-                    help='classifier-free guidance scales to compare (> 1: twice the network calls)')
     ap.add_argument('--hint-guidance', type=float, nargs='+', default=[1.0],
                     help='guidance towards the target hint to compare (> 1: one more network call per step)')
-    ap.add_argument('--eta', type=float, default=0.0,
-                    help='DDIM eta: 0 deterministic given the noise, 1 adds fresh noise every step (more varied plans)')
     ap.add_argument('--hint', default=None,
                     help="target hint for `target_hint` models: 'truth' (the named object's recorded mask) or a "
                          'grounding checkpoint (its mask, as the planner does)')
@@ -158,20 +164,18 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     idm = inverse_dynamics_methods(['learned'])['learned']
     encoder = TextEncoder()
-    critic = PlanCritic.load(args.critic, encoder) if args.critic else None
     grounder = args.hint if args.hint in (None, 'truth') else Grounder.load(args.hint, encoder)
     rows = []
     for checkpoint in args.checkpoints:
         model = VideoModel.load(checkpoint)
-        for guidance, hint_guidance, folder in ((g, h, f) for g in args.guidance for h in args.hint_guidance
-                                                for f in args.data):
+        for hint_guidance, folder in ((h, f) for h in args.hint_guidance for f in args.data):
             dataset = VideoClipDataset([folder], horizon=model.config.horizon)
             flags: dict[str, list[list]] = {}
             recorded, skipped = [], 0
             for i in range(len(dataset)):
                 path, frames = dataset.index[i]
-                scores = episode_scores(model, idm, encoder, critic, dataset[i], str(path), int(frames[0]), args,
-                                        guidance, grounder, hint_guidance)
+                scores = episode_scores(model, idm, encoder, dataset[i], str(path), int(frames[0]), args, grounder,
+                                        hint_guidance)
                 if scores is None:
                     skipped += 1
                     continue
@@ -180,24 +184,21 @@ def main() -> int:
                     for column, value in zip(flags.setdefault(rule, [[], [], [], []]), values):
                         column.append(value)
             for rule, columns in flags.items():
-                row = [f'`{checkpoint}`', f'{guidance:g}', f'{hint_guidance:g}', rule, Path(folder).name,
+                row = [f'`{checkpoint}`', f'{hint_guidance:g}', rule, Path(folder).name,
                        f'{len(recorded)} ({skipped} skipped)', *(pct(np.concatenate(c)) for c in columns),
                        pct(np.asarray(recorded))]
                 rows.append(row)
                 print(' | '.join(row), flush=True)
-    header = ['checkpoint', 'guidance', 'hint guidance', 'plan kept', 'episodes', 'used', 'goes to the named object',
+    header = ['checkpoint', 'hint guidance', 'plan kept', 'episodes', 'used', 'goes to the named object',
               '... with the true instruction', 'moved by the words', 'follows both', 'recorded path']
-    critic_note = f' Critic: `{args.critic}`.' if args.critic else ''
-    critic_note += f' Target hint: `{args.hint}`.' if args.hint else ''
+    hint_note = f' Target hint: `{args.hint}`.' if args.hint else ''
     write_lines(args.out, [
         '# Does the plan go to the object its instruction names? (open loop)', '',
         f'Run {utc_stamp()}; learned inverse dynamics `idm_default.pt`; {args.draws} kept plans per instruction, '
-        f'each from {args.candidates} sampled; {args.steps} DDIM steps (eta {args.eta:g}), seed {args.seed}; '
-        '`guidance`: '
-        'classifier-free guidance scale (1 = none); `hint guidance`: guidance towards the target hint (1 = none); '
-        '`plan kept`: the first sample, the most confident one '
-        f'(learned inverse dynamics), the one the plan critic rates highest, or (oracle) one that goes to the named '
-        f'object if any does.{critic_note} '
+        f'each from {args.candidates} sampled; {args.steps} DDIM steps, seed {args.seed}; '
+        '`hint guidance`: guidance towards the target hint (1 = none); `plan kept`: the first sample, the most '
+        'confident one (learned inverse dynamics), or (oracle) one that goes to the named object if any does.'
+        f'{hint_note} '
         'Episodes without a second movable object, or whose '
         'sentence does not match its template, are skipped. How the columns are computed: the docstring of '
         '`benchmarks/bench_instruction_following.py`. An instruction-blind model scores about 50 % in the first '
@@ -206,8 +207,7 @@ def main() -> int:
         *['| ' + ' | '.join(r) + ' |' for r in rows], '',
         f'Command: `python benchmarks/bench_instruction_following.py --data {" ".join(args.data)} --checkpoints '
         f'{" ".join(args.checkpoints)} --draws {args.draws} --candidates {args.candidates}'
-        f'{" --critic " + args.critic if args.critic else ""}{" --hint " + args.hint if args.hint else ""} --steps {args.steps} --eta {args.eta:g} '
-        f'--guidance {" ".join(f"{g:g}" for g in args.guidance)} '
+        f'{" --hint " + args.hint if args.hint else ""} --steps {args.steps} '
         f'--hint-guidance {" ".join(f"{h:g}" for h in args.hint_guidance)} --seed {args.seed} '
         f'--threads {args.threads}`'])
     print(f'wrote {args.out}')

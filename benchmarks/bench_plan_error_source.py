@@ -4,7 +4,7 @@ The recorded future of each held-out episode is noised to diffusion timestep t0 
 video model (DDIM from t0, conditioned on frame 0 and the instruction: SDEdit). A low t0 keeps the true
 motion and adds the model's rendering; t0 = T-1 starts from noise alone and is an ordinary plan. The
 shipped learned inverse dynamics then reads each video, and the table gives its mean end-effector
-position error against the recorded path (mm; the `ee error` of `python -m video_planner.model.evaluate`).
+position error against the recorded path (mm; the `ee error` of `python -m video_planner.evaluation.open_loop`).
 
 If the error stays low until t0 is close to T, the inverse dynamics reads the model's frames well and
 the error comes from the motion the model picks at the noisiest steps, not from how it draws the arm.
@@ -22,7 +22,7 @@ import torch
 from error_table import table_lines, utc_stamp, write_lines
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel, shipped_checkpoint
-from video_planner.model.evaluate import ee_error_mm, inverse_dynamics_methods
+from video_planner.evaluation.open_loop import ee_error_mm, inverse_dynamics_methods
 from video_planner.text import TextEncoder
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'plan_error_source.md'

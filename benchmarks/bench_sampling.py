@@ -4,8 +4,8 @@ For the default video model (the shipped checkpoint when present, else freshly i
 time does not depend on the weights) and each batch size B, one `VideoModel.sample` call of B candidate
 plans from one camera frame is timed ``--repeats`` times after a warm-up, with ``--threads`` torch
 threads. Reported: median and best wall time per call and per plan, for each DDIM step count, with and
-without classifier-free guidance (guidance doubles the network batch) and guidance towards the target hint
-(one more network call per step; a model that reads a hint gets a square mask).
+without guidance towards the target hint (one more network call per step; a model that reads a hint gets
+a square mask).
 
 Run: .venv/bin/python benchmarks/bench_sampling.py [--threads 2] [--steps 10 20] [--batch 1 4] [--hint-guidance 1 4]
 """
@@ -42,8 +42,7 @@ def main() -> None:
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--steps', type=int, nargs='+', default=[10, 20])
     ap.add_argument('--batch', type=int, nargs='+', default=[1, 4])
-    ap.add_argument('--guidance', type=float, nargs='+', default=[1.0, 2.0])
-    ap.add_argument('--hint-guidance', type=float, nargs='+', default=[1.0])
+    ap.add_argument('--hint-guidance', type=float, nargs='+', default=[1.0, 8.0])
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--checkpoint', default=str(SHIPPED))
     ap.add_argument('--out', default=str(RESULTS))
@@ -67,15 +66,14 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     rows = []
-    settings = [(s, g, h, b) for s in args.steps for g in args.guidance for h in args.hint_guidance
-                for b in args.batch]
-    for steps, guidance, hint_guidance, b in settings:
+    settings = [(s, h, b) for s in args.steps for h in args.hint_guidance for b in args.batch]
+    for steps, hint_guidance, b in settings:
         f0 = np.repeat(frame0, b, axis=0)
-        times = time_call(lambda: model.sample(f0, text, steps=steps, seed=0, guidance_scale=guidance, hint=hint,
+        times = time_call(lambda: model.sample(f0, text, steps=steps, seed=0, hint=hint,
                                                hint_guidance=hint_guidance), args.repeats)
         med, best = float(np.median(times)), float(np.min(times))
-        rows.append((steps, guidance, hint_guidance, b, med, best, med / b))
-        print(f'steps {steps:3d}  guidance {guidance:.1f}  hint guidance {hint_guidance:.1f}  batch {b}: '
+        rows.append((steps, hint_guidance, b, med, best, med / b))
+        print(f'steps {steps:3d}  hint guidance {hint_guidance:.1f}  batch {b}: '
               f'{med:.3f} s per call (best {best:.3f}), {med / b:.3f} s per plan', flush=True)
 
     lines = [
@@ -89,14 +87,13 @@ def main() -> None:
         f'median of {args.repeats} calls after a warm-up. The machine was shared with other jobs '
         f'(1-min load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, '
         f'on {os.cpu_count()} cores), so times are upper bounds.', '',
-        '| DDIM steps | guidance | hint guidance | batch B | s per call (median) | s per call (best) | s per plan |',
-        '|---|---|---|---|---|---|---|',
+        '| DDIM steps | hint guidance | batch B | s per call (median) | s per call (best) | s per plan |',
+        '|---|---|---|---|---|---|',
     ]
-    lines += [f'| {s} | {g:.1f} | {h:.1f} | {b} | {m:.3f} | {best:.3f} | {p:.3f} |'
-              for s, g, h, b, m, best, p in rows]
+    lines += [f'| {s} | {h:.1f} | {b} | {m:.3f} | {best:.3f} | {p:.3f} |' for s, h, b, m, best, p in rows]
     lines += ['', 'Command: `.venv/bin/python benchmarks/bench_sampling.py ' +
               f'--threads {args.threads} --steps {" ".join(map(str, args.steps))} '
-              f'--batch {" ".join(map(str, args.batch))} --guidance {" ".join(map(str, args.guidance))} '
+              f'--batch {" ".join(map(str, args.batch))} '
               f'--hint-guidance {" ".join(map(str, args.hint_guidance))} '
               f'--repeats {args.repeats}`', '']
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """The markdown table the end-effector-error benchmarks share: one row per variant, one column per
-episode folder, mean error in mm to 0.1 (bench_idm_degradation, bench_candidate_selection,
+episode folder, mean error in mm to 0.1 (bench_idm_degradation,
 bench_plan_error_source). Imported by those scripts, which run with benchmarks/ on the path."""
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
 # 1. generate the dataset (seeded; the held-out arm kinova is never in it), 2. train the three models
 # side by side, 3. export inference-only copies (EMA weights, fp16) into MODELS_OUT.
 # On 2 CPU cores this takes hours; on one GPU, give it MINUTES=60. The shipped video model was trained in
-# stages on a smaller budget (video_planner/models/MODEL_CARD.md has each stage's exact command).
+# stages on a smaller budget (CHANGELOG.md; MODEL_CARD.md at commit 50bd248 has each stage's command).
 # Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1, EPISODES,
 # VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, BATCH, VIDEO_CONFIG.
 set -euo pipefail

@@ -50,6 +50,7 @@ def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = Fal
 
     torch.set_num_threads(1)
     config = dataclasses.replace(load_model_config('tiny'), target_hint=target_hint)
+    torch.manual_seed(0)   # the same weights in every test process, so a test can expect one outcome
     model = VideoModel(config)
     rng = torch.Generator().manual_seed(0)
     s, k = config.image_size, config.horizon
@@ -63,29 +64,6 @@ def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = Fal
                       out_dir, model_config=config.to_dict(), kind='video', progress=False)
     trainer.fit()
     return Path(out_dir) / 'model.pt'
-
-
-@functools.lru_cache(maxsize=None)
-def tiny_critic_checkpoint() -> Path:
-    """A tiny plan critic, a few Trainer steps on random clips -> model.pt (one per test process)."""
-    import torch
-
-    from video_planner.critic.config import TINY
-    from video_planner.critic.critic import KIND
-    from video_planner.critic.network import CriticLoss, CriticNetwork
-    from video_planner.model.trainer import TrainConfig, Trainer
-
-    torch.set_num_threads(1)
-    network = CriticNetwork(TINY)
-    rng = torch.Generator().manual_seed(0)
-    text = lambda: torch.nn.functional.normalize(torch.randn(TINY.text_dim, generator=rng), dim=0)  # noqa: E731
-    clips = [{'video': torch.rand(3 * len(TINY.frames), TINY.image_size, TINY.image_size, generator=rng) * 2 - 1,
-              'text': text(), 'text_counter': text(), 'text_id': torch.tensor(i)} for i in range(4)]
-    out_dir = Path(tempfile.mkdtemp(prefix='video_planner_tiny_critic_'))
-    Trainer(network, CriticLoss(network), clips, TrainConfig(batch_size=2, steps=3, warmup_steps=0, checkpoint_every=0,
-                                                             log_every=1),
-            out_dir, model_config=TINY.to_dict(), kind=KIND, progress=False).fit()
-    return out_dir / 'model.pt'
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from video_planner.dynamics import CameraModel, look_at
+from video_planner.camera import CameraModel, look_at
 from video_planner.dynamics.synthetic import RigidBlockScene, default_camera, pose
 from video_planner.errors import VideoPlannerError
 

@@ -132,7 +132,7 @@ def test_validate_image_checks_expected_size():
 
 
 def test_camera_info_round_trip_to_camera_model():
-    from video_planner.dynamics.camera import CameraModel
+    from video_planner.camera import CameraModel
 
     T = _pose(0.1, -0.2, 0.3, [0.5, 0.0, 0.8])
     camera = CameraModel.from_intrinsics(500.0, 510.0, 319.5, 239.5, 640, 480, T, 'cam_opt')

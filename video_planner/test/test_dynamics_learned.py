@@ -5,7 +5,7 @@ import torch
 
 from video_planner.dynamics.evaluate import synthetic_clips
 from video_planner.dynamics.learned import (IdmConfig, IdmNetwork, IdmPairDataset, LearnedInverseDynamics,
-                                            recolor, train_on_clips)
+                                            train_on_clips)
 from video_planner.dynamics.motion import EeMotion
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.model.checkpoint import CheckpointError
@@ -81,22 +81,6 @@ def test_bad_inputs_and_configs(trained):
         IdmConfig(channels=6)
     with pytest.raises(ConfigError, match='unknown'):
         IdmConfig.from_dict({'colour': 1})
-    with pytest.raises(ConfigError, match='color_augment'):
-        IdmConfig(color_augment=1.5)
-
-
-def test_recolouring_changes_both_frames_alike_and_leaves_the_hint_alone():
-    g = torch.Generator().manual_seed(0)
-    frame = torch.rand(4, 3, 8, 8, generator=g) * 2 - 1
-    x = torch.cat([frame, frame, torch.rand(4, 3, 8, 8, generator=g)], dim=1)  # frame a == frame b, hint, coords
-    out = recolor(x, 1.0, torch.Generator().manual_seed(1))
-    assert not torch.allclose(out[:, :3], x[:, :3])
-    torch.testing.assert_close(out[:, :3], out[:, 3:6])          # one recolouring per pair
-    torch.testing.assert_close(out[:, 6:], x[:, 6:])              # the ee hint and coordinates are kept
-    assert out.min() >= -1 and out.max() <= 1
-    # share 0 is the identity and draws nothing, so training without it is unchanged
-    gen = torch.Generator().manual_seed(1)
-    assert recolor(x, 0.0, gen) is x and torch.equal(gen.get_state(), torch.Generator().manual_seed(1).get_state())
 
 
 def test_network_shapes():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from video_planner.dynamics import EeMotion, InverseDynamicsRefused
-from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
+from video_planner.dynamics import DynamicsConfig, make_inverse_dynamics
 from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
 from video_planner.dynamics.postprocess import (PostprocessConfig, confidence_failure, flag_jumps, plan_confidence,
                                                 postprocess, rotation_angle, smooth)

@@ -7,7 +7,7 @@ import torch
 from video_planner.data.episode import Episode, write_episode
 from video_planner.dynamics.evaluate import synthetic_clips
 from video_planner.dynamics.learned import LearnedInverseDynamics
-from video_planner.model import train as train_command
+from video_planner import train as train_command
 from video_planner.sim.world import SEG_GRIPPER
 
 torch.set_num_threads(1)

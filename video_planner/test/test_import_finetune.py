@@ -14,7 +14,7 @@ from video_planner.data.importers import cli
 def test_fine_tune_a_tiny_model_on_imported_episodes_and_reload_it(tmp_path):
     import torch
 
-    from video_planner.model import train
+    from video_planner import train
     from video_planner.model.trainer import MODEL_NAME
     from video_planner.model.video_model import VideoModel
 
@@ -47,7 +47,7 @@ def test_fine_tune_mixes_in_other_data_and_refits_inverse_dynamics(tmp_path):
 
     from video_planner.data.reader import VideoClipDataset
     from video_planner.dynamics.learned import LearnedInverseDynamics
-    from video_planner.model import train
+    from video_planner import train
     from video_planner.model.trainer import MODEL_NAME
 
     torch.set_num_threads(1)
@@ -62,7 +62,8 @@ def test_fine_tune_mixes_in_other_data_and_refits_inverse_dynamics(tmp_path):
 
     # A quarter of every batch from the other data, whatever the two sets' sizes.
     clips = VideoClipDataset([str(f) for f in mine + other], horizon=4, image_size=16)
-    weights = train.mixing_weights(clips, set(other), 0.25)
+    from video_planner.model.train import mixing_weights
+    weights = mixing_weights(clips, set(other), 0.25)
     from_other = torch.tensor([path in set(other) for path, _ in clips.index])
     assert abs(float(weights[from_other].sum()) / float(weights.sum()) - 0.25) < 1e-9
 

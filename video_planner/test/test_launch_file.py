@@ -5,7 +5,9 @@ here; where they are importable (a ROS install) the launch description is also b
 """
 import ast
 import configparser
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,7 @@ def test_launch_arguments_override_only_real_parameters():
     tree = ast.parse(source)
     assigned = {node.targets[0].id: node.value for node in ast.walk(tree)
                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    checked = set()
     for call in launch_calls('Node'):
         executable = keyword(call, 'executable').value
         if executable not in NODE_PARAMS:
@@ -86,6 +89,8 @@ def test_launch_arguments_override_only_real_parameters():
             if isinstance(node, ast.Dict):
                 keys = {ast.literal_eval(key) for key in node.keys}
                 assert keys <= fields, (executable, keys - fields)
+                checked.add(executable)
+    assert checked == set(NODE_PARAMS)   # every node of ours gets launch arguments, and each was checked
     arguments = ast.literal_eval(assigned['ARGUMENTS'])
     used = set(re.findall(r"LaunchConfiguration\('(\w+)'\)|_arg\('(\w+)'", source))
     used = {a or b for a, b in used}
@@ -138,10 +143,24 @@ def test_a_real_arms_base_frame_is_its_urdfs_root_link(tmp_path):
         arm_base_frame('robby')
 
 
+def ros_launch_installed() -> bool:
+    """True when `import launch` finds ROS 2's launch package, not this package's own launch/ folder (which,
+    with the package directory on sys.path, imports as an empty namespace package)."""
+    spec = importlib.util.find_spec('launch')
+    return (spec is not None and spec.origin is not None and spec.origin.endswith('__init__.py')
+            and importlib.util.find_spec('launch_ros') is not None)
+
+
+def test_the_launch_folder_is_not_taken_for_ros_launch(monkeypatch):
+    monkeypatch.setattr(sys, 'path', [str(PACKAGE_DIR)])
+    monkeypatch.delitem(sys.modules, 'launch', raising=False)
+    monkeypatch.delitem(sys.modules, 'launch_ros', raising=False)
+    assert importlib.util.find_spec('launch') is not None   # the folder alone does import...
+    assert not ros_launch_installed()                        # ...and is not ROS 2's launch
+
+
+@pytest.mark.skipif(not ros_launch_installed(), reason="ROS 2's launch / launch_ros are not installed")
 def test_the_launch_description_builds_with_ros_launch():
-    pytest.importorskip('launch')
-    pytest.importorskip('launch_ros')
-    import importlib.util
     spec = importlib.util.spec_from_file_location('plan_launch', LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -86,7 +86,7 @@ def test_the_plan_depends_on_the_token_states_and_a_dropped_instruction_is_finit
         swapped = text.clone()
         swapped[:, D + D:D + 2 * D] = torch.randn(2, D)  # another word in second place, same pooled vector
         assert (net(x, f0, t, swapped) - out).abs().max() > 1e-4
-        dropped = net(x, f0, t, torch.zeros_like(text))  # classifier-free guidance's null instruction
+        dropped = net(x, f0, t, torch.zeros_like(text))  # the dropped instruction of training
     assert torch.isfinite(dropped).all()
 
 
@@ -98,8 +98,6 @@ def test_tokens_model_samples_from_encoded_instructions_and_rejects_pooled_rows(
     a = model.sample(f0, left, steps=2, seed=1)
     np.testing.assert_array_equal(a, model.sample(f0, left, steps=2, seed=1))
     assert np.abs(a.astype(int) - model.sample(f0, right, steps=2, seed=1)).max() > 0
-    guided = model.sample(f0, left, steps=2, seed=1, guidance_scale=2.0)
-    assert guided.shape == a.shape
     with pytest.raises(VideoPlannerError, match='token states'):
         model.sample(f0, left[:D], steps=2)
 
@@ -122,16 +120,3 @@ def test_a_pooled_model_fine_tunes_into_a_tokens_model_and_starts_identical():
     with pytest.raises(CheckpointError, match='do not fit'):
         load_weights_into(tokens, pooled.state_dict(), 'pooled')
 
-
-def test_a_tiny_tokens_model_learns_to_push_the_way_the_words_say(encoder):
-    """The toy task: one first frame, four sentences that differ in their direction words only."""
-    from video_planner.model.toy_task import SENTENCES, follow_rate, train_toy
-    torch.manual_seed(0)
-    model = VideoModel(tokens_config(16))
-    rows = dict(zip(SENTENCES, model.encode_text(encoder, list(SENTENCES.values()))))
-    before = follow_rate(model, rows)
-    _, losses = train_toy(model, rows, steps=300, batch_size=16, seed=0)
-    follows, total = follow_rate(model, rows)
-    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
-    assert before[0] <= total // 4 + 2       # untrained: no better than picking a direction at random
-    assert follows >= total - 2, f'{follows}/{total} plans pushed the way the words say'

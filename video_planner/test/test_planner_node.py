@@ -7,7 +7,7 @@ from action_msgs.msg import GoalStatus
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 
-from ros_harness import (Client, pipeline_params, start, tiny_checkpoint, tiny_critic_checkpoint,
+from ros_harness import (Client, pipeline_params, start, tiny_checkpoint,
                          tiny_grounding_checkpoint, tiny_hint_checkpoint, wait_future, wait_until)
 from video_planner.model.config import load_model_config
 from video_planner.ros.process import start_node
@@ -21,8 +21,7 @@ def stack(tmp_path_factory):
     checkpoint = tiny_checkpoint()
     sim = start('sim_robot_node', logs, {'task': 'push', 'seed': 2, 'rate_hz': 10.0})
     inverse_dynamics = start('inverse_dynamics_node', logs, pipeline_params(checkpoint))
-    planner = start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=20.0, fallback_in_process=False,
-                                                          critic_checkpoint=str(tiny_critic_checkpoint())))
+    planner = start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=20.0, fallback_in_process=False))
     client = Client('planner_test_client')
     client.wait_for_server()
     yield {'planner': planner, 'client': client, 'logs': logs, 'checkpoint': checkpoint}
@@ -56,7 +55,7 @@ def test_goal_streams_feedback_and_returns_the_completed_plan(stack):
 
 
 def test_several_candidates_are_ranked_and_one_plan_comes_back(stack):
-    # Three candidates: the plan critic rates them, each goes to the inverse-dynamics node unexecuted, and
+    # Three candidates: each goes to the inverse-dynamics node unexecuted, and
     # the winner's answer is the result (a goal that asks for execution sends the winner once more).
     status, result = stack['client'].plan('push the red cube to the left', sampling_steps=2, num_candidates=3,
                                           seed=1)

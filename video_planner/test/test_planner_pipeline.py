@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ros_harness import tiny_checkpoint, tiny_critic_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
+from ros_harness import OPEN_GATES, tiny_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner, gates
 
@@ -62,8 +62,7 @@ def sim_request():
 
 
 def test_plan_resizes_to_the_model_and_returns_poses_for_every_frame(sim_request):
-    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda', min_confidence=0.0,
-                                         max_step_m=10.0))
+    planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda', **OPEN_GATES))
     stages = []
     plan = planner.plan(sim_request, progress=lambda stage, fraction, step, total: stages.append(stage))
     size = planner.image_size  # 16: the 64x64 frame and its intrinsics were scaled down together
@@ -71,10 +70,17 @@ def test_plan_resizes_to_the_model_and_returns_poses_for_every_frame(sim_request
     assert plan.T_base_ee.shape == (len(plan.frames), 4, 4) and len(plan.confidence) == len(plan.frames)
     assert stages[0] == 'encoding' and 'sampling' in stages and stages[-1] == 'done'
     assert {'encode', 'sample', 'inverse_dynamics'} <= set(plan.timings)
-    if plan.ok:
-        assert plan.joint_trajectory.positions.shape[1] == len(planner.kinematics.joint_names)
-    else:
-        assert plan.status  # a refused plan says why
+    assert plan.ok, plan.status   # the gates are open and the Panda reaches every pose
+    joints, arm = plan.joint_trajectory, planner.kinematics
+    assert joints.positions.shape[1] == len(arm.joint_names)
+    np.testing.assert_allclose(joints.positions[0], sim_request.q_current)   # it starts where the arm is
+    # ... and ends where the plan's last pose is (IK within a millimetre).
+    np.testing.assert_allclose(arm.fk(joints.positions[-1])[:3, 3], plan.T_base_ee[-1, :3, 3], atol=1e-3)
+    # The same seeded plan under the default gates: the tiny model's noise gets no inverse-dynamics
+    # confidence, so it is refused, with the reason.
+    strict = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda'))
+    refused = strict.plan(sim_request)
+    assert not refused.ok and 'below min_confidence' in refused.status and refused.joint_trajectory is None
 
 
 def test_cancel_and_bad_requests_stop_before_any_plan(sim_request):
@@ -88,35 +94,31 @@ def test_cancel_and_bad_requests_stop_before_any_plan(sim_request):
             planner.plan(request)
 
 
-def test_best_candidate_prefers_passing_gates_then_the_critic_then_confidence():
+def test_best_candidate_prefers_passing_gates_then_confidence():
     from video_planner.planner.pipeline import best_candidate
-    assert best_candidate([True, True, True], [0.9, 0.5, 0.1]) == 0                   # no critic: confidence
-    assert best_candidate([True, True, True], [0.9, 0.5, 0.1], [0.2, 0.8, 0.8]) == 1  # critic, then confidence
-    assert best_candidate([True, False, True], [0.9, 0.5, 0.1], [0.2, 0.9, 0.3]) == 2  # a refused plan never wins
+    assert best_candidate([True, True, True], [0.9, 0.5, 0.1]) == 0
+    assert best_candidate([True, True, True], [0.1, 0.5, 0.9]) == 2
+    assert best_candidate([False, True, True], [0.9, 0.5, 0.1]) == 1   # a refused plan never wins
 
 
-def test_several_candidates_are_ranked_by_the_critic(sim_request):
+def test_several_candidates_are_ranked_by_inverse_dynamics_confidence(sim_request):
     from video_planner.planner.pipeline import best_candidate
     planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), arm='panda', min_confidence=0.0,
-                                         max_step_m=10.0, critic_checkpoint=str(tiny_critic_checkpoint())))
-    candidates, timings, scores = planner.sample_video(sim_request)
-    assert candidates.shape[0] == 2 and scores.shape == (2,) and 'critic' in timings
-    assert np.array_equal(scores, planner.critic.score(candidates, sim_request.instruction))
+                                         max_step_m=10.0))
+    candidates, timings = planner.sample_video(sim_request)
+    assert candidates.shape[0] == 2 and set(timings) == {'encode', 'sample'}
     _, depth, camera, mask = planner.to_model_view(sim_request)
     each = [planner.frames_to_plan(sim_request.instruction, c, depth, camera, sim_request.T_base_ee,
                                    sim_request.q_current, mask) for c in candidates]
-    keep = best_candidate([p.ok for p in each], [p.score for p in each], scores)
+    keep = best_candidate([p.ok for p in each], [p.score for p in each])
     plan = planner.plan(sim_request)   # seeded: the same two candidates
-    assert np.array_equal(plan.frames, candidates[keep]) and plan.critic_score == scores[keep]
-    plain = VideoPlanner(PlannerConfig(checkpoint=str(tiny_checkpoint()), ))
-    _, timings, scores = plain.sample_video(sim_request)
-    assert scores is None and plain.critic is None and 'critic' not in timings
+    assert np.array_equal(plan.frames, candidates[keep]) and plan.score == each[keep].score
 
 
 def test_a_hint_model_plans_towards_what_the_grounding_network_finds(sim_request):
     planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_hint_checkpoint()), arm='panda', min_confidence=0.0,
                                          max_step_m=10.0, grounding_checkpoint=str(tiny_grounding_checkpoint())))
-    candidates, timings, _ = planner.sample_video(sim_request)
+    candidates, timings = planner.sample_video(sim_request)
     assert 'ground' in timings and planner.grounder is not None
     # The plan is the model's sample given the grounding network's hint for this frame and sentence.
     rgb, _, _, _ = planner.to_model_view(sim_request)

@@ -20,7 +20,7 @@ from transforms3d.euler import euler2mat
 
 from video_planner.data.episode import read_episode
 from video_planner.data.importers.cli import import_episodes
-from video_planner.dynamics.camera import CameraModel, look_at
+from video_planner.camera import CameraModel, look_at
 from video_planner.ros import conversions as conv
 from video_planner.ros.recorder_node import RecorderNode
 

@@ -120,10 +120,8 @@ def test_hint_guidance_interpolates_between_no_hint_and_the_hint():
     assert np.abs(unhinted.astype(int) - blind.astype(int)).max() <= 1
     pushed = model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=3.0)
     assert pushed.shape == plain.shape and not np.array_equal(pushed, plain)
-    # Without a hint there is nothing to guide towards; with text guidance too, both terms apply.
+    # Without a hint there is nothing to guide towards.
     np.testing.assert_array_equal(blind, model.sample(frame, text, steps=3, seed=0, hint_guidance=3.0))
-    both = model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=3.0, guidance_scale=2.0)
-    assert not np.array_equal(both, pushed)
     with pytest.raises(VideoPlannerError, match='finite'):
         model.sample(frame, text, steps=3, seed=0, hint=mask, hint_guidance=float('nan'))
 

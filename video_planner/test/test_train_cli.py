@@ -9,8 +9,8 @@ import torch
 from video_planner.data.generate import GenerateConfig, generate
 from video_planner.data.reader import VideoClipDataset
 from video_planner.model import VideoModel, load_checkpoint
-from video_planner.model import evaluate as evaluate_cmd
-from video_planner.model import train as train_cmd
+from video_planner.evaluation import open_loop as evaluate_cmd
+from video_planner import train as train_cmd
 from video_planner.text import TextEncoder
 
 torch.set_num_threads(1)
@@ -80,6 +80,7 @@ def test_train_command_writes_a_loadable_model_and_resumes(episodes, tmp_path, c
     (['--config', 'huge'], "'tiny', 'default'"),
     (['--config', 'tiny', '--steps', '-1'], 'steps'),
     (['--config', 'tiny', '--init', 'missing.pt'], 'does not exist'),
+    (['--config', 'tiny', '--recolourings', '1'], 'for --model grounding'),
 ])
 def test_train_command_reports_bad_requests(episodes, tmp_path, capsys, argv, message):
     assert train(['--data', str(episodes), '--out', str(tmp_path / 'r'), '--steps', '1'] + argv) == 2
@@ -89,31 +90,6 @@ def test_train_command_reports_bad_requests(episodes, tmp_path, capsys, argv, me
 def test_train_command_rejects_a_folder_without_episodes(tmp_path, capsys):
     assert train(['--data', str(tmp_path), '--config', 'tiny', '--out', str(tmp_path / 'r')]) == 2
     assert 'no .hdf5 episode files' in capsys.readouterr().err
-
-
-def test_recoloured_clips_repaint_the_objects_and_say_so(episodes):
-    from video_planner.data.recolour import RecolouredClips
-    from video_planner.sim.tasks import COLORS
-    clips = VideoClipDataset(str(episodes), horizon=4, image_size=16)
-    more = RecolouredClips(clips, copies=2, seed=0)
-    assert len(more) == 3 * len(clips) and len(more.index) == len(more)
-    original, copy = more[0], more[1]
-    assert original['instruction'] == clips[0]['instruction']
-    assert copy['instruction'] != original['instruction'] and copy['instruction'].split()[-2] in COLORS
-    # Same motion, other colours: the end-effector path is the recorded one, only object pixels change.
-    assert np.array_equal(copy['ee_poses'], original['ee_poses'])
-    changed = np.any(copy['future'] != original['future'], axis=-1)
-    assert changed.any() and changed.mean() < 0.1
-    again = RecolouredClips(clips, copies=2, seed=0)[1]
-    assert again['instruction'] == copy['instruction'] and np.array_equal(again['future'], copy['future'])
-
-
-def test_train_command_trains_on_recoloured_copies(episodes, tmp_path, capsys):
-    assert train(['--data', str(episodes), '--config', 'tiny', '--out', str(tmp_path / 'run'), '--steps', '2',
-                  '--threads', '1', '--recolourings', '1'], text_cache=tmp_path / 'cache') == 0
-    plain = len(VideoClipDataset(str(episodes), horizon=load_checkpoint(tmp_path / 'run' / 'model.pt')
-                                 .config['horizon'], image_size=16))
-    assert f'{2 * plain} clips' in capsys.readouterr().out
 
 
 def test_train_command_fits_the_grounding_network_and_a_hint_model(episodes, tmp_path, capsys):

@@ -15,7 +15,7 @@ from video_planner.errors import VideoPlannerError
 SUBCOMMANDS = {
     'generate': ('video_planner.data.generate', 'record simulated expert episodes into an HDF5 dataset'),
     'import': ('video_planner.data.importers.cli', 'import rosbag2 or LeRobot recordings into the dataset format'),
-    'train': ('video_planner.model.train', 'train (or fine-tune) the video model or the inverse-dynamics model'),
+    'train': ('video_planner.train', 'train (or fine-tune) the video model, inverse dynamics, grounding or policy'),
     'plan': ('video_planner.planner.plan_command', 'plan once from an image file or a fresh simulator frame'),
     'eval': ('video_planner.evaluation.suite', 'closed-loop benchmark on the simulator, with baselines'),
     'demo': ('video_planner.ros.demo', 'closed-loop demo: sim robot, planner and inverse-dynamics nodes over ROS 2'),

@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 import transforms3d
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 
 FORMAT_VERSION = 1

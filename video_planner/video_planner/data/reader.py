@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from video_planner.data.episode import Episode, read_episode
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.sim.segmentation import SEG_GRIPPER, object_segment
 

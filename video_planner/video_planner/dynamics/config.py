@@ -53,14 +53,3 @@ class DynamicsConfig:
                    flow=_build(FlowConfig, d.get('flow'), 'flow'),
                    postprocess=_build(PostprocessConfig, d.get('postprocess'), 'postprocess'))
 
-
-def make_inverse_dynamics(config: DynamicsConfig | None = None, device: str = 'cpu'):
-    """The InverseDynamics the config names."""
-    config = config or DynamicsConfig()
-    if config.method == 'flow':
-        from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
-        return FlowDepthInverseDynamics(config.flow)
-    if not config.learned_checkpoint:
-        raise ConfigError("dynamics config: method 'learned' needs learned.checkpoint (a model.pt path)")
-    from video_planner.dynamics.learned import LearnedInverseDynamics
-    return LearnedInverseDynamics.load(config.learned_checkpoint, device=device)

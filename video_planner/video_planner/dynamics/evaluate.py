@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.dynamics.motion import InverseDynamics, InverseDynamicsRefused
 from video_planner.dynamics.postprocess import PostprocessConfig, postprocess, rotation_angle
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.dynamics.motion import EeMotion, InverseDynamics, check_inputs
 from video_planner.errors import ConfigError
 

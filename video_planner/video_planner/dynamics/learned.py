@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.dynamics.motion import EeMotion, InverseDynamics, check_inputs
 from video_planner.errors import ConfigError, VideoPlannerError
 
@@ -47,7 +47,6 @@ class IdmConfig:
     depth_weight: float = 1.0
     gripper_weight: float = 0.1
     validity_weight: float = 0.1
-    color_augment: float = 0.0  # training: share of real pairs recoloured (an unseen arm looks different)
 
     def __post_init__(self):
         if not (isinstance(self.image_size, int) and self.image_size >= 16 and self.image_size % 2 == 0):
@@ -56,8 +55,6 @@ class IdmConfig:
             raise ConfigError(f'IdmConfig.channels: expected a multiple of 4 >= 8, got {self.channels!r}')
         if not (isinstance(self.blocks, int) and self.blocks >= 1):
             raise ConfigError(f'IdmConfig.blocks: expected an int >= 1, got {self.blocks!r}')
-        if not 0.0 <= self.color_augment <= 1.0:
-            raise ConfigError(f'IdmConfig.color_augment: expected a share in [0, 1], got {self.color_augment!r}')
         for name in ('hint_sigma_px', 'cycle_scale_m'):
             if not getattr(self, name) > 0:
                 raise ConfigError(f'IdmConfig.{name}: expected > 0, got {getattr(self, name)!r}')
@@ -217,31 +214,6 @@ def corrupt(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return x
 
 
-def recolor(x: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:
-    """Recolour both frames (channels 0:6) of a random `share` of the items, the same way in both frames:
-    channel shuffle, per-channel gain and offset, partial greying. The arm's motion is unchanged, its
-    colours are not, so the model cannot key on one arm's paint."""
-    if share <= 0:  # draws nothing, so runs without augmentation keep their random stream
-        return x
-    # Draws come from the CPU generator (reproducible on any device); only they move to x's device.
-    chosen = torch.rand(x.shape[0], generator=generator) < share
-    if not bool(chosen.any()):
-        return x
-    n = int(chosen.sum())
-    order = torch.argsort(torch.rand(n, 3, generator=generator), dim=1)
-    gain = 0.6 + 0.8 * torch.rand(n, 1, 3, 1, 1, generator=generator)
-    offset = 0.4 * torch.rand(n, 1, 3, 1, 1, generator=generator) - 0.2
-    grey = torch.rand(n, 1, 1, 1, 1, generator=generator)
-    chosen, order, gain, offset, grey = (t.to(x.device) for t in (chosen, order, gain, offset, grey))
-    x = x.clone()
-    frames = x[chosen, :6].reshape(n, 2, 3, *x.shape[2:])
-    frames = torch.gather(frames, 2, order[:, None, :, None, None].expand_as(frames))
-    frames = frames * gain + offset
-    frames = grey * frames.mean(dim=2, keepdim=True) + (1 - grey) * frames
-    x[chosen, :6] = frames.clamp(-1.0, 1.0).reshape(n, 6, *x.shape[2:]).to(x.dtype)
-    return x
-
-
 class IdmLoss:
     """ee pixel + depth-ratio regression and gripper BCE on real pairs; validity BCE on real vs corrupted."""
 
@@ -251,7 +223,7 @@ class IdmLoss:
 
     def __call__(self, batch: dict) -> torch.Tensor:
         cfg = self.network.config
-        x = recolor(batch['x'], cfg.color_augment, self.generator)
+        x = batch['x']
         B = x.shape[0]
         n_bad = max(1, B // 4)
         bad = corrupt(x[:n_bad].cpu(), self.generator).to(x.device)
@@ -344,7 +316,7 @@ def load_idm_config(path: str | Path | None) -> tuple[IdmConfig, dict, int]:
 
 
 def train_idm(args: argparse.Namespace) -> int:
-    """`video-planner train --model idm --data DIR --out DIR --steps N` (wired by model/train.py)."""
+    """`video-planner train --model idm --data DIR --out DIR --steps N` (wired by video_planner/train.py)."""
     from video_planner.model.dataset import find_episode_files
     from video_planner.model.trainer import TrainConfig, overrides_from_args
     config_path = args.config if getattr(args, 'config', None) not in (None, 'default', 'tiny') else None
@@ -364,4 +336,3 @@ def train_idm(args: argparse.Namespace) -> int:
     return 0
 
 
-run_training = train_idm  # the name model/train.py looks up

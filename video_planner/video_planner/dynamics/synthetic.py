@@ -13,7 +13,7 @@ import pybullet as p
 import pybullet_data
 import transforms3d
 
-from video_planner.dynamics.camera import CameraModel, look_at
+from video_planner.camera import CameraModel, look_at
 
 _COLOURS = [(0.9, 0.1, 0.1, 1), (0.1, 0.8, 0.2, 1), (0.1, 0.2, 0.9, 1), (0.95, 0.85, 0.1, 1),
             (0.9, 0.1, 0.9, 1), (0.1, 0.9, 0.9, 1), (1.0, 0.55, 0.1, 1), (0.95, 0.95, 0.95, 1)]

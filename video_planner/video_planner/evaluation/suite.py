@@ -16,104 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from video_planner.errors import ConfigError, VideoPlannerError
-from video_planner.resources import config_path, model_path
-
-ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
-               'noop')
-
-
-@dataclass
-class SuiteConfig:
-    arms: list[str] = field(default_factory=lambda: ['panda', 'iiwa', 'xarm6', 'ur5', 'so100', 'kinova'])
-    # Arms never in the training data (reported as 'held-out'); names as in `arms`. Default: the
-    # registry's (sim/arms.py HELD_OUT_ARMS, read from config/eval.yaml).
-    held_out_arms: list[str] | None = None
-    families: list[str] = field(default_factory=lambda: ['reach', 'push', 'pick_place', 'lift'])
-    splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
-    episodes: int = 3
-    seed: int = 2026
-    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
-    image_size: int = 64
-    randomize: bool = True
-    workers: int = 1
-    threads: int = 1
-    loop: str = 'closed'
-    chunk: int = 0
-    max_plans: int = 10
-    checkpoint: str = ''
-    idm_checkpoint: str = ''
-    num_candidates: int = 1
-    critic_checkpoint: str = ''       # experimental plan critic ranking the candidates; '' = none
-    grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
-    sampling_steps: int = 10
-    hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
-    policy_checkpoint: str = ''
-    policy_max_steps: int = 40
-    step_m: float = 0.009
-    max_control_steps: int = 400
-    gif_method: str = 'video_flow'
-    horizon: int = 8                  # gt_video frames K+1 = horizon + 1 when no video model is loaded
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        from video_planner.sim.arms import HELD_OUT_ARMS, check_arm_names
-        from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
-        check_arm_names(self.arms, 'eval arms')
-        if self.held_out_arms is None:
-            self.held_out_arms = list(HELD_OUT_ARMS)
-        for name, values, known in (('families', self.families, TASK_FAMILIES),
-                                    ('splits', self.splits, SPLITS), ('methods', self.methods, ALL_METHODS)):
-            bad = [v for v in values if v not in known]
-            if bad or not values:
-                raise ConfigError(f'eval {name}: unknown {bad} (or empty); expected names from {list(known)}')
-        for name in ('episodes', 'workers', 'threads', 'max_plans', 'num_candidates', 'sampling_steps',
-                     'policy_max_steps', 'max_control_steps', 'horizon'):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f'eval {name}: expected an integer >= 1, got {getattr(self, name)!r}')
-        if self.chunk < 0:
-            raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
-        if self.loop not in ('closed', 'open'):
-            raise ConfigError(f"eval loop: expected 'closed' or 'open', got {self.loop!r}")
-        if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
-            raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
-                              f'got {self.hint_guidance!r}')
-        if not self.step_m > 0:
-            raise ConfigError(f'eval step_m: expected > 0, got {self.step_m}')
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> 'SuiteConfig':
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f'eval config {path}: cannot be read ({exc})') from exc
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f'eval config {path}: unknown field(s) {unknown}')
-        return cls(**data)
-
-    @property
-    def video_checkpoint_path(self) -> Path:
-        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
-
-    @property
-    def idm_checkpoint_path(self) -> Path:
-        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
-
-    @property
-    def policy_checkpoint_path(self) -> Path:
-        return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
-
-
-def arm_group(config: SuiteConfig, arm: str) -> str:
-    """'held-out' for the configured held-out arms and for any arm given as a YAML path (no training data
-    has it), else 'seen'."""
-    from video_planner.sim.arms import is_arm_file
-    return 'held-out' if arm in config.held_out_arms or is_arm_file(arm) else 'seen'
+from video_planner.evaluation.config import ALL_METHODS, SuiteConfig, arm_group
+from video_planner.evaluation.report import write_report
 
 
 @dataclass(frozen=True)
@@ -200,7 +106,6 @@ class Components:
             cfg = PlannerConfig(checkpoint=str(self.config.video_checkpoint_path), inverse_dynamics=idm,
                                 idm_checkpoint=str(self.config.idm_checkpoint_path), arm=arm,
                                 num_candidates=self.config.num_candidates,
-                                critic_checkpoint=self.config.critic_checkpoint,
                                 grounding_checkpoint=self.config.grounding_checkpoint,
                                 sampling_steps=self.config.sampling_steps,
                                 hint_guidance=self.config.hint_guidance)
@@ -395,10 +300,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--hint-guidance', type=float, default=None,
                         help='guidance towards the target hint (1 = none; else one more network call per step)')
     parser.add_argument('--num-candidates', type=int, default=None,
-                        help='video plans sampled per planning call; the most confident one (or, with '
-                             '--critic-checkpoint, the critic\'s pick) is executed')
-    parser.add_argument('--critic-checkpoint', default=None,
-                        help='experimental plan critic (`video-planner train --model critic`) ranking the candidates')
+                        help='video plans sampled per planning call; the most confident one is executed')
     parser.add_argument('--grounding-checkpoint', default=None,
                         help='grounding network (`video-planner train --model grounding`) drawing the target hint '
                              "of a video model that reads one; default: the shipped one")
@@ -406,21 +308,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> SuiteConfig:
-    path = Path(args.config) if args.config else config_path('eval.yaml')
-    config = SuiteConfig.from_yaml(path) if path.is_file() else SuiteConfig()
+    config = SuiteConfig.from_yaml(args.config) if args.config else SuiteConfig.default()
     names = lambda v: [x for item in v for x in item.split(',') if x] if v is not None else None  # noqa: E731
     overrides = {'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
                  'splits': names(args.splits), 'methods': names(args.methods), 'seed': args.seed,
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
-                 'num_candidates': args.num_candidates, 'critic_checkpoint': args.critic_checkpoint,
+                 'num_candidates': args.num_candidates,
                  'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def run(args: argparse.Namespace) -> int:
-    from video_planner.evaluation.report import write_report
     config = config_from_args(args)
     result = run_suite(config)
     if args.no_gifs:

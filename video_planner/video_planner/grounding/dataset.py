@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from video_planner.data.recolour import random_colours, recolour_frames
 from video_planner.errors import VideoPlannerError
 from video_planner.grounding.config import GroundingConfig
-from video_planner.policy.dataset import image_tensor, resize_frames
+from video_planner.model.film_cnn import image_tensor, resize_frames
 from video_planner.sim.instruction_edits import naming_other, other_object, recoloured
 from video_planner.sim.segmentation import object_segment
 

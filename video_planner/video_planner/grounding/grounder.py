@@ -11,8 +11,8 @@ import torch
 from video_planner.errors import VideoPlannerError
 from video_planner.grounding.config import GroundingConfig
 from video_planner.grounding.network import GroundingNetwork
-from video_planner.policy.dataset import image_tensor, resize_frames
-from video_planner.text.conditioned import TextConditioned
+from video_planner.model.film_cnn import image_tensor, resize_frames
+from video_planner.model.conditioned import TextConditioned
 
 KIND = 'grounding'
 # On held-out frames the shipped network's map above 0.2 covers as many pixels as the named object (16 vs

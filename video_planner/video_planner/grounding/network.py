@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from video_planner.grounding.config import GroundingConfig
-from video_planner.policy.network import FilmBlock, random_shift, with_pixel_coordinates
+from video_planner.model.film_cnn import FilmBlock, random_shift, with_pixel_coordinates
 
 
 class GroundingNetwork(nn.Module):
@@ -16,7 +16,7 @@ class GroundingNetwork(nn.Module):
     def __init__(self, config: GroundingConfig):
         super().__init__()
         self.config = config
-        # As the critic: colour words change the pooled vector little, so centre it on the training
+        # Colour words change the pooled vector little, so centre it on the training
         # sentences' mean (set from the data, saved with the weights) and normalise.
         self.register_buffer('text_mean', torch.zeros(config.text_dim))
         self.text_norm = nn.LayerNorm(config.text_dim)

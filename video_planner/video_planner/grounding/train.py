@@ -1,4 +1,4 @@
-"""Training the grounding network with the project's generic Trainer (`video_planner.text.training`).
+"""Training the grounding network with the project's generic Trainer (`video_planner.model.recipe`).
 
 `video-planner train --model grounding ...` lands here (`run`), as does `python -m video_planner.grounding.train`.
 """
@@ -12,26 +12,26 @@ from video_planner.grounding.config import TINY, GroundingConfig
 from video_planner.grounding.dataset import GroundingDataset
 from video_planner.grounding.grounder import KIND
 from video_planner.grounding.network import GroundingLoss, GroundingNetwork
-from video_planner.text import training
+from video_planner.model import recipe
 
-GROUNDING = training.Recipe(
+GROUNDING = recipe.Recipe(
     title='grounding', kind=KIND, section='grounding', config_type=GroundingConfig, tiny=TINY,
     dataset_type=GroundingDataset, network_type=GroundingNetwork, loss_type=GroundingLoss,
-    defaults=training.SMALL_NETWORK_DEFAULTS)
+    defaults=recipe.SMALL_NETWORK_DEFAULTS)
 
 
 def train_grounding(data, out_dir: str | Path, config: GroundingConfig | None = None, train_config=None,
                     text_encoder=None, device: str = 'cpu', **kwargs):
     """Fit a GroundingNetwork on the episodes under `data`; returns (TrainResult, trained EMA network)."""
-    return training.train(GROUNDING, data, out_dir, config, train_config, text_encoder, device, **kwargs)
+    return recipe.train(GROUNDING, data, out_dir, config, train_config, text_encoder, device, **kwargs)
 
 
 def run(args: argparse.Namespace) -> int:
-    return training.run(GROUNDING, args)
+    return recipe.run(GROUNDING, args)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return training.main(GROUNDING, argv)
+    return recipe.main(GROUNDING, argv)
 
 
 if __name__ == '__main__':

@@ -117,7 +117,7 @@ def _widen_inputs(own: dict, state: dict) -> tuple[dict, list[str]]:
 def load_trained_network(path: str | Path, kind: str, config_type, network_type) -> torch.nn.Module:
     """The EMA weights of a `kind` checkpoint in a fresh `network_type(config_type.from_dict(config))`.
 
-    For the small networks around the video model (policy, plan critic) that share this one recipe.
+    For the small networks around the video model (policy, grounding) that share this one recipe.
     """
     ckpt = load_checkpoint(path, kind=kind)
     try:

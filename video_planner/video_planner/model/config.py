@@ -36,7 +36,7 @@ class VideoModelConfig:
     diffusion_steps: int = 1000               # T of the training chain
     prediction: str = 'v'                     # 'v' or 'eps'
     schedule: str = 'cosine'
-    text_dropout: float = 0.1                 # training: drop text this often (classifier-free guidance)
+    text_dropout: float = 0.1                 # training: drop the words (and the hint) this often
     # Layer-normalise the time and the text embedding before adding them. Without it the time embedding's
     # norm at the noisiest steps (~38 in the stage-4 model) drowns the instruction's (~1), and plans ignore
     # their instruction (benchmarks/results/plan_error_source.md, MODEL_CARD.md). No parameters: a model
@@ -51,9 +51,10 @@ class VideoModelConfig:
     cross_attention_levels: tuple[int, ...] = ()
     # Where the instruction's target is: a mask of the named object's pixels in the camera frame enters as
     # one more input channel. Plans trained on words alone go to whichever object the scene suggests
-    # (benchmarks/results/instruction_following.md); a spatial input is read at every pixel from the first
-    # step. In training the mask comes from the episode's segmentation; at plan time from the grounding
-    # network (`video_planner.grounding`). All-zero means "not known" (dropped with the text in training).
+    # (CHANGELOG.md, stage 4: naming another object moved 2 % of plans); a spatial input is read at every
+    # pixel from the first step. In training the mask comes from the episode's segmentation; at plan time
+    # from the grounding network (`video_planner.grounding`). All-zero means "not known" (dropped with the
+    # text in training).
     target_hint: bool = False
 
     def __post_init__(self):

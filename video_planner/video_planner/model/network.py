@@ -106,7 +106,7 @@ class TemporalAttention(nn.Module):
 class TextCrossAttention(nn.Module):
     """Residual attention from every pixel of a frame to the instruction's tokens (plus a learned null token).
 
-    The null token keeps the softmax defined when the instruction is dropped (classifier-free guidance) and
+    The null token keeps the softmax defined when the instruction is dropped (in training) and
     gives pixels that no word concerns somewhere to look. Starts as the identity (zero output projection).
     """
 

@@ -1,4 +1,4 @@
-"""DDIM sampling: a deterministic (eta=0) or stochastic few-step walk down the diffusion schedule.
+"""DDIM sampling: a deterministic (eta = 0) few-step walk down the diffusion schedule.
 
 The sampler knows nothing of videos: `denoise(x_t, t)` returns the network output for a batch, so the same
 loop serves B candidate plans at once, and a different network is a drop-in change.
@@ -35,7 +35,7 @@ def ddim_timesteps(schedule_steps: int, steps: int, start: int | None = None) ->
 @torch.no_grad()
 def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], schedule: DiffusionSchedule,
                 shape: tuple[int, ...], steps: int, generator: torch.Generator | None = None,
-                device: torch.device | str = 'cpu', eta: float = 0.0, clip: float | None = 1.0,
+                device: torch.device | str = 'cpu', clip: float | None = 1.0,
                 callback: Callable[[int, int], None] | None = None,
                 should_cancel: Callable[[], bool] | None = None,
                 start: torch.Tensor | None = None, start_t: int | None = None) -> torch.Tensor:
@@ -65,10 +65,7 @@ def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], s
             # Keep eps consistent with the clipped x0 so the next step stays on the data manifold.
             eps = (x - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt()
         ab_prev = ab[ts[i + 1]] if i + 1 < total else torch.tensor(1.0, device=device)
-        sigma = eta * ((1 - ab_prev) / (1 - ab[t]) * (1 - ab[t] / ab_prev)).clamp(min=0).sqrt()
-        x = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt() * eps
-        if eta > 0 and i + 1 < total:
-            x = x + sigma * torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
+        x = ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
         if callback is not None:
             callback(i + 1, total)
     return x

@@ -1,14 +1,14 @@
-"""`video-planner train`: fit the video model (or, with --model idm, the learned inverse dynamics) on episodes.
+"""Fitting the video model on episodes: `video-planner train` (`video_planner.train`) with --model video.
 
 Thin wiring: configs from YAML + flags, the data package's clips, the TextEncoder, and the generic Trainer.
-Launch on several processes with `torchrun --nproc_per_node N -m video_planner.model.train ...` (same flags;
-gloo on CPU, nccl on GPUs, one GPU per process).
+`add_arguments` holds the flags every network's training shares. Launch on several processes with
+`torchrun --nproc_per_node N -m video_planner.train ...` (same flags; gloo on CPU, nccl on GPUs, one GPU
+per process).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='without --stride: start frames per episode, spread over its first half; each clip '
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
     parser.add_argument('--recolourings', type=int, default=None,
-                        help='recoloured copies of every clip: objects repainted, the instruction naming their new '
-                             'colours (video_planner.data.recolour); default 0 for the video model, 3 for the critic '
-                             'and the grounding network. '
-                             'Held in memory (--preload / --data-on-device) the clips take 1 + N times the space')
+                        help='grounding network: recoloured copies of every frame, objects repainted and the '
+                             'instruction naming their new colours (video_planner.data.recolour); default 3')
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--mix-data', nargs='+', default=None,
@@ -72,11 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=[b for b in COMPILE_BACKENDS if b],
                         help='torch.compile the training loss (default backend inductor): fewer, fused kernels '
                              'on a GPU, after a compile of a minute or two')
-    parser.add_argument('--model', choices=['video', 'idm', 'policy', 'critic', 'grounding'], default='video',
-                        help='video: the video diffusion model; idm: learned inverse dynamics; '
-                             'policy: the image+language->action baseline of the benchmark; '
-                             'critic: the plan critic that ranks sampled plans against their instruction; '
-                             "grounding: finds the object an instruction names (the shipped video model's target hint)")
 
 
 def training_config(args: argparse.Namespace) -> TrainConfig:
@@ -137,10 +130,7 @@ def run_video(args: argparse.Namespace) -> int:
     mix_files = find_episode_files(args.mix_data) if args.mix_data else []
     clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts)
     if args.recolourings:
-        from video_planner.data.recolour import RecolouredClips
-        if args.recolourings < 0:
-            raise VideoPlannerError(f'--recolourings must be >= 0, got {args.recolourings}')
-        clips = RecolouredClips(clips, args.recolourings, seed=args.seed or 0)
+        raise VideoPlannerError('--recolourings is for --model grounding (recolouring did not help the video model)')
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None
     encoder = TextEncoder(cache_dir=args.text_cache or out / 'text_cache')
     dataset = ClipTensorDataset(clips, encoder, cfg.horizon, cfg.image_size,
@@ -165,21 +155,8 @@ def run_video(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_idm(args: argparse.Namespace) -> int:
-    try:
-        from video_planner.dynamics import learned
-    except ImportError as exc:
-        raise VideoPlannerError(f'train --model idm: video_planner.dynamics.learned is not available ({exc})') \
-            from exc
-    for name in ('run_training', 'train_from_args', 'run'):
-        entry = getattr(learned, name, None)
-        if callable(entry):
-            return int(entry(args) or 0)
-    raise VideoPlannerError('train --model idm: video_planner.dynamics.learned has no training entry '
-                            '(expected run_training(args))')
-
-
-def run(args: argparse.Namespace) -> int:
+def configure_torch(args: argparse.Namespace) -> None:
+    """Threads and device settings from the flags, for whichever network is trained."""
     if args.threads:
         torch.set_num_threads(args.threads)
     if str(args.device) == 'cuda' and 'LOCAL_RANK' in os.environ:
@@ -193,27 +170,3 @@ def run(args: argparse.Namespace) -> int:
         # cuDNN's fused attention failed in the backward pass under bf16 autocast on an H200 (torch 2.11,
         # 'mha_graph.execute ... is_good()', at 65,536 sequences per call); flash attention serves instead.
         torch.backends.cuda.enable_cudnn_sdp(False)
-    try:
-        if args.model == 'policy':
-            from video_planner.policy import train as policy_train
-            return int(policy_train.run(args) or 0)
-        if args.model == 'critic':
-            from video_planner.critic import train as critic_train
-            return int(critic_train.run(args) or 0)
-        if args.model == 'grounding':
-            from video_planner.grounding import train as grounding_train
-            return int(grounding_train.run(args) or 0)
-        return run_idm(args) if args.model == 'idm' else run_video(args)
-    except VideoPlannerError as exc:
-        print(f'video-planner train: error: {exc}', file=sys.stderr)
-        return 2
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-planner train', description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -66,9 +66,10 @@ class VideoModel(nn.Module):
         noise = torch.randn_like(x0)
         hint = batch.get('hint') if self.config.target_hint else None
         if self.training and self.config.text_dropout > 0:
-            # Drop the instruction now and then so the sampler can use classifier-free guidance. The target
-            # hint goes with it (it says what the words say) and is also dropped on its own, so a plan with
-            # words and no hint (no grounding network at hand) is a condition the model knows.
+            # Drop the instruction now and then, so a plan without it is a condition the model knows. The
+            # target hint goes with it (it says what the words say) and is also dropped on its own, so a plan
+            # with words and no hint is known too: hint guidance compares the two, and a model without a
+            # grounding network at hand plans that way.
             keep = (torch.rand(b, device=x0.device) >= self.config.text_dropout).float()[:, None]
             text = text * keep
             if hint is not None:
@@ -117,13 +118,13 @@ class VideoModel(nn.Module):
     def sample(self, frame0: np.ndarray, text_emb: np.ndarray, steps: int = 10, seed: int | None = 0,
                callback: Callable[[int, int], None] | None = None,
                should_cancel: Callable[[], bool] | None = None,
-               guidance_scale: float = 1.0, eta: float = 0.0, start_video: np.ndarray | None = None,
+               start_video: np.ndarray | None = None,
                start_t: int | None = None, hint: np.ndarray | None = None,
                hint_guidance: float = 1.0) -> np.ndarray:
         """frame0 (B,H,W,3) uint8 + text_emb (B,F) from encode_text -> B candidate plans (B,K,H,W,3) uint8.
 
-        The same seed gives the same plans. guidance_scale > 1 runs classifier-free guidance (twice the
-        compute); callback(step, total) reports progress; should_cancel() raises SamplingCancelled.
+        The same seed gives the same plans. callback(step, total) reports progress; should_cancel() raises
+        SamplingCancelled.
         hint ((B,)H,W) in [0, 1]: where the instruction's target is (`target_hint` models; None: not known).
         hint_guidance > 1 pushes the plan towards the hint: guidance between the plan with and without it,
         both with the words (one more network call per step; `_guided_denoiser`).
@@ -140,7 +141,7 @@ class VideoModel(nn.Module):
         b = f0.shape[0]
         where = self._hint_tensor(hint, b, device)
 
-        denoise = self._guided_denoiser(f0, txt, where, guidance_scale, hint_guidance)
+        denoise = self._guided_denoiser(f0, txt, where, hint_guidance)
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         shape = (b, cfg.horizon, cfg.in_channels, cfg.image_size, cfg.image_size)
         start = None if start_video is None else images_to_tensor(start_video)
@@ -148,47 +149,29 @@ class VideoModel(nn.Module):
             raise VideoPlannerError(f'start_video: expected {b} videos of {cfg.horizon} frames of '
                                     f'{cfg.image_size}x{cfg.image_size} RGB, got shape {np.shape(start_video)}')
         try:
-            video = ddim_sample(denoise, self.schedule, shape, steps, generator=gen, device=device, eta=eta,
+            video = ddim_sample(denoise, self.schedule, shape, steps, generator=gen, device=device,
                                 callback=callback, should_cancel=should_cancel, start=start, start_t=start_t)
         finally:
             self.train(was_training)
         return tensor_to_images(video)
 
     def _guided_denoiser(self, f0: torch.Tensor, txt: torch.Tensor, where: torch.Tensor | None,
-                         guidance_scale: float, hint_guidance: float) -> Callable:
-        """(noisy x, t) -> the network's prediction, with classifier-free guidance where asked.
+                         hint_guidance: float) -> Callable:
+        """(noisy x, t) -> the network's prediction, guided towards the hint where asked.
 
-        Text guidance compares (words, hint) with (nothing, no hint). Hint guidance compares (words, hint)
-        with (words, no hint): training drops the hint on its own too, so both are conditions the model
-        knows. With both, the terms compose as in InstructPix2Pix: uncond + s_text * (words - uncond)
-        + s_hint * (words and hint - words).
+        Hint guidance compares (words, hint) with (words, no hint): training drops the hint on its own too,
+        so both are conditions the model knows. The prediction is (words) + s * (words and hint - words).
         """
-        if not (np.isfinite(guidance_scale) and np.isfinite(hint_guidance)):
-            raise VideoPlannerError(f'guidance scales must be finite, got guidance_scale={guidance_scale}, '
-                                    f'hint_guidance={hint_guidance}')
-        if where is None:
-            hint_guidance = 1.0
-        conditions = [(txt, where)]
-        if hint_guidance != 1.0:
-            conditions.append((txt, torch.zeros_like(where)))
-        if guidance_scale != 1.0:
-            conditions.append((torch.zeros_like(txt), None if where is None else torch.zeros_like(where)))
-        n = len(conditions)
-        if n == 1:
+        if not np.isfinite(hint_guidance):
+            raise VideoPlannerError(f'hint_guidance must be finite, got {hint_guidance}')
+        if where is None or hint_guidance == 1.0:
             return lambda x, t: self.network(x, f0, t, txt, where)
-        # The conditions are the same at every step: batch them once.
-        frames = torch.cat([f0] * n)
-        texts = torch.cat([c for c, _ in conditions])
-        hints = None if where is None else torch.cat([h for _, h in conditions])
+        # Both conditions are the same at every step: batch them once.
+        frames, texts, hints = torch.cat([f0, f0]), torch.cat([txt, txt]), torch.cat([where, torch.zeros_like(where)])
 
         def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            out = self.network(torch.cat([x] * n), frames, torch.cat([t] * n), texts, hints).chunk(n)
-            if hint_guidance == 1.0:
-                return out[1] + guidance_scale * (out[0] - out[1])
-            words = out[1]
-            if guidance_scale != 1.0:
-                words = out[2] + guidance_scale * (out[1] - out[2])
-            return words + hint_guidance * (out[0] - out[1])
+            hinted, plain = self.network(torch.cat([x, x]), frames, torch.cat([t, t]), texts, hints).chunk(2)
+            return plain + hint_guidance * (hinted - plain)
         return denoise
 
     def _hint_tensor(self, hint: np.ndarray | None, b: int, device) -> torch.Tensor | None:

@@ -25,7 +25,6 @@ class PlannerConfig:
     base_frame: str = ''                 # '' = guessed from the URDF tree
     ee_frame: str = ''
     num_candidates: int = 2              # plans sampled per goal; the best-ranked one that passes the gates wins
-    critic_checkpoint: str = ''          # experimental plan critic ranking the candidates first; '' = none
     # Finds the object the instruction names, for a video model that reads a target hint; '' = the shipped
     # grounding_default.pt. Not loaded for a video model without the hint input.
     grounding_checkpoint: str = ''

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.dynamics.postprocess import PostprocessConfig, plan_confidence, postprocess
 from video_planner.errors import VideoPlannerError
 from video_planner.planner import gates
@@ -23,13 +23,9 @@ def _no_progress(stage: str, fraction: float, step: int, total: int) -> None:
     pass
 
 
-def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float],
-                   critic_scores: Optional[Sequence[float]] = None) -> int:
-    """Index of the plan to keep: one that passes the gates; among those, the one the critic rates most
-    likely to do what was asked (the video model picks its target object mostly from the scene, so some
-    candidates go to the wrong one); then the most confident inverse dynamics."""
-    critic = np.zeros(len(ok)) if critic_scores is None else np.asarray(critic_scores, float)
-    return max(range(len(ok)), key=lambda i: (bool(ok[i]), float(critic[i]), float(idm_scores[i])))
+def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float]) -> int:
+    """Index of the plan to keep: one that passes the gates; among those, the most confident inverse dynamics."""
+    return max(range(len(ok)), key=lambda i: (bool(ok[i]), float(idm_scores[i])))
 
 
 class VideoPlanner:
@@ -41,7 +37,6 @@ class VideoPlanner:
         self._inverse_dynamics = inverse_dynamics
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
-        self._critic = None
         self._grounder = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
@@ -69,17 +64,6 @@ class VideoPlanner:
                 from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
                 self._inverse_dynamics = FlowDepthInverseDynamics()
         return self._inverse_dynamics
-
-    @property
-    def critic(self):
-        """The plan critic that ranks candidates, or None when no `critic_checkpoint` is set."""
-        if not self.config.critic_checkpoint:
-            return None
-        if self._critic is None:
-            from video_planner.critic import PlanCritic
-            self._critic = PlanCritic.load(self.config.critic_checkpoint, self.text_encoder,
-                                           device=self.config.device)
-        return self._critic
 
     @property
     def grounder(self):
@@ -118,21 +102,18 @@ class VideoPlanner:
 
     def warm_up(self) -> None:
         """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
-        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.critic, self.grounder
+        _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.grounder
 
     def plan(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
              should_cancel: Optional[CancelFn] = None) -> Plan:
         """Samples candidates, turns each into commands, and returns the best plan that passes the gates."""
         progress = progress or _no_progress
-        candidates, timings, critic_scores = self.sample_video(request, progress, should_cancel)
+        candidates, timings = self.sample_video(request, progress, should_cancel)
         progress('inverse_dynamics', 0.85, 0, 0)
         rgb, depth, camera, mask = self.to_model_view(request)
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
                                      request.q_current, mask, request.gripper) for frames in candidates]
-        keep = best_candidate([p.ok for p in plans], [p.score for p in plans], critic_scores)
-        best = plans[keep]
-        if critic_scores is not None:
-            best.critic_score = float(critic_scores[keep])
+        best = plans[best_candidate([p.ok for p in plans], [p.score for p in plans])]
         best.timings = {**timings, **best.timings, 'total': sum(timings.values()) +
                         sum(p.timings.get('inverse_dynamics', 0) + p.timings.get('ik', 0) for p in plans)}
         progress('done', 1.0, 0, 0)
@@ -151,8 +132,7 @@ class VideoPlanner:
 
     def sample_video(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
                      should_cancel: Optional[CancelFn] = None):
-        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings, critic scores (C,) or
-        None: a critic rates candidates only when there are several and `critic_checkpoint` is set)."""
+        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings)."""
         request.validate()
         self.check_robot(request)
         progress = progress or _no_progress
@@ -186,12 +166,7 @@ class VideoPlanner:
             raise PlanCancelled('goal cancelled during sampling') from exc
         timings['sample'] = time.perf_counter() - t0
         candidates = np.concatenate([np.repeat(rgb[None, None], count, axis=0), future], axis=1)
-        critic_scores = None
-        if count > 1 and self.critic is not None:
-            t0 = time.perf_counter()
-            critic_scores = self.critic.score(candidates, request.instruction.strip())
-            timings['critic'] = time.perf_counter() - t0
-        return candidates, timings, critic_scores
+        return candidates, timings
 
     def frames_to_plan(self, instruction: str, frames: np.ndarray, depth_m: Optional[np.ndarray],
                        camera: CameraModel, T_base_ee: np.ndarray, q_current: Optional[np.ndarray] = None,

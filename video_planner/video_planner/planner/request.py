@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import PlanningError, VideoPlannerError
 
 MAX_INSTRUCTION_CHARS = 300
@@ -74,7 +74,6 @@ class Plan:
     confidence: np.ndarray               # (K+1,) inverse-dynamics confidence
     joint_trajectory: Any = None         # kinematics.JointTrajectory, or None without a URDF
     score: float = 0.0                   # inverse-dynamics confidence of the plan
-    critic_score: float = float('nan')   # plan critic: probability it does what was asked (nan: not ranked)
     status: str = 'ok'                   # 'ok' or the reason the plan failed
     timings: dict[str, float] = field(default_factory=dict)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from video_planner.errors import VideoPlannerError
+from video_planner.model.film_cnn import image_tensor, resize_frames
 from video_planner.policy.config import PolicyConfig
 
 
@@ -22,17 +22,6 @@ def episode_targets(ee_pose: np.ndarray, gripper: np.ndarray, scale: float,
     """(N-1, 3) normalised base-frame position deltas t -> t+1 and (N-1,) gripper commands at t+1."""
     delta = (ee_pose[1:, :3, 3] - ee_pose[:-1, :3, 3]) / (scale * config.position_scale_m)
     return delta.astype(np.float32), (np.asarray(gripper[1:]) >= 0.5).astype(np.float32)
-
-
-def image_tensor(frame: np.ndarray) -> torch.Tensor:
-    """(S, S, 3) uint8 frame -> (3, S, S) float in [-1, 1], as the small CNNs (policy, grounding) read it."""
-    return torch.from_numpy(np.ascontiguousarray(frame)).float().div(127.5).sub(1.0).permute(2, 0, 1)
-
-
-def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
-    if frames.shape[1:3] == (size, size):
-        return frames
-    return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
 
 
 class PolicyStepDataset(Dataset):

@@ -8,9 +8,9 @@ import torch
 
 from video_planner.errors import VideoPlannerError
 from video_planner.policy.config import PolicyConfig
-from video_planner.policy.dataset import image_tensor, resize_frames
+from video_planner.model.film_cnn import image_tensor, resize_frames
 from video_planner.policy.network import PolicyNetwork
-from video_planner.text.conditioned import TextConditioned
+from video_planner.model.conditioned import TextConditioned
 
 KIND = 'policy'
 

@@ -26,7 +26,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from video_planner.errors import ImageConversionError, VideoPlannerError
 from video_planner.kinematics.rotations import pose_from_position_quat_xyzw, pose_to_position_quat_xyzw
-from video_planner.ros.image_encoding import (  # noqa: F401  (re-exported: the one place nodes import from)
+from video_planner.data.image_encoding import (  # noqa: F401  (re-exported: the one place nodes import from)
     COLOUR_ENCODINGS, DEPTH_ENCODINGS, PIXEL_FORMATS, any_image_to_rgb, compressed_image_to_rgb, encode_depth,
     encode_rgb, image_to_array, image_to_depth_m, image_to_rgb, validate_image)
 
@@ -106,7 +106,7 @@ def camera_info_to_model(msg: CameraInfo, T_base_camera: np.ndarray | None = Non
 
     ``T_base_camera`` comes from a parameter or tf: CameraInfo does not carry the extrinsics.
     """
-    from video_planner.dynamics.camera import CameraModel
+    from video_planner.camera import CameraModel
 
     k = np.asarray(msg.k, dtype=np.float64)
     if k.shape != (9,) or not np.isfinite(k).all() or k[0] <= 0 or k[4] <= 0:

@@ -75,8 +75,6 @@ class PipelineParams:
     base_frame: str = param('', "robot base frame; '' = the URDF root link", read_only=True)
     ee_frame: str = param('', "end-effector frame; '' = guessed from the URDF", read_only=True)
     num_candidates: int = param(1, 'videos sampled per goal when the goal says 0', low=1, high=64)
-    critic_checkpoint: str = param('', "experimental plan critic ranking several candidates before inverse-dynamics "
-                                   "confidence (`video-planner train --model critic`); '' = none", read_only=True)
     grounding_checkpoint: str = param('', "grounding network drawing the target hint of a video model that reads "
                                       "one (`video-planner train --model grounding`); '' = the shipped one",
                                       read_only=True)
@@ -114,7 +112,7 @@ class PipelineParams:
             checkpoint=self.checkpoint, inverse_dynamics=self.inverse_dynamics, idm_checkpoint=self.idm_checkpoint,
             arm=self.arm, urdf=self.robot_description or self.urdf_path, base_frame=self.base_frame,
             ee_frame=self.ee_frame, num_candidates=self.num_candidates,
-            critic_checkpoint=self.critic_checkpoint, grounding_checkpoint=self.grounding_checkpoint,
+            grounding_checkpoint=self.grounding_checkpoint,
             sampling_steps=self.sampling_steps, hint_guidance=self.hint_guidance,
             frame_period_s=self.frame_period_s,
             max_step_m=self.max_step_m, min_confidence=self.min_confidence,
@@ -306,7 +304,7 @@ class PlannerNode(Node):
                               joint_names=tuple(snapshot.joint_names),
                               num_candidates=int(goal.num_candidates), sampling_steps=int(goal.sampling_steps),
                               seed=int(goal.seed))
-        candidates, _, critic_scores = self.planner.sample_video(
+        candidates, _ = self.planner.sample_video(
             request, progress=lambda stage, fraction, step, total: self._feedback(
                 goal_handle, stage, fraction, step, total),
             should_cancel=lambda: self._should_stop(goal_handle))
@@ -320,7 +318,7 @@ class PlannerNode(Node):
             # send the winner once more with the goal's execute flag.
             answers = [self._complete(frames, f'{plan_id}-c{i}', False, instruction, snapshot, cancelled)
                        for i, frames in enumerate(candidates)]
-            best = best_candidate([a.status == 'ok' for a in answers], [a.score for a in answers], critic_scores)
+            best = best_candidate([a.status == 'ok' for a in answers], [a.score for a in answers])
             plan = answers[best]
             if goal.execute and plan.status == 'ok':
                 plan = self._complete(candidates[best], plan_id, True, instruction, snapshot, cancelled)

@@ -24,7 +24,8 @@ import pybullet as p
 from video_planner.errors import ConfigError
 from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkSolver
-from video_planner.sim.arms import ArmSpec, TcpSpec, descends_from, materialize_urdf
+from video_planner.sim.arm_spec import (CAMERA_EYE_OFFSET, CAMERA_TARGET_OFFSET, ArmSpec, TcpSpec, descends_from,
+                                        materialize_urdf)
 
 PANDA_RADIUS_M = 0.15          # workspace radius at scale 1
 HOME_HEIGHT_M = 0.25           # TCP height above the table at home, at scale 1
@@ -284,6 +285,5 @@ def check_home(kin: ArmKinematics, q: np.ndarray, center: tuple[float, float], n
 
 def camera_placement(spec: ArmSpec) -> tuple[np.ndarray, np.ndarray]:
     """(eye, target) of the nominal camera in the base frame (before domain randomisation)."""
-    from video_planner.sim.world import CAMERA_EYE_OFFSET, CAMERA_TARGET_OFFSET
     center = np.array([*spec.workspace_center, 0.0])
     return (center + spec.scale * np.array(CAMERA_EYE_OFFSET), center + spec.scale * np.array(CAMERA_TARGET_OFFSET))

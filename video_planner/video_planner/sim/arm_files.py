@@ -40,8 +40,8 @@ from pathlib import Path
 import yaml
 
 from video_planner.errors import ConfigError, VideoPlannerError
-from video_planner.sim.arms import (_PYBULLET_DATA, ArmSpec, GripperSpec, TcpSpec, _cache_dir,
-                                    _example_robot_data_share, rewritten_urdf_text)
+from video_planner.sim.arm_spec import (_PYBULLET_DATA, ArmSpec, GripperSpec, TcpSpec, _cache_dir,
+                                        _example_robot_data_share, rewritten_urdf_text)
 
 FIELDS = ('name', 'description', 'urdf', 'base_frame', 'tool_frame', 'gripper', 'tcp_frame', 'tcp', 'home_q',
           'workspace', 'color', 'urdf_edits', 'arm_joints')

@@ -1,17 +1,15 @@
-"""Counterfactual instructions: a task's recorded sentence changed to ask for something else in the same scene.
+"""Edited instructions: a task's recorded sentence changed to name another object or other colours.
 
-"reach the red puck" -> "reach the blue cube" (another movable object in the scene), "push the red block to
-the left" -> "push the red block to the right". The plan critic learns from them which plan matches its
-words (they are its hard negatives), and the instruction-following benchmark plans with them.
+"reach the red puck" -> "reach the blue cube" (another movable object in the scene): the grounding network
+learns from both sentences, and the instruction-following benchmark plans with them. "reach the red puck"
+-> "reach the green puck" goes with the recoloured frames of `data.recolour`.
 Works on the task dicts stored in every episode (`Episode.task`), so it needs no simulator.
 """
 from __future__ import annotations
 
 import re
 
-from video_planner.sim.tasks import DIRECTION_PHRASES, MOVABLE_SHAPES, SHAPE_NOUNS
-
-OPPOSITE = {'left': 'right', 'right': 'left', 'forward': 'backward', 'backward': 'forward'}
+from video_planner.sim.tasks import MOVABLE_SHAPES, SHAPE_NOUNS
 
 
 def other_object(task: dict) -> dict | None:
@@ -48,22 +46,6 @@ def naming_other(task: dict, other: dict) -> str | None:
     if other['shape'] != target_shape:
         noun = SHAPE_NOUNS[other['shape']][0]
     return _replace(task, match, 'obj', f"{other['color']} {noun}")
-
-
-def opposite_direction(task: dict) -> str | None:
-    """A push-direction instruction asking for the opposite direction, or None."""
-    direction = task.get('direction')
-    match = _slots(task)
-    if direction not in OPPOSITE or match is None or 'dir' not in match.groupdict():
-        return None
-    return _replace(task, match, 'dir', DIRECTION_PHRASES[OPPOSITE[direction]][0])
-
-
-def counterfactuals(task: dict) -> list[str]:
-    """Every edit above that applies to this task (possibly none)."""
-    other = other_object(task)
-    edits = [naming_other(task, other) if other is not None else None, opposite_direction(task)]
-    return [e for e in edits if e and e != task.get('instruction')]
 
 
 def recoloured(task: dict, colours: dict[str, str]) -> dict | None:

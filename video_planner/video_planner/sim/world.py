@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pybullet as p
 
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkResult, IkSolver
+from video_planner.sim.arm_spec import CAMERA_EYE_OFFSET, CAMERA_TARGET_OFFSET
 from video_planner.sim.arms import ArmSpec, descends_from, get_arm
 from video_planner.sim.randomization import DomainRandomization, SceneLook, sample_look
 from video_planner.sim.tasks import SceneState, TaskSpec, check_success
@@ -26,10 +27,6 @@ from video_planner.sim.segmentation import SEG_ARM, SEG_BACKGROUND, SEG_GRIPPER,
 
 CAMERA_NEAR_M, CAMERA_FAR_M = 0.02, 5.0
 CAMERA_FOV_Y_DEG = 40.0
-# Camera placement relative to the workspace centre, in metres at scale 1: behind and above the
-# robot looking forward, slightly off to the right, so image-left is base +y and image-up is base +x.
-CAMERA_EYE_OFFSET = (-0.28, -0.38, 0.95)
-CAMERA_TARGET_OFFSET = (-0.06, 0.0, 0.1)
 
 TOUCH_DISTANCE_M = 0.012   # gripper-to-object distance that counts as a touch (at scale 1)
 GRASP_DISTANCE_M = 0.02    # TCP-to-object-box distance within which closing the gripper grasps

@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 
 from video_planner.data.importers.mapping import ImportMapping
-from video_planner.dynamics.camera import CameraModel
+from video_planner.camera import CameraModel
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.kinematics.rotations import pose_from_position_quat_xyzw
-from video_planner.ros.image_encoding import any_image_to_rgb, image_to_depth_m
+from video_planner.data.image_encoding import any_image_to_rgb, image_to_depth_m
 
 
 @dataclass

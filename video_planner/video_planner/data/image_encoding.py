@@ -3,7 +3,7 @@
 The functions here read only the fields ``encoding, height, width, step, is_bigendian, data`` of the
 object they are given, so they decode an rclpy message, a ``rosbags`` message read from a bag, or any
 object with those attributes. That keeps the data importers (which must import without rclpy) on
-the same code path as the nodes. ``ros/conversions.py`` re-exports them next to the message builders.
+the same code path as the nodes (``ros/conversions.py`` builds the messages).
 """
 from __future__ import annotations
 

@@ -157,7 +157,7 @@ def ablate_text(text: np.ndarray, ablation: str) -> np.ndarray:
 
 
 def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, seed: int = 0,
-                   guidance_scale: float = 1.0, text_ablation: str = 'none', batch_size: int = 8,
+                   text_ablation: str = 'none', batch_size: int = 8,
                    max_clips: int | None = None, held_out_arm: str | None = None,
                    dynamics: dict | None = None, examples: list | None = None, per_arm: int = 2,
                    hint_fn=None, hint_name: str = 'none', hint_guidance: float = 1.0) -> dict:
@@ -184,7 +184,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         if hint_fn is not None and text_ablation != 'drop':
             hint = np.stack([hint_fn(c) for c in pending])
             hint = np.roll(hint, 1, axis=0) if text_ablation == 'shuffle' else hint
-        plans = model.sample(frame0, text, steps=steps, seed=seed, guidance_scale=guidance_scale, hint=hint,
+        plans = model.sample(frame0, text, steps=steps, seed=seed, hint=hint,
                              hint_guidance=hint_guidance)
         for clip, plan in zip(pending, plans):
             group = clip_group(clip, held_out_arm)
@@ -216,7 +216,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
         flush()
     if n == 0:
         raise VideoPlannerError('evaluate: no clips to evaluate; check --data')
-    return {'settings': {'steps': steps, 'seed': seed, 'guidance_scale': guidance_scale,
+    return {'settings': {'steps': steps, 'seed': seed,
                          'text_ablation': text_ablation, 'hint': hint_name if hint_fn is not None else 'none',
                          'hint_guidance': hint_guidance if hint_fn is not None else 1.0,
                          'clips': n,
@@ -227,7 +227,7 @@ def evaluate_plans(model, clips: Iterable[dict], text_encoder, steps: int = 10, 
 def to_markdown(result: dict) -> str:
     s = result['settings']
     lines = [f"Sampled plans vs true future ({s['clips']} clips, {s['steps']} DDIM steps, seed {s['seed']}, "
-             f"guidance scale {s.get('guidance_scale', 1.0):g}, text ablation {s.get('text_ablation', 'none')}, "
+             f"text ablation {s.get('text_ablation', 'none')}, "
              f"target hint {s.get('hint', 'none')} (guidance {s.get('hint_guidance', 1.0):g}), "
              f"held-out arm `{s['held_out_arm']}`).", '',
              '| group | clips | PSNR dB | SSIM | copy-frame0 PSNR dB | copy-frame0 SSIM |',
@@ -260,8 +260,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', required=True, help='folder for eval.json and eval.md')
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--guidance-scale', type=float, default=1.0,
-                        help='classifier-free guidance: > 1 follows the instruction harder (twice the network calls)')
     parser.add_argument('--text-ablation', choices=TEXT_ABLATIONS, default='none',
                         help="condition plans on each clip's instruction (none), another clip's (shuffle) or "
                              'none at all (drop): does the model use its instruction?')
@@ -284,7 +282,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def inverse_dynamics_methods(names: list[str], idm_checkpoint: str | None = None) -> dict:
-    from video_planner.dynamics.config import DynamicsConfig, make_inverse_dynamics
+    from video_planner.dynamics import DynamicsConfig, make_inverse_dynamics
     from video_planner.resources import model_path
     learned = str(idm_checkpoint or model_path('idm_default.pt'))
     return {name: make_inverse_dynamics(DynamicsConfig(
@@ -303,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
         examples: list[dict] = []
         encoder = TextEncoder(cache_dir=args.text_cache)
         result = evaluate_plans(model, clips, encoder, steps=args.steps, seed=args.seed,
-                                guidance_scale=args.guidance_scale, text_ablation=args.text_ablation,
+                                text_ablation=args.text_ablation,
                                 max_clips=args.max_clips,
                                 dynamics=inverse_dynamics_methods(args.dynamics, args.idm_checkpoint),
                                 examples=examples, hint_fn=hint_source(model, args.hint, encoder),
@@ -344,7 +342,7 @@ def write_sample_grids(examples: list[dict], out: Path, scale: int = 2) -> list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m video_planner.model.evaluate', description=__doc__)
+    parser = argparse.ArgumentParser(prog='python -m video_planner.evaluation.open_loop', description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

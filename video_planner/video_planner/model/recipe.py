@@ -1,4 +1,4 @@
-"""Training the small text-conditioned networks around the video model (plan critic, grounding).
+"""Training the small text-conditioned networks around the video model (the grounding network).
 
 Each is a dataset built from the episode files (clip starts, recoloured copies), a network whose text input
 is centred on the training sentences' mean, and a loss, fitted by the project's generic Trainer. A
@@ -24,7 +24,7 @@ SMALL_NETWORK_DEFAULTS = {'lr': 1e-3, 'batch_size': 64, 'steps': 3000, 'warmup_s
 
 @dataclass(frozen=True)
 class Recipe:
-    title: str               # as printed: 'plan critic', 'grounding'
+    title: str               # as printed: 'grounding'
     kind: str                # checkpoint kind
     section: str             # the YAML config's section holding the network config
     config_type: type

@@ -1,6 +1,6 @@
 """TextConditioned: a small trained network that reads instructions through the sentence encoder.
 
-The image+language policy and the plan critic are both one network, its config and a lazily loaded
+The image+language policy and the grounding network are each one network, its config and a lazily loaded
 TextEncoder, loaded from the EMA weights of a checkpoint of their own kind.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ import torch
 
 from video_planner.errors import VideoPlannerError
 from video_planner.model import VideoModel, load_model_config
-from video_planner.model.evaluate import (_heldout_patterns, ablate_text, clip_group, evaluate_plans, psnr, ssim,
+from video_planner.evaluation.open_loop import (_heldout_patterns, ablate_text, clip_group, evaluate_plans, psnr, ssim,
                                          to_markdown)
 
 torch.set_num_threads(1)
@@ -77,12 +77,7 @@ def test_evaluation_reports_every_group_with_per_frame_scores():
         assert len(g['psnr_per_frame']) == k and len(g['ssim_per_frame']) == k
         assert 0 < g['psnr'] < 100 and -1 <= g['ssim'] <= 1
     md = to_markdown(result)
-    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md and 'guidance scale 1,' in md
-    # Classifier-free guidance reaches the sampler: other plans, and the report says which scale made them.
-    guided = evaluate_plans(model, clips, TableEncoder(), steps=2, batch_size=3, held_out_arm='kinova',
-                            guidance_scale=3.0)
-    assert guided['settings']['guidance_scale'] == 3.0 and 'guidance scale 3,' in to_markdown(guided)
-    assert guided['groups']['seen']['psnr'] != groups['seen']['psnr']
+    assert '| held_out_arm | 1 |' in md and 'copy-frame0' in md and 'text ablation none,' in md
     # Text ablations condition on another clip's instruction or on none; the report names the ablation.
     text = np.arange(6, dtype=np.float32).reshape(3, 2)
     np.testing.assert_array_equal(ablate_text(text, 'shuffle'), text[[2, 0, 1]])
@@ -101,7 +96,7 @@ def test_command_scores_recorded_episodes_and_writes_sample_grids(tmp_path, caps
     from ros_harness import tiny_checkpoint
 
     from video_planner.data.generate import GenerateConfig, generate
-    from video_planner.model.evaluate import main
+    from video_planner.evaluation.open_loop import main
     data = tmp_path / 'episodes'
     generate(GenerateConfig(arms=('panda', 'kinova'), tasks=('lift',), episodes=2, seed=50_000, out=data),
              progress=False)
@@ -130,7 +125,7 @@ def test_hint_models_are_scored_with_the_hint_the_planner_gives(tmp_path):
     checkpoint), and the report says which; a model without a hint channel gets none."""
     from ros_harness import tiny_checkpoint, tiny_grounding_checkpoint, tiny_hint_checkpoint
 
-    from video_planner.model.evaluate import hint_source
+    from video_planner.evaluation.open_loop import hint_source
     model = VideoModel.load(tiny_hint_checkpoint()).eval()
     s, k = model.config.image_size, model.config.horizon
     clips = []

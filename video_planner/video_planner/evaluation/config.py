@@ -1,0 +1,110 @@
+"""SuiteConfig: what the closed-loop benchmark runs (config/eval.yaml, then command-line overrides)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from video_planner.errors import ConfigError
+from video_planner.resources import config_path, model_path
+
+ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
+               'noop')
+
+
+@dataclass
+class SuiteConfig:
+    arms: list[str] = field(default_factory=lambda: ['panda', 'iiwa', 'xarm6', 'ur5', 'so100', 'kinova'])
+    # Arms never in the training data (reported as 'held-out'); names as in `arms`. Default: the
+    # registry's (sim/arms.py HELD_OUT_ARMS, read from config/eval.yaml).
+    held_out_arms: list[str] | None = None
+    families: list[str] = field(default_factory=lambda: ['reach', 'push', 'pick_place', 'lift'])
+    splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
+    episodes: int = 3
+    seed: int = 2026
+    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
+    image_size: int = 64
+    randomize: bool = True
+    workers: int = 1
+    threads: int = 1
+    loop: str = 'closed'
+    chunk: int = 0
+    max_plans: int = 10
+    checkpoint: str = ''
+    idm_checkpoint: str = ''
+    num_candidates: int = 1
+    grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
+    sampling_steps: int = 10
+    hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
+    policy_checkpoint: str = ''
+    policy_max_steps: int = 40
+    step_m: float = 0.009
+    max_control_steps: int = 400
+    gif_method: str = 'video_flow'
+    horizon: int = 8                  # gt_video frames K+1 = horizon + 1 when no video model is loaded
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        from video_planner.sim.arms import HELD_OUT_ARMS, check_arm_names
+        from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
+        check_arm_names(self.arms, 'eval arms')
+        if self.held_out_arms is None:
+            self.held_out_arms = list(HELD_OUT_ARMS)
+        for name, values, known in (('families', self.families, TASK_FAMILIES),
+                                    ('splits', self.splits, SPLITS), ('methods', self.methods, ALL_METHODS)):
+            bad = [v for v in values if v not in known]
+            if bad or not values:
+                raise ConfigError(f'eval {name}: unknown {bad} (or empty); expected names from {list(known)}')
+        for name in ('episodes', 'workers', 'threads', 'max_plans', 'num_candidates', 'sampling_steps',
+                     'policy_max_steps', 'max_control_steps', 'horizon'):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f'eval {name}: expected an integer >= 1, got {getattr(self, name)!r}')
+        if self.chunk < 0:
+            raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
+        if self.loop not in ('closed', 'open'):
+            raise ConfigError(f"eval loop: expected 'closed' or 'open', got {self.loop!r}")
+        if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
+            raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
+                              f'got {self.hint_guidance!r}')
+        if not self.step_m > 0:
+            raise ConfigError(f'eval step_m: expected > 0, got {self.step_m}')
+
+    @classmethod
+    def default(cls) -> 'SuiteConfig':
+        """The package's config/eval.yaml (the dataclass defaults where it is missing)."""
+        path = config_path('eval.yaml')
+        return cls.from_yaml(path) if path.is_file() else cls()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> 'SuiteConfig':
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f'eval config {path}: cannot be read ({exc})') from exc
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(f'eval config {path}: unknown field(s) {unknown}')
+        return cls(**data)
+
+    @property
+    def video_checkpoint_path(self) -> Path:
+        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
+
+    @property
+    def idm_checkpoint_path(self) -> Path:
+        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
+
+    @property
+    def policy_checkpoint_path(self) -> Path:
+        return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
+
+
+def arm_group(config: SuiteConfig, arm: str) -> str:
+    """'held-out' for the configured held-out arms and for any arm given as a YAML path (no training data
+    has it), else 'seen'."""
+    from video_planner.sim.arms import is_arm_file
+    return 'held-out' if arm in config.held_out_arms or is_arm_file(arm) else 'seen'
