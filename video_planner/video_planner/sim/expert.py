@@ -26,6 +26,11 @@ class ExpertConfig:
     lift_height_m: float = 0.1
     grasp_dwell_steps: int = 5       # control steps to close/open the gripper
     settle_steps: int = 4
+    # Grasping: when the gripper, lowered onto the target in the home orientation, would come closer than
+    # this to another object (open or closed), the tool is turned about the vertical to the yaw that keeps
+    # it farthest away: wide open fingers landing on a neighbour knock it (the strict success rules fail
+    # an episode that moves another object by 1 cm).
+    grasp_clearance_m: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Keyframe:
     position: np.ndarray  # TCP position in the base frame
     gripper: float
     dwell: int = 0        # extra control steps holding this keyframe
+    yaw: float = 0.0      # tool rotation about the base vertical from the home orientation, radians
 
 
 class ScriptedExpert:
@@ -83,21 +89,38 @@ class ScriptedExpert:
 
         # Grasping families: TCP at the top face for a bare flange, between the fingers otherwise.
         grasp_z = top + 0.002 * s if bare else max(top - 0.02 * s, pos[2])
-        grasp = [Keyframe(start, g_open), Keyframe(above(pos, hover), g_open),
-                 Keyframe(above(pos, grasp_z), g_open), Keyframe(above(pos, grasp_z), g_closed, c.grasp_dwell_steps)]
+        y = self.grasp_yaw(task, above(pos, grasp_z))
+        grasp = [Keyframe(start, g_open), Keyframe(above(pos, hover), g_open, yaw=y),
+                 Keyframe(above(pos, grasp_z), g_open, yaw=y),
+                 Keyframe(above(pos, grasp_z), g_closed, c.grasp_dwell_steps, yaw=y)]
         if task.family == 'lift':
-            return grasp + [Keyframe(above(pos, grasp_z + c.lift_height_m * s), g_closed, 2)]
+            return grasp + [Keyframe(above(pos, grasp_z + c.lift_height_m * s), g_closed, 2, yaw=y)]
         if task.family == 'pick_place':
             pad = task.object(task.reference)
             pad_pos = self.world.scene_state().positions[task.reference]
             place_center_z = pad_pos[2] + pad.half_extents[2] + he[2] + 0.004 * s
             place_z = place_center_z + (grasp_z - pos[2])
             carry_z = max(hover, place_z + c.approach_height_m * s)
-            return grasp + [Keyframe(above(pos, carry_z), g_closed), Keyframe(above(pad_pos, carry_z), g_closed),
-                            Keyframe(above(pad_pos, place_z), g_closed),
-                            Keyframe(above(pad_pos, place_z), g_open, c.grasp_dwell_steps),
-                            Keyframe(above(pad_pos, carry_z), g_open)]
+            return grasp + [Keyframe(above(pos, carry_z), g_closed, yaw=y),
+                            Keyframe(above(pad_pos, carry_z), g_closed, yaw=y),
+                            Keyframe(above(pad_pos, place_z), g_closed, yaw=y),
+                            Keyframe(above(pad_pos, place_z), g_open, c.grasp_dwell_steps, yaw=y),
+                            Keyframe(above(pad_pos, carry_z), g_open, yaw=y)]
         raise VideoPlannerError(f'task.family: no scripted expert for {task.family!r}')
+
+    def grasp_yaw(self, task: TaskSpec, grasp_position: np.ndarray) -> float:
+        """The tool yaw for grasping: 0 (home) when the gripper at `grasp_position`, open or closed, keeps
+        `grasp_clearance_m` from every other object; else the yaw (30 deg steps) that keeps it farthest."""
+        def clearance(yaw: float) -> float:
+            T = self._pose(grasp_position, yaw)
+            return min(self.world.gripper_clearance(T, task.target, g) for g in (0.0, 1.0))
+        home = clearance(0.0)
+        if home >= self.config.grasp_clearance_m * self.world.spec.scale:
+            return 0.0
+        yaws = np.radians(np.arange(-150, 181, 30))
+        scores = [clearance(y) if y != 0 else home for y in yaws]
+        finite = [(sc, -abs(y), y) for sc, y in zip(scores, yaws) if np.isfinite(sc)]
+        return float(max(finite)[2]) if finite else 0.0
 
     # ------------------------------------------------------------------ dense commands
     def commands(self, task: TaskSpec, T_base_ee_start: np.ndarray) -> list[tuple[np.ndarray, float]]:
@@ -108,14 +131,17 @@ class ScriptedExpert:
         for a, b in zip(frames[:-1], frames[1:]):
             n = max(1, int(math.ceil(np.linalg.norm(b.position - a.position) / step)))
             for i in range(1, n + 1):
-                out.append((self._pose(a.position + (b.position - a.position) * i / n), b.gripper))
-            out.extend((self._pose(b.position), b.gripper) for _ in range(b.dwell))
+                out.append((self._pose(a.position + (b.position - a.position) * i / n, a.yaw + (b.yaw - a.yaw) * i / n),
+                            b.gripper))
+            out.extend((self._pose(b.position, b.yaw), b.gripper) for _ in range(b.dwell))
         out.extend((out[-1][0], out[-1][1]) for _ in range(self.config.settle_steps))
         return out
 
-    def _pose(self, position: np.ndarray) -> np.ndarray:
+    def _pose(self, position: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+        """The home (pointing-down) tool orientation turned by `yaw` about the base vertical, at `position`."""
+        c, s = math.cos(yaw), math.sin(yaw)
         T = np.eye(4)
-        T[:3, :3] = self.R_down
+        T[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ self.R_down
         T[:3, 3] = position
         return T
 
