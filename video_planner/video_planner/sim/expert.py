@@ -27,9 +27,9 @@ class ExpertConfig:
     grasp_dwell_steps: int = 5       # control steps to close/open the gripper
     settle_steps: int = 4
     # Grasping: when the gripper, lowered onto the target in the home orientation, would come closer than
-    # this to another object (open or closed), the tool is turned about the vertical to the yaw that keeps
-    # it farthest away: wide open fingers landing on a neighbour knock it (the strict success rules fail
-    # an episode that moves another object by 1 cm).
+    # this to another object (open, closed or closing: a jaw sweeps), the tool is turned about the vertical
+    # to the yaw that keeps it farthest away: fingers landing on a neighbour knock it, and the strict
+    # success rules fail an episode that moves another object by 1 cm.
     grasp_clearance_m: float = 0.02
 
 
@@ -109,11 +109,11 @@ class ScriptedExpert:
         raise VideoPlannerError(f'task.family: no scripted expert for {task.family!r}')
 
     def grasp_yaw(self, task: TaskSpec, grasp_position: np.ndarray) -> float:
-        """The tool yaw for grasping: 0 (home) when the gripper at `grasp_position`, open or closed, keeps
+        """The tool yaw for grasping: 0 (home) when the gripper at `grasp_position`, open, closed or between, keeps
         `grasp_clearance_m` from every other object; else the yaw (30 deg steps) that keeps it farthest."""
         def clearance(yaw: float) -> float:
             T = self._pose(grasp_position, yaw)
-            return min(self.world.gripper_clearance(T, task.target, g) for g in (0.0, 1.0))
+            return min(self.world.gripper_clearance(T, task.target, g) for g in np.linspace(0.0, 1.0, 5))
         home = clearance(0.0)
         if home >= self.config.grasp_clearance_m * self.world.spec.scale:
             return 0.0
