@@ -246,6 +246,7 @@ class EpisodeRecord:
     status: str
     wall_s: float
     timings: list[dict]
+    unmet: list[str] = field(default_factory=list)   # what the success rule missed (empty on success)
 
 
 @dataclass
@@ -302,7 +303,7 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
                     family=inst.family, split=inst.split, index=inst.index, seed=inst.seed,
                     instruction=task.instruction, success=bool(outcome.success), plans=outcome.plans,
                     failed_plans=outcome.failed_plans, control_steps=executor.steps, status=outcome.status,
-                    wall_s=time.perf_counter() - t0, timings=outcome.timings))
+                    wall_s=time.perf_counter() - t0, timings=outcome.timings, unmet=outcome.unmet))
                 kind = 'success' if outcome.success else 'failure'
                 if record_gif and kind not in gifs:
                     gifs[kind] = (f'{method.name}, {arm}: "{task.instruction}" ({kind})', list(frames))

@@ -116,8 +116,8 @@ class SceneState:
     initial_positions: dict[str, np.ndarray]   # object centre at reset
     first_touch_step: dict[str, int] = field(default_factory=dict)  # object -> control step the gripper
     #                                            first came within touch distance of it (absent: never)
-    first_tip_touch_step: dict[str, int] = field(default_factory=dict)  # object -> control step the tool tip
-    #                                            (TCP) first touched it
+    first_top_touch_step: dict[str, int] = field(default_factory=dict)  # object -> control step the gripper
+    #                                            first touched its top face
     max_displacement_m: dict[str, float] | None = None  # object -> farthest it has been from its start
     #                                            position in the episode; None: its distance now
     held: str | None = None                    # object welded to the gripper now
@@ -146,10 +146,13 @@ PLACE_HEIGHT_TOLERANCE_M = 0.015
 # quarter of the smallest object's width (3.4 cm), so a knock shows; well above what resting objects do
 # in the simulator (< 1 mm over an episode).
 OTHERS_STILL_TOLERANCE_M = 0.01
-# 'reach': a touch counts when the tool tip (the TCP, between the fingertips) is this close to the object's
-# box: the gripper was brought to the object, not brushed against it with its side on the way elsewhere.
-# The expert's tip ends 4 mm inside the top face.
-TIP_TOUCH_DISTANCE_M = 0.01
+# 'reach': the gripper must touch the object from above, as a hand put on it: the touching point on the
+# object's top face (at most TOP_FACE_TOLERANCE_M below its top) while the TCP is over the object (at most
+# TOP_TOUCH_CENTRE_M outside its box sideways). An arm sweeping past brushes sides and corners; the expert
+# comes down centred on the top. With only "first touch" and "nothing moved", a random arm still solved
+# 8-11 % of reach tasks; with the top face alone, 11-17 %.
+TOP_FACE_TOLERANCE_M = 0.005
+TOP_TOUCH_CENTRE_M = 0.01
 # 'lift': the object is raised where it stood; the expert's lifts drift < 0.5 cm sideways, and an object
 # grasped and carried off sideways is carried, not lifted.
 LIFT_MAX_DRIFT_M = 0.02
@@ -161,10 +164,11 @@ PUSH_MAX_DISPLACEMENT_M = 0.12
 PUSH_MAX_ACROSS_PER_ALONG = float(np.tan(np.radians(30.0)))
 
 # One line per family, printed with the benchmark (evaluation/report.py): what "success" means there.
+# Distances are for a Panda-sized arm (scale 1); they scale with the arm.
 SUCCESS_RULES: dict[str, str] = {
-    'reach': 'the named object is the first object the gripper touches, it touches it with its tip (TCP within '
-             f'{100 * TIP_TOUCH_DISTANCE_M:g} cm), and no object (the named one included) moves more than '
-             f'{100 * OTHERS_STILL_TOLERANCE_M:g} cm during the episode',
+    'reach': 'the named object is the first object the gripper touches, it touches its top face with the '
+             f'gripper centred over it (within {100 * TOP_TOUCH_CENTRE_M:g} cm), and no object (the named one '
+             f'included) moves more than {100 * OTHERS_STILL_TOLERANCE_M:g} cm during the episode',
     'push': f'the named object ends >= {100 * PUSH_MIN_DISPLACEMENT_M:g} cm along the asked direction (within '
             f'30 deg of it) or that much closer to the named reference, never more than '
             f'{100 * PUSH_MAX_DISPLACEMENT_M:g} cm from its start, back on the table and not held (pushed, not '
@@ -190,15 +194,16 @@ def unmet_conditions(task: TaskSpec, state: SceneState) -> list[str]:
              if name != task.target and state.displacement_m(name) > OTHERS_STILL_TOLERANCE_M * s]
     if task.family == 'reach':
         unmet += _touched_first(task, state)
-        if task.target not in state.first_tip_touch_step:
-            unmet.append('target never touched with the tool tip')
+        if task.target not in state.first_top_touch_step:
+            unmet.append('target never touched from above')
         if state.displacement_m(task.target) > OTHERS_STILL_TOLERANCE_M * s:
             unmet.append(f'target moved {100 * state.displacement_m(task.target):.1f} cm (knocked, not touched)')
     if task.family == 'push':
         if state.held == task.target:
             unmet.append('target is held (carried, not pushed)')
         if state.displacement_m(task.target) > PUSH_MAX_DISPLACEMENT_M * s:
-            unmet.append(f'target travelled {100 * state.displacement_m(task.target):.1f} cm (knocked, not pushed)')
+            unmet.append(f'target travelled {100 * state.displacement_m(task.target):.1f} cm '
+                         '(knocked, not pushed)')
         if abs(obj[2] - start[2]) > PLACE_HEIGHT_TOLERANCE_M * s:
             unmet.append(f'target is {100 * (obj[2] - start[2]):.1f} cm off the table level')
         if task.direction is not None:

@@ -21,7 +21,8 @@ from video_planner.kinematics.ik import IkConfig, IkResult, IkSolver
 from video_planner.sim.arms import ArmSpec, get_arm
 from video_planner.sim.episode import EpisodeMonitor
 from video_planner.sim.randomization import DomainRandomization, SceneLook, sample_look
-from video_planner.sim.tasks import TIP_TOUCH_DISTANCE_M, TOUCH_DISTANCE_M, SceneState, TaskSpec, check_success, unmet_conditions
+from video_planner.sim.tasks import (TOP_FACE_TOLERANCE_M, TOP_TOUCH_CENTRE_M, TOUCH_DISTANCE_M, SceneState,
+                                     TaskSpec, check_success, unmet_conditions)
 
 from video_planner.sim.segmentation import SEG_ARM, SEG_BACKGROUND, SEG_GRIPPER, SEG_OBJECT_BASE, SEG_TABLE  # noqa: F401
 
@@ -294,8 +295,7 @@ class TabletopWorld:
             p.stepSimulation(physicsClientId=self.client)
         self._closed_for += 1
         self._update_grasp()
-        touching = self._touching()
-        self.monitor.record(self._object_positions(), touching, self._near_tip(touching))
+        self.monitor.record(self._object_positions(), *self._touching())
 
     # ------------------------------------------------------------------ grasping and contacts
     def _tcp_pose(self) -> np.ndarray:
@@ -338,28 +338,25 @@ class TabletopWorld:
         # The held object keeps colliding with the fingers: they stop on it, as on a real gripper.
         self._weld = (best, cid)
 
-    def _near_tip(self, names: set[str]) -> set[str]:
-        """Those of `names` whose box is within TIP_TOUCH_DISTANCE_M x scale of the TCP (the tool tip)."""
-        if not names:
-            return set()
-        tcp = self._tcp_pose()[:3, 3]
-        out = set()
-        for name in names:
-            lo, hi = (np.array(v) for v in p.getAABB(self._objects[name], physicsClientId=self.client))
-            if np.linalg.norm(tcp - np.clip(tcp, lo, hi)) <= TIP_TOUCH_DISTANCE_M * self.spec.scale:
-                out.add(name)
-        return out
-
-    def _touching(self) -> set[str]:
-        """The objects a gripper link touches now (within TOUCH_DISTANCE_M x scale)."""
-        reach = TOUCH_DISTANCE_M * self.spec.scale
-        out = set()
+    def _touching(self) -> tuple[set[str], set[str]]:
+        """(objects a gripper link touches now (within TOUCH_DISTANCE_M x scale), those of them touched from
+        above: on their top face (within TOP_FACE_TOLERANCE_M x scale of the object's top) with the TCP over
+        the object (within TOP_TOUCH_CENTRE_M x scale of its box, sideways))."""
+        s = self.spec.scale
+        touching, on_top = set(), set()
+        tcp_xy = None
         for name, body in self._objects.items():
-            for pt in p.getClosestPoints(self.arm_id, body, reach, physicsClientId=self.client):
-                if pt[3] in self.gripper_links:
-                    out.add(name)
-                    break
-        return out
+            near = p.getClosestPoints(self.arm_id, body, TOUCH_DISTANCE_M * s, physicsClientId=self.client)
+            points = [pt for pt in near if pt[3] in self.gripper_links]
+            if not points:
+                continue
+            touching.add(name)
+            lo, hi = (np.array(v) for v in p.getAABB(body, physicsClientId=self.client))
+            tcp_xy = self._tcp_pose()[:2, 3] if tcp_xy is None else tcp_xy
+            over = np.linalg.norm(tcp_xy - np.clip(tcp_xy, lo[:2], hi[:2])) <= TOP_TOUCH_CENTRE_M * s
+            if over and any(pt[6][2] >= hi[2] - TOP_FACE_TOLERANCE_M * s for pt in points):
+                on_top.add(name)
+        return touching, on_top
 
     def gripper_clearance(self, T_base_ee: np.ndarray, exclude: str, gripper: float = 0.0) -> float:
         """Least distance (metres) from the gripper posed at `T_base_ee` (IK from the current joint
@@ -402,7 +399,7 @@ class TabletopWorld:
         self._require_task()
         return SceneState(positions=self._object_positions(), initial_positions=dict(self._initial_positions),
                           first_touch_step=dict(self.monitor.first_touch_step),
-                          first_tip_touch_step=dict(self.monitor.first_tip_touch_step),
+                          first_top_touch_step=dict(self.monitor.first_top_touch_step),
                           max_displacement_m=dict(self.monitor.max_displacement_m),
                           held=None if self._weld is None else self._weld[0], scale=self.spec.scale)
 
