@@ -194,8 +194,8 @@ def unmet_conditions(task: TaskSpec, state: SceneState) -> list[str]:
              if name != task.target and state.displacement_m(name) > OTHERS_STILL_TOLERANCE_M * s]
     if task.family == 'reach':
         unmet += _touched_first(task, state)
-        if task.target not in state.first_top_touch_step:
-            unmet.append('target never touched from above')
+        if task.target in state.first_touch_step and task.target not in state.first_top_touch_step:
+            unmet.append('target touched, but never from above')
         if state.displacement_m(task.target) > OTHERS_STILL_TOLERANCE_M * s:
             unmet.append(f'target moved {100 * state.displacement_m(task.target):.1f} cm (knocked, not touched)')
     if task.family == 'push':
