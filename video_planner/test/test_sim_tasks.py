@@ -126,6 +126,13 @@ def panda_world():
     world.close()
 
 
+def _reset(world, family, seed=11):
+    """A fresh task of `family` in `world`, and one of its other movable objects."""
+    task = sample_task(world.spec, family, seed)
+    world.reset(task, seed=seed)
+    return task, _other(task)
+
+
 def _drive(world, task):
     """Execute the scripted expert's commands for `task` (possibly a wrong variant of the world's task)."""
     for T, g in ScriptedExpert(world).commands(task, world.T_base_ee()):
@@ -144,9 +151,7 @@ def test_the_experts_rollout_passes_the_strict_rule(panda_world, family):
 
 @pytest.mark.timeout(120)
 def test_reach_fails_when_another_object_is_touched_first(panda_world):
-    task = sample_task(panda_world.spec, 'reach', 11)
-    panda_world.reset(task, seed=11)
-    other = _other(task)
+    task, other = _reset(panda_world, 'reach')
     _drive(panda_world, dataclasses.replace(task, target=other))  # tap the wrong object first ...
     _drive(panda_world, task)  # ... then the right one
     assert panda_world.scene_state().first_top_touch_step.get(task.target)  # the right one was touched too
@@ -156,9 +161,7 @@ def test_reach_fails_when_another_object_is_touched_first(panda_world):
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize('family', ['reach', 'lift'])
 def test_a_second_object_knocked_away_fails_the_episode(panda_world, family):
-    task = sample_task(panda_world.spec, family, 11)
-    panda_world.reset(task, seed=11)
-    other = _other(task)
+    task, other = _reset(panda_world, family)
     knock = dataclasses.replace(task, family='push', target=other, direction='left')
     _drive(panda_world, knock)  # shove a neighbour aside ...
     _drive(panda_world, task)   # ... then do the task as the expert does
@@ -178,9 +181,7 @@ def test_push_fails_when_pushed_the_wrong_way(panda_world):
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize('family', ['lift', 'pick_place'])
 def test_grasping_the_wrong_object_fails(panda_world, family):
-    task = sample_task(panda_world.spec, family, 11)
-    panda_world.reset(task, seed=11)
-    other = _other(task)
+    task, other = _reset(panda_world, family)
     _drive(panda_world, dataclasses.replace(task, target=other))
     unmet = panda_world.unmet_conditions()
     assert any(u.startswith(f'{other} moved') for u in unmet), unmet  # the wrong object was taken ...
