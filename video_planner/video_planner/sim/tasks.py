@@ -143,21 +143,22 @@ LIFT_MIN_HEIGHT_M = 0.05
 PLACE_HEIGHT_TOLERANCE_M = 0.015
 # An object other than the target counts as disturbed once it has been this far from its start position
 # at any moment of the episode. Well below the smallest push that counts (PUSH_MIN_DISPLACEMENT_M) and a
-# quarter of the smallest object's width (3.4 cm), so a knock shows; well above what resting objects do
-# in the simulator (< 1 mm over an episode).
+# quarter of the smallest object's width (3.4 cm), so a knock shows; well above what the expert's episodes
+# do to the other objects (< 1.5 mm on the 288 suite instances of seeds 2026 and 777).
 OTHERS_STILL_TOLERANCE_M = 0.01
 # 'reach': the gripper must touch the object from above, as a hand put on it: the touching point on the
 # object's top face (at most TOP_FACE_TOLERANCE_M below its top) while the TCP is over the object (at most
 # TOP_TOUCH_CENTRE_M outside its box sideways). An arm sweeping past brushes sides and corners; the expert
-# comes down centred on the top. With only "first touch" and "nothing moved", a random arm still solved
-# 8-11 % of reach tasks; with the top face alone, 11-17 %.
+# comes down centred on the top. With only "first touch" and "no other object moved", a random arm still
+# solved 25-31 % of reach tasks; with "the target did not move" too, 8-11 %; with the top face alone, 11-17 %.
 TOP_FACE_TOLERANCE_M = 0.005
 TOP_TOUCH_CENTRE_M = 0.01
 # 'lift': the object is raised where it stood; the expert's lifts drift < 0.5 cm sideways, and an object
 # grasped and carried off sideways is carried, not lifted.
 LIFT_MAX_DRIFT_M = 0.02
-# 'push': the target may travel at most this far (the expert's scripted push moves it 8.5 cm): pushed, not
-# knocked across the table by an arm sweeping through it.
+# 'push': the target may have travelled at most this far when the push is judged: pushed, not knocked
+# across the table by an arm sweeping through it (a random sweep sent a puck 18 cm). The suite's expert is
+# done after 4-5.5 cm; run to its end, its script slides a puck up to 16 cm, after it had succeeded.
 PUSH_MAX_DISPLACEMENT_M = 0.12
 # 'push in a direction': the target's displacement may point at most this far off the asked direction
 # (tan 30 deg: the push went the asked way, not merely into its half-plane).
