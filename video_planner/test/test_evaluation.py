@@ -69,6 +69,39 @@ def test_command_line_flags_override_the_eval_yaml_and_show_in_the_reproduce_lin
     assert _flags(config) == ' --episodes 1 --num-candidates 4'
 
 
+def test_several_instance_seeds_run_in_one_call_and_seed_alone_still_works():
+    import argparse
+    from video_planner.evaluation.report import _flags
+    from video_planner.evaluation.suite import add_arguments, config_from_args
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    two = config_from_args(parser.parse_args(['--seeds', '2026', '777', '--arms', 'panda', '--episodes', '1']))
+    assert two.instance_seeds == [2026, 777] and ' --seeds 2026 777' in _flags(two)
+    instances = task_instances(two)
+    assert [i.suite_seed for i in instances] == [2026] * 8 + [777] * 8
+    one = task_instances(config_from_args(parser.parse_args(['--arms', 'panda', '--episodes', '1'])))
+    assert [i.seed for i in instances[:8]] == [i.seed for i in one]  # seed 2026's instances are the usual ones
+    assert not {i.seed for i in instances[:8]} & {i.seed for i in instances[8:]}
+    alone = config_from_args(parser.parse_args(['--seed', '5']))
+    assert alone.instance_seeds == [5] and _flags(alone) == ' --seed 5'
+
+
+def test_the_report_shows_each_seed_and_the_rules(tmp_path):
+    config = SuiteConfig(arms=['panda'], families=['reach'], splits=['train'], episodes=1, seeds=[2026, 777],
+                         methods=['expert', 'noop'], image_size=32)
+    result = run_suite(config, progress=False)
+    assert sorted((r.method, r.suite_seed, r.success) for r in result.records) == [
+        ('expert', 777, True), ('expert', 2026, True), ('noop', 777, False), ('noop', 2026, False)]
+    assert next(r for r in result.records if r.method == 'noop').unmet == ['target never touched']
+    write_report(result, tmp_path, tmp_path / 'section.md')
+    text = (tmp_path / 'section.md').read_text()
+    assert '| method | seed 2026 | seed 777 | pooled |' in text
+    assert '#### Seed 2026: success per family' in text and '#### Seed 777: success per family' in text
+    assert '| `expert` | 100% [21-100] (n=1) | 100% [21-100] (n=1) | 100% [34-100] (n=2) |' in text
+    from video_planner.sim.tasks import SUCCESS_RULES
+    assert f'- reach: {SUCCESS_RULES["reach"]}' in text and 'on each of the instance seeds 2026, 777' in text
+
+
 def test_bad_config_is_rejected_with_the_field_name():
     with pytest.raises(VideoPlannerError, match='arms'):
         SuiteConfig(arms=['robby'])

@@ -30,8 +30,10 @@ def record_expert_episode(world: TabletopWorld, task: TaskSpec, seed: int,
     names = [o.name for o in task.objects]
     rows = [_row(obs, world, names)]
     actions: list[tuple[np.ndarray, float]] = []
+    succeeded = False  # at any step: the script runs on after the task is done (a push goes its full length)
     for i, (T, g) in enumerate(commands):
         world.step_ee(T, g)
+        succeeded = succeeded or world.success()
         if i in keep:
             actions.append((T, g))
             rows.append(_row(world.observe(), world, names))
@@ -43,7 +45,7 @@ def record_expert_episode(world: TabletopWorld, task: TaskSpec, seed: int,
         rgb=stack('rgb'), depth_m=stack('depth_m'), seg=stack('seg'), ee_pose=stack('ee_pose'),
         gripper=stack('gripper').astype(np.float32), joint_positions=stack('q'), object_poses=stack('objects'),
         action_poses=np.stack([a[0] for a in actions]), action_gripper=np.array([a[1] for a in actions]),
-        success=world.success(), seed=seed, split=task.split, template=task.template,
+        success=succeeded, seed=seed, split=task.split, template=task.template,
         object_ids=world.object_ids, task=_task_dict(task))
 
 

@@ -24,6 +24,8 @@ class SuiteConfig:
     splits: list[str] = field(default_factory=lambda: ['train', 'heldout'])
     episodes: int = 3
     seed: int = 2026
+    seeds: list[int] = field(default_factory=list)  # several instance seeds in one run (reported per seed
+    #                                                 and pooled); empty = [seed]
     methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
     image_size: int = 64
     randomize: bool = True
@@ -63,6 +65,9 @@ class SuiteConfig:
                      'policy_max_steps', 'max_control_steps', 'horizon'):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f'eval {name}: expected an integer >= 1, got {getattr(self, name)!r}')
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in self.seeds) \
+                or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f'eval seeds: expected distinct integers, got {self.seeds!r}')
         if self.chunk < 0:
             raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
         if self.loop not in ('closed', 'open'):
@@ -89,6 +94,10 @@ class SuiteConfig:
         if unknown:
             raise ConfigError(f'eval config {path}: unknown field(s) {unknown}')
         return cls(**data)
+
+    @property
+    def instance_seeds(self) -> list[int]:
+        return list(self.seeds) or [self.seed]
 
     @property
     def video_checkpoint_path(self) -> Path:

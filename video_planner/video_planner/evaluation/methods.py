@@ -37,6 +37,7 @@ class EpisodeOutcome:
     plans: int = 0                                  # plans (or policy steps) asked for
     failed_plans: int = 0                           # plans that failed a gate or IK
     status: str = ''                                # why the episode ended
+    unmet: list[str] = field(default_factory=list)  # the success rule's unmet parts at the end (sim.tasks)
     timings: list[dict] = field(default_factory=list)  # per plan: stage -> seconds
 
 
@@ -227,7 +228,8 @@ def run_method(method: Method, episode: Episode) -> EpisodeOutcome:
         outcome.status = budget_status(outcome.status)
     if not _succeeded(episode.world):
         episode.executor.hold(episode.executor.config.settle_steps)
-    outcome.success = _succeeded(episode.world)
+    outcome.unmet = episode.world.unmet_conditions()
+    outcome.success = not outcome.unmet
     if outcome.success:
         outcome.status = 'success'
     return outcome

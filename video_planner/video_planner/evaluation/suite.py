@@ -29,20 +29,23 @@ class TaskInstance:
     split: str
     index: int
     seed: int
+    suite_seed: int = 0      # the instance seed (`--seed` / one of `--seeds`) this instance derives from
 
 
 def task_instances(config: SuiteConfig) -> list[TaskInstance]:
-    """The suite's instances; the seed of each depends only on its place in the full registry."""
+    """The suite's instances, for each of its instance seeds; the seed of each depends only on that instance
+    seed and its place in the full registry."""
     from video_planner.sim.arms import arm_seed_index
     from video_planner.sim.tasks import SPLITS, TASK_FAMILIES
     out = []
-    for arm in config.arms:
-        for family in config.families:
-            for split in config.splits:
-                for i in range(config.episodes):
-                    key = [config.seed, arm_seed_index(arm), TASK_FAMILIES.index(family), SPLITS.index(split), i]
-                    seed = int(np.random.SeedSequence(key).generate_state(1)[0] % (2 ** 31))
-                    out.append(TaskInstance(arm, family, split, i, seed))
+    for suite_seed in config.instance_seeds:
+        for arm in config.arms:
+            for family in config.families:
+                for split in config.splits:
+                    for i in range(config.episodes):
+                        key = [suite_seed, arm_seed_index(arm), TASK_FAMILIES.index(family), SPLITS.index(split), i]
+                        seed = int(np.random.SeedSequence(key).generate_state(1)[0] % (2 ** 31))
+                        out.append(TaskInstance(arm, family, split, i, seed, suite_seed))
     return out
 
 
@@ -164,6 +167,8 @@ class EpisodeRecord:
     status: str
     wall_s: float
     timings: list[dict]
+    unmet: list[str] = field(default_factory=list)   # what the success rule missed (empty on success)
+    suite_seed: int = 0                               # the instance seed the instance derives from
 
 
 @dataclass
@@ -220,7 +225,8 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
                     family=inst.family, split=inst.split, index=inst.index, seed=inst.seed,
                     instruction=task.instruction, success=bool(outcome.success), plans=outcome.plans,
                     failed_plans=outcome.failed_plans, control_steps=executor.steps, status=outcome.status,
-                    wall_s=time.perf_counter() - t0, timings=outcome.timings))
+                    wall_s=time.perf_counter() - t0, timings=outcome.timings, unmet=outcome.unmet,
+                    suite_seed=inst.suite_seed))
                 kind = 'success' if outcome.success else 'failure'
                 if record_gif and kind not in gifs:
                     gifs[kind] = (f'{method.name}, {arm}: "{task.instruction}" ({kind})', list(frames))
@@ -287,7 +293,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--families', nargs='+', default=None)
     parser.add_argument('--splits', nargs='+', default=None)
     parser.add_argument('--methods', nargs='+', default=None, help=f'subset of {list(ALL_METHODS)}')
-    parser.add_argument('--seed', type=int, default=None)
+    parser.add_argument('--seed', type=int, default=None, help='instance seed (one run)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=None,
+                        help='several instance seeds in one run, reported per seed and pooled (e.g. 2026 777)')
     parser.add_argument('--workers', type=int, default=None)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--loop', choices=['closed', 'open'], default=None)
@@ -310,7 +318,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> SuiteConfig:
     config = SuiteConfig.from_yaml(args.config) if args.config else SuiteConfig.default()
     names = lambda v: [x for item in v for x in item.split(',') if x] if v is not None else None  # noqa: E731
-    overrides = {'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
+    seeds = args.seeds if args.seeds is not None else ([] if args.seed is not None else None)
+    overrides = {'seeds': seeds, 'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
                  'splits': names(args.splits), 'methods': names(args.methods), 'seed': args.seed,
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,

@@ -5,7 +5,8 @@ from importlib import import_module
 _EXPORTS = {
     'ARMS': 'arms', 'SEEN_ARMS': 'arms', 'HELD_OUT_ARMS': 'arms', 'ArmSpec': 'arms', 'get_arm': 'arms',
     'TaskSpec': 'tasks', 'ObjectSpec': 'tasks', 'TASK_FAMILIES': 'tasks', 'sample_task': 'tasks',
-    'check_success': 'tasks', 'DomainRandomization': 'randomization',
+    'check_success': 'tasks', 'unmet_conditions': 'tasks', 'SUCCESS_RULES': 'tasks', 'EpisodeMonitor': 'episode',
+    'DomainRandomization': 'randomization',
     'TabletopWorld': 'world', 'Observation': 'world', 'ScriptedExpert': 'expert', 'ExpertConfig': 'expert',
 }
 __all__ = sorted(_EXPORTS)

@@ -20,15 +20,16 @@ from video_planner.kinematics.arm import ArmKinematics
 from video_planner.kinematics.ik import IkConfig, IkResult, IkSolver
 from video_planner.sim.arm_spec import CAMERA_EYE_OFFSET, CAMERA_TARGET_OFFSET
 from video_planner.sim.arms import ArmSpec, descends_from, get_arm
+from video_planner.sim.episode import EpisodeMonitor
 from video_planner.sim.randomization import DomainRandomization, SceneLook, sample_look
-from video_planner.sim.tasks import SceneState, TaskSpec, check_success
+from video_planner.sim.tasks import (TOP_FACE_TOLERANCE_M, TOP_TOUCH_CENTRE_M, TOUCH_DISTANCE_M, SceneState,
+                                     TaskSpec, check_success, unmet_conditions)
 
 from video_planner.sim.segmentation import SEG_ARM, SEG_BACKGROUND, SEG_GRIPPER, SEG_OBJECT_BASE, SEG_TABLE  # noqa: F401
 
 CAMERA_NEAR_M, CAMERA_FAR_M = 0.02, 5.0
 CAMERA_FOV_Y_DEG = 40.0
 
-TOUCH_DISTANCE_M = 0.012   # gripper-to-object distance that counts as a touch (at scale 1)
 GRASP_DISTANCE_M = 0.02    # TCP-to-object-box distance within which closing the gripper grasps
 _GROUP_OBJECT, _GROUP_ARM, _GROUP_TABLE, _GROUP_ALL = 1, 2, 4, 7
 GRASP_WINDOW_STEPS = 8     # a grasp can only form this many control steps after the gripper closes
@@ -121,7 +122,7 @@ class TabletopWorld:
         self.camera: CameraModel | None = None
         self._objects: dict[str, int] = {}
         self._initial_positions: dict[str, np.ndarray] = {}
-        self._touched: set[str] = set()
+        self.monitor = EpisodeMonitor()
         self._weld: tuple[str, int] | None = None
         self._gripper = 0.0
         self._closed_for = 0
@@ -228,11 +229,11 @@ class TabletopWorld:
         for j, q in zip(self.finger_joint_ids, self.spec.gripper.open_q):
             p.resetJointState(self.arm_id, j, q, 0.0, physicsClientId=self.client)
         self._q_target = self.home_q.copy()
-        self._touched = set()
         self._apply_targets()
         for _ in range(self.control_substeps):
             p.stepSimulation(physicsClientId=self.client)
         self._initial_positions = self._object_positions()
+        self.monitor.reset(self._initial_positions)
         return self.observe()
 
     def _make_camera(self, look: SceneLook) -> CameraModel:
@@ -286,7 +287,7 @@ class TabletopWorld:
             p.stepSimulation(physicsClientId=self.client)
         self._closed_for += 1
         self._update_grasp()
-        self._update_touch()
+        self.monitor.record(self._object_positions(), *self._touching())
 
     # ------------------------------------------------------------------ grasping and contacts
     def _tcp_pose(self) -> np.ndarray:
@@ -329,15 +330,49 @@ class TabletopWorld:
         # The held object keeps colliding with the fingers: they stop on it, as on a real gripper.
         self._weld = (best, cid)
 
-    def _update_touch(self) -> None:
-        reach = TOUCH_DISTANCE_M * self.spec.scale
+    def _touching(self) -> tuple[set[str], set[str]]:
+        """(objects a gripper link touches now (within TOUCH_DISTANCE_M x scale), those of them touched from
+        above: on their top face (within TOP_FACE_TOLERANCE_M x scale of the object's top) with the TCP over
+        the object (within TOP_TOUCH_CENTRE_M x scale of its box, sideways))."""
+        s = self.spec.scale
+        touching, on_top = set(), set()
+        tcp_xy = None
         for name, body in self._objects.items():
-            if name in self._touched:
+            near = p.getClosestPoints(self.arm_id, body, TOUCH_DISTANCE_M * s, physicsClientId=self.client)
+            points = [pt for pt in near if pt[3] in self.gripper_links]
+            if not points:
                 continue
-            for pt in p.getClosestPoints(self.arm_id, body, reach, physicsClientId=self.client):
-                if pt[3] in self.gripper_links:
-                    self._touched.add(name)
-                    break
+            touching.add(name)
+            lo, hi = (np.array(v) for v in p.getAABB(body, physicsClientId=self.client))
+            tcp_xy = self._tcp_pose()[:2, 3] if tcp_xy is None else tcp_xy
+            over = np.linalg.norm(tcp_xy - np.clip(tcp_xy, lo[:2], hi[:2])) <= TOP_TOUCH_CENTRE_M * s
+            if over and any(pt[6][2] >= hi[2] - TOP_FACE_TOLERANCE_M * s for pt in points):
+                on_top.add(name)
+        return touching, on_top
+
+    def gripper_clearance(self, T_base_ee: np.ndarray, exclude: str, gripper: float = 0.0) -> float:
+        """Least distance (metres) from the gripper posed at `T_base_ee` (IK from the current joint
+        targets; the arm is only posed, not simulated, and put back) to any movable object but `exclude`;
+        inf when IK fails or nothing is within 0.2 m. For an expert choosing how to approach an object."""
+        self._require_task()
+        c = self.client
+        result = self.ik.solve(np.asarray(T_base_ee, dtype=float), self._q_target, q_posture=self.home_q)
+        if not result.success:
+            return math.inf
+        joints = self.arm_joint_ids + self.finger_joint_ids
+        saved = [p.getJointState(self.arm_id, j, physicsClientId=c)[:2] for j in joints]
+        fingers = [o + gripper * (cl - o) for o, cl in zip(self.spec.gripper.open_q, self.spec.gripper.closed_q)]
+        for j, q in zip(joints, list(result.q) + fingers):
+            p.resetJointState(self.arm_id, j, q, 0.0, physicsClientId=c)
+        best = math.inf
+        for obj in self.task.objects:
+            if obj.movable and obj.name != exclude:
+                for pt in p.getClosestPoints(self.arm_id, self._objects[obj.name], 0.2, physicsClientId=c):
+                    if pt[3] in self.gripper_links:
+                        best = min(best, float(pt[8]))
+        for j, (q, v) in zip(joints, saved):
+            p.resetJointState(self.arm_id, j, q, v, physicsClientId=c)
+        return best
 
     # ------------------------------------------------------------------ state
     def _object_positions(self) -> dict[str, np.ndarray]:
@@ -355,12 +390,19 @@ class TabletopWorld:
     def scene_state(self) -> SceneState:
         self._require_task()
         return SceneState(positions=self._object_positions(), initial_positions=dict(self._initial_positions),
-                          touched=set(self._touched), held=None if self._weld is None else self._weld[0],
-                          scale=self.spec.scale)
+                          first_touch_step=dict(self.monitor.first_touch_step),
+                          first_top_touch_step=dict(self.monitor.first_top_touch_step),
+                          max_displacement_m=dict(self.monitor.max_displacement_m),
+                          held=None if self._weld is None else self._weld[0], scale=self.spec.scale)
 
     def success(self) -> bool:
         self._require_task()
         return check_success(self.task, self.scene_state())
+
+    def unmet_conditions(self) -> list[str]:
+        """What the task's success rule still misses (sim.tasks.unmet_conditions); empty = success."""
+        self._require_task()
+        return unmet_conditions(self.task, self.scene_state())
 
     def joint_positions(self) -> np.ndarray:
         states = p.getJointStates(self.arm_id, self.arm_joint_ids, physicsClientId=self.client)
