@@ -234,9 +234,9 @@ class RobotInputs:
             _append_thinned(self._ee, (_stamp_s(msg.header), T))
 
     # ------------------------------------------------------------------ queries
-    def wait_for_frame(self, timeout_s: float) -> bool:
+    def wait_for_frame(self, timeout_s: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
         deadline = time.monotonic() + timeout_s
-        while self._rgb is None and time.monotonic() < deadline:
+        while self._rgb is None and time.monotonic() < deadline and not cancelled():
             time.sleep(0.02)
         return self._rgb is not None
 
