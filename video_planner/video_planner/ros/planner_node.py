@@ -141,6 +141,9 @@ class PlannerNodeParams(PipelineParams):
                                     low=0.0, high=600.0)
     frame_wait_s: float = param(3.0, 'how long a goal waits for a first camera frame before it is aborted',
                                 low=0.0, high=600.0)
+    max_frame_staleness_s: float = param(0.0, 'a goal is refused when no camera frame came for this long (the '
+                                         'camera has stopped); 0 = 5 periods of the camera\'s own rate, at '
+                                         'least 0.5 s', low=0.0, high=60.0)
     fallback_in_process: bool = param(True, 'run inverse dynamics + IK in this node when no inverse-dynamics '
                                       'node answers in time')
     max_candidates: int = param(8, 'largest goal.num_candidates accepted; a goal asking for more is aborted '
@@ -232,6 +235,7 @@ class PlannerNode(Node):
             self.planner.text_encoder.encode('warm up')  # the sentence model loads on first use (seconds)
         self._group = ReentrantCallbackGroup()
         self.inputs = make_inputs(self, p, self.planner)
+        self.inputs.max_staleness_s = p.max_frame_staleness_s
         self._frames_pub = self.create_publisher(VideoPlan, FRAMES_TOPIC, FRAMES_QOS)
         self._mailbox = PlanMailbox()
         self.create_subscription(VideoPlan, PLAN_TOPIC, self._mailbox.deliver, PLAN_QOS,
@@ -249,6 +253,7 @@ class PlannerNode(Node):
         # Gates and defaults apply from the next goal; model files are read-only parameters.
         self.planner.config = config.planner_config()
         self.inputs.max_age_s = config.max_frame_age_s
+        self.inputs.max_staleness_s = config.max_frame_staleness_s
 
     # ------------------------------------------------------------------ goal life cycle
     def _on_goal(self, goal: PlanVideo.Goal) -> GoalResponse:
