@@ -33,6 +33,7 @@ from video_planner_interfaces.action import PlanVideo
 from video_planner_interfaces.msg import VideoPlan
 
 from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.model.threads import set_torch_threads
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner
 from video_planner.planner.goal_limits import GoalLimits, GoalRequest, check_goal
 from video_planner.planner.pipeline import best_candidate
@@ -94,6 +95,9 @@ class PipelineParams:
     max_joint_velocity_scale: float = param(0.5, 'fraction of the URDF joint velocity limits used', low=0.01,
                                             high=1.0)
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
+    torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
+                               'all of them slow sampling 30-100x when other work holds a core; '
+                               'model/threads.py)', low=0, high=256, read_only=True)
 
     def validate(self) -> None:
         if len(self.camera_pose) != 7:
@@ -229,6 +233,7 @@ class PlannerNode(Node):
         super().__init__('planner_node', **node_kwargs)
         self.params = NodeParameters(self, PlannerNodeParams, on_change=self._on_params)
         p = self.params.config
+        threads = set_torch_threads(p.torch_threads)
         self.planner = planner or VideoPlanner(p.planner_config())
         if p.warm_up:
             self.planner.warm_up()
@@ -247,7 +252,7 @@ class PlannerNode(Node):
                                     goal_callback=self._on_goal, cancel_callback=self._on_cancel,
                                     callback_group=self._group)
         self.get_logger().info(f'planner_node ready: action plan_video, camera {p.image_topic}, '
-                               f'model {self.planner.config.checkpoint_path.name}')
+                               f'model {self.planner.config.checkpoint_path.name}, {threads} torch thread(s)')
 
     def _on_params(self, config: PlannerNodeParams) -> None:
         # Gates and defaults apply from the next goal; model files are read-only parameters.
