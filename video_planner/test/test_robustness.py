@@ -150,7 +150,7 @@ CLIENT_SCRIPT = dedent('''
     client.wait_for_server(timeout_sec=30)
     seen = []
     future = client.send_goal_async(PlanVideo.Goal(instruction='lift the blue can', sampling_steps=64,
-                                                   num_candidates=16), feedback_callback=seen.append)
+                                                   num_candidates=8), feedback_callback=seen.append)
     while not seen:
         rclpy.spin_once(node, timeout_sec=0.1)
     print('sampling', flush=True)
