@@ -8,7 +8,7 @@ from builtin_interfaces.msg import Time
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from ros_harness import Client, pipeline_params, start, tiny_checkpoint, wait_until
+from ros_harness import Client, start_pipeline, tiny_checkpoint, wait_until
 
 NS = 'hostile'
 pytestmark = pytest.mark.timeout(300)
@@ -16,13 +16,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope='module')
 def stack(tmp_path_factory):
-    logs = tmp_path_factory.mktemp('hostile_logs')
-    checkpoint = tiny_checkpoint()
-    procs = {
-        'sim': start('sim_robot_node', logs, {'task': 'reach', 'seed': 3, 'rate_hz': 10.0}, namespace=NS),
-        'id': start('inverse_dynamics_node', logs, pipeline_params(checkpoint), namespace=NS),
-        'planner': start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=15.0), namespace=NS),
-    }
+    procs = start_pipeline(tmp_path_factory.mktemp('hostile_logs'), tiny_checkpoint(), NS, seed=3)
     client = Client('hostile_client', namespace=NS)
     client.wait_for_server()
     yield {'procs': procs, 'client': client}
@@ -50,19 +44,6 @@ def test_a_bad_goal_is_aborted_at_once_with_its_reason(stack, fields, reason):
     assert status == GoalStatus.STATUS_ABORTED and reason in result.message, result.message
     assert result.plan_time_s < 1.0, f'refusing took {result.plan_time_s:.2f} s'  # no sampling was started
     assert time.monotonic() - started < 30.0
-
-
-def test_cancel_of_the_largest_goal_allowed_lands_within_half_a_second(stack):
-    client, feedback = stack['client'], []
-    handle = client.send_goal('lift the blue can', feedback=feedback, num_candidates=8, sampling_steps=64)
-    wait_until(lambda: any(f.stage == 'sampling' for f in feedback), 60.0, 'sampling to start')
-    t0 = time.monotonic()
-    handle.cancel_goal_async()
-    status, result = client.result(handle, timeout_s=10.0)
-    latency = time.monotonic() - t0
-    assert status == GoalStatus.STATUS_CANCELED, result.message
-    assert latency < 0.5, f'cancel took {latency:.2f} s'
-    plans(client)
 
 
 def test_one_frame_stamped_in_the_future_does_not_block_the_real_stream(stack):
