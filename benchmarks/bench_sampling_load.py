@@ -8,7 +8,7 @@ a time (the shipped model, 1 candidate, the node's default steps and hint guidan
 with nothing of ours alongside, then with one busy-looping process per usable core, and reports the median and
 worst time per plan. Target: loaded within 2x of idle with the default.
 
-Run: .venv/bin/python benchmarks/bench_sampling_load.py [--plans 6] [--steps 10] [--out FILE]
+Run: .venv/bin/python benchmarks/bench_sampling_load.py [--plans 6] [--steps 10] [--limit 240] [--out FILE]
 """
 from __future__ import annotations
 
@@ -55,12 +55,16 @@ def busy_loops(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(n)]
 
 
-def measure(threads: int, plans: int, steps: int, load: int) -> dict:
+def measure(threads: int, plans: int, steps: int, load: int, limit_s: float) -> dict:
+    """{'threads', 'times'}; times is None when the plans did not finish within ``limit_s``."""
     hogs = busy_loops(load)
     try:
         time.sleep(0.5 if load else 0.0)
-        out = subprocess.run([sys.executable, '-c', WORKER, str(threads), str(plans), str(steps)],
-                             capture_output=True, text=True, timeout=1800)
+        try:
+            out = subprocess.run([sys.executable, '-c', WORKER, str(threads), str(plans), str(steps)],
+                                 capture_output=True, text=True, timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            return {'threads': threads, 'times': None}
     finally:
         for hog in hogs:
             hog.kill()
@@ -68,6 +72,16 @@ def measure(threads: int, plans: int, steps: int, load: int) -> dict:
     if out.returncode != 0:
         raise SystemExit(f'worker failed:\n{out.stderr[-3000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def cell(times, args) -> str:
+    if times is None:
+        return f'over {args.limit:g} s for {args.plans} plans + loading'
+    return f'{median(times):.2f} / {max(times):.2f}'
 
 
 def load_average() -> str:
@@ -83,6 +97,8 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=10, help='sampler steps (the node default is 10)')
     parser.add_argument('--threads', type=int, nargs='+', default=None,
                         help='torch thread counts to compare (default: the nodes\' default, 1, every core)')
+    parser.add_argument('--limit', type=float, default=240.0,
+                        help='seconds one setting may take (model loading included); slower = reported as over it')
     parser.add_argument('--out', type=Path, default=RESULTS)
     args = parser.parse_args()
     cores = usable_cores()
@@ -90,19 +106,16 @@ def main() -> None:
     counts = args.threads or sorted({default, 1, cores})
     rows, background = [], load_average()
     for threads in counts:
-        idle = measure(threads, args.plans, args.steps, load=0)
-        loaded = measure(threads, args.plans, args.steps, load=cores)
+        idle = measure(threads, args.plans, args.steps, 0, args.limit)
+        loaded = measure(threads, args.plans, args.steps, cores, args.limit)
         rows.append((threads, idle['times'], loaded['times']))
-        print(f'{threads} thread(s): idle median {sorted(idle["times"])[len(idle["times"]) // 2]:.2f} s, '
-              f'loaded median {sorted(loaded["times"])[len(loaded["times"]) // 2]:.2f} s', flush=True)
-
-    def median(xs):
-        return sorted(xs)[len(xs) // 2]
+        print(f'{threads} thread(s): idle {cell(idle["times"], args)}, loaded {cell(loaded["times"], args)}',
+              flush=True)
 
     lines = [
         '# Sampling time per plan, idle and under load',
         '',
-        f'`python benchmarks/bench_sampling_load.py --plans {args.plans} --steps {args.steps}`, '
+        f'`python benchmarks/bench_sampling_load.py --plans {args.plans} --steps {args.steps} --limit {args.limit:g}`, '
         f'{time.strftime("%Y-%m-%d")}, {platform.machine()}, {cores} usable cores, torch default threads of the '
         f'nodes = {default}. Load average (1/5/15 min) when the run began: {background} (other users\' work was '
         'running too: "idle" means nothing of ours alongside).',
@@ -116,8 +129,8 @@ def main() -> None:
     ]
     for threads, idle, loaded in rows:
         mark = ' (nodes\' default)' if threads == default else ''
-        lines.append(f'| {threads}{mark} | {median(idle):.2f} / {max(idle):.2f} | {median(loaded):.2f} / '
-                     f'{max(loaded):.2f} | {median(loaded) / median(idle):.1f}x |')
+        ratio = f'{median(loaded) / median(idle):.1f}x' if idle and loaded else 'n/a'
+        lines.append(f'| {threads}{mark} | {cell(idle, args)} | {cell(loaded, args)} | {ratio} |')
     lines += ['', 'Target (issue 21): loaded within 2x of idle with the nodes\' default thread count.']
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text('\n'.join(lines) + '\n')

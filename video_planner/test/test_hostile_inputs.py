@@ -5,10 +5,12 @@ import time
 import pytest
 from action_msgs.msg import GoalStatus
 from builtin_interfaces.msg import Time
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from ros_harness import Client, start_pipeline, tiny_checkpoint, wait_until
+from ros_harness import Client, start_pipeline, tiny_checkpoint, wait_future, wait_until
 
 NS = 'hostile'
 pytestmark = pytest.mark.timeout(300)
@@ -73,6 +75,26 @@ def test_an_image_with_more_data_than_step_times_height_is_refused(stack):
     pub.publish(msg)
     wait_until(lambda: 'Image.data holds 12480 bytes, expected step*height=192*64=12288' in planner.log(), 10.0,
                'the long image to be refused')
+    plans(client)
+
+
+def test_a_goal_over_its_time_budget_is_aborted_with_the_reason(stack):
+    client = stack['client']
+    params = AsyncParameterClient(client.node, f'/{NS}/planner_node')
+    assert params.wait_for_services(10.0)
+
+    def budget(seconds: float) -> None:
+        result = wait_future(params.set_parameters([Parameter('goal_time_budget_s', value=seconds)]), 10.0, 'set')
+        assert result.results[0].successful, result.results[0].reason
+
+    budget(1.0)
+    try:
+        status, result = client.plan('lift the blue can', timeout_s=60.0, num_candidates=8, sampling_steps=64)
+    finally:
+        budget(120.0)
+    assert status == GoalStatus.STATUS_ABORTED
+    assert result.message.startswith('goal ran over goal_time_budget_s=1 s'), result.message
+    assert result.plan_time_s < 3.0, f'the goal held the node {result.plan_time_s:.1f} s'
     plans(client)
 
 
