@@ -64,7 +64,7 @@ def test_the_staleness_parameter_overrides_the_rate():
     arrivals = FrameArrivals()
     arrivals.arrived(0.0)
     arrivals.arrived(0.1)
-    assert arrivals.staleness_bound_s(0.0) == 0.5  # at least STALE_MIN_S
+    assert arrivals.staleness_bound_s(0.0) == 1.0  # at least STALE_MIN_S
     assert arrivals.staleness_bound_s(2.0) == 2.0
     assert 'max_frame_staleness_s=2' in arrivals.stale_reason(2.2, 2.0)
     assert FrameArrivals().stale_reason(100.0) is None  # nothing yet: the node says "no frame" instead

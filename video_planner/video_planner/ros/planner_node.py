@@ -147,7 +147,7 @@ class PlannerNodeParams(PipelineParams):
                                 low=0.0, high=600.0)
     max_frame_staleness_s: float = param(0.0, 'a goal is refused when no camera frame came for this long (the '
                                          'camera has stopped); 0 = 5 periods of the camera\'s own rate, at '
-                                         'least 0.5 s', low=0.0, high=60.0)
+                                         'least 1 s', low=0.0, high=60.0)
     fallback_in_process: bool = param(True, 'run inverse dynamics + IK in this node when no inverse-dynamics '
                                       'node answers in time')
     max_candidates: int = param(8, 'largest goal.num_candidates accepted; a goal asking for more is aborted '

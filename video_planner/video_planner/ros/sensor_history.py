@@ -47,7 +47,7 @@ def closest(history: deque, stamp: float, tolerance_s: float = MATCH_TOLERANCE_S
 # A camera frame is stale (the camera has likely stopped) once no newer one came for this many of the
 # camera's own periods; never less than STALE_MIN_S, so one late frame on a busy machine is not "dead".
 STALE_PERIODS = 5.0
-STALE_MIN_S = 0.5
+STALE_MIN_S = 1.0
 
 
 class FrameArrivals:
