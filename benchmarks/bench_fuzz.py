@@ -225,7 +225,10 @@ def main() -> None:
     time.sleep(1.0)
     after_sensors = goal_outcome(client, 120.0)
     unanswered += after_sensors[0] == 'unanswered'
-    tried.append(('sensor', 'a good goal after all of them', f'{after_sensors[0]}: {after_sensors[1][:90]}'))
+    drops = {name: proc.log().count('dropped a message') for name, proc in procs.items() if name != 'sim_robot_node'}
+    tried.append(('sensor', 'a good goal after all of them', f'{after_sensors[0]}: {after_sensors[1][:90]} '
+                  f'(rate-limited "dropped a message" log lines: ' +
+                  ', '.join(f'{name} {n}' for name, n in drops.items()) + ')'))
     print(f'good goal after bad sensor messages: {after_sensors[0]}', flush=True)
 
     latencies, after_cancel = [], {}
@@ -299,6 +302,10 @@ def main() -> None:
         'Commands after cancel are counted from the moment the client had its CANCELED result; the planner does '
         'not yet tell the inverse-dynamics node about a cancel (issue 21 point 1, another branch), so on this '
         'branch this figure can be above 0.',
+        '',
+        'A NUL inside an instruction never reaches the node: rclpy copies the goal\'s string into the message '
+        'with strlen, so the client sends \'push\' and the node plans that. Only a client can refuse it '
+        '(`video_planner.planner.goal_limits.check_instruction`).',
         '',
         '| group | input | outcome |',
         '|---|---|---|',
