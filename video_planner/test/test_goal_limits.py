@@ -89,3 +89,17 @@ def test_cancel_with_the_largest_goal_lands_within_half_a_second():
         model.sample(frames, text, steps=64, seed=0, should_cancel=cancel.is_set)
     latency = time.monotonic() - (timer_started + 0.3)
     assert cancel.is_set() and latency < 0.5, f'cancel seen after {latency:.2f} s'
+
+
+def test_a_cancel_during_encoding_is_honoured_before_grounding_and_sampling():
+    from video_planner.dynamics.camera import CameraModel
+    from video_planner.planner import PlanCancelled, PlanRequest, VideoPlanner
+    planner = VideoPlanner(PlannerConfig())
+    size = planner.image_size
+    request = PlanRequest(instruction='push the red cube', rgb=np.zeros((size, size, 3), np.uint8), depth_m=None,
+                          camera=CameraModel.from_intrinsics(50.0, 50.0, size / 2, size / 2, size, size),
+                          T_base_ee=np.eye(4))
+    stages = []
+    with pytest.raises(PlanCancelled, match='while encoding the instruction'):
+        planner.sample_video(request, progress=lambda stage, *_: stages.append(stage), should_cancel=lambda: True)
+    assert stages == ['encoding']  # neither grounding nor a sampler step ran
