@@ -115,6 +115,16 @@ def start(node: str, log_dir: Path, params: dict[str, Any], timeout_s: float = 6
     return proc
 
 
+def start_pipeline(logs: Path, checkpoint: Path, namespace: str, seed: int = 7) -> dict[str, NodeProcess]:
+    """sim_robot_node (reach task, 10 Hz) + inverse_dynamics_node + planner_node, gates open, in ``namespace``."""
+    return {
+        'sim': start('sim_robot_node', logs, {'task': 'reach', 'seed': seed, 'rate_hz': 10.0}, namespace=namespace),
+        'id': start('inverse_dynamics_node', logs, pipeline_params(checkpoint), namespace=namespace),
+        'planner': start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=15.0),
+                         namespace=namespace),
+    }
+
+
 class Client:
     """An rclpy node on its own context and executor thread, with helpers to act like a user."""
 

@@ -54,3 +54,23 @@ def test_a_second_signal_ends_a_node_whose_callback_hangs(second):
         if proc.poll() is None:
             proc.kill()
         proc.stdout.close()
+
+
+def test_a_node_fed_at_30_hz_stops_within_launch_s_5_s_and_leaves_no_unread_exception(tmp_path):
+    # Issue 21: callback handlers still queued when the executor shut down raised "cannot use Destroyable
+    # because destruction was requested" (printed as "never retrieved"), and interpreter finalisation kept a
+    # stopped node alive 4-5 s on a busy machine, past launch's 5 s before SIGTERM.
+    from ros_harness import start
+    sim = start('sim_robot_node', tmp_path, {'arm': 'panda', 'rate_hz': 30.0})
+    try:
+        node = start('inverse_dynamics_node', tmp_path, {'arm': 'panda'}, timeout_s=120.0)
+        time.sleep(2.0)  # camera, depth and state at 30 Hz: handlers are in flight when the signal comes
+        started = time.monotonic()
+        code = node.stop(timeout_s=20.0, sig=signal.SIGINT)
+        took = time.monotonic() - started
+        log = node.log()
+    finally:
+        sim.stop()
+    assert code == 0, log[-2000:]
+    assert took < 5.0, f'stopping took {took:.1f} s'
+    assert 'never retrieved' not in log and 'destruction was requested' not in log, log[-2000:]

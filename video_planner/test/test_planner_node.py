@@ -21,7 +21,8 @@ def stack(tmp_path_factory):
     checkpoint = tiny_checkpoint()
     sim = start('sim_robot_node', logs, {'task': 'push', 'seed': 2, 'rate_hz': 10.0})
     inverse_dynamics = start('inverse_dynamics_node', logs, pipeline_params(checkpoint))
-    planner = start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=20.0, fallback_in_process=False))
+    planner = start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=20.0, fallback_in_process=False,
+                                                          max_candidates=16))
     client = Client('planner_test_client')
     client.wait_for_server()
     yield {'planner': planner, 'client': client, 'logs': logs, 'checkpoint': checkpoint}

@@ -47,7 +47,7 @@ def test_relative_topic_names_in_a_bag_match_the_mappings_absolute_ones(tmp_path
     from std_msgs.msg import Empty, String
     from video_planner.ros import conversions
     from video_planner.ros.bag import BagWriter
-    from video_planner.dynamics.camera import CameraModel
+    from video_planner.camera import CameraModel
 
     camera = CameraModel.from_intrinsics(60.0, 60.0, 32.0, 32.0, 64, 64)
     with BagWriter(tmp_path / 'rel.bag') as writer:

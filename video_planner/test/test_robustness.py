@@ -14,7 +14,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from video_planner_interfaces.msg import VideoPlan
 
-from ros_harness import Client, pipeline_params, start, tiny_checkpoint, wait_future, wait_until
+from ros_harness import Client, pipeline_params, start, start_pipeline, tiny_checkpoint, wait_future, wait_until
 from video_planner.ros.process import start_node
 
 NS = 'robust'
@@ -25,11 +25,7 @@ pytestmark = pytest.mark.timeout(300)
 def stack(tmp_path_factory):
     logs = tmp_path_factory.mktemp('robust_logs')
     checkpoint = tiny_checkpoint()
-    procs = {
-        'sim': start('sim_robot_node', logs, {'task': 'reach', 'seed': 7, 'rate_hz': 10.0}, namespace=NS),
-        'id': start('inverse_dynamics_node', logs, pipeline_params(checkpoint), namespace=NS),
-        'planner': start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=15.0), namespace=NS),
-    }
+    procs = start_pipeline(logs, checkpoint, NS)
     client = Client('robust_client', namespace=NS)
     client.wait_for_server()
     yield {'procs': procs, 'client': client, 'logs': logs, 'checkpoint': checkpoint}
@@ -150,7 +146,7 @@ CLIENT_SCRIPT = dedent('''
     client.wait_for_server(timeout_sec=30)
     seen = []
     future = client.send_goal_async(PlanVideo.Goal(instruction='lift the blue can', sampling_steps=64,
-                                                   num_candidates=16), feedback_callback=seen.append)
+                                                   num_candidates=8), feedback_callback=seen.append)
     while not seen:
         rclpy.spin_once(node, timeout_sec=0.1)
     print('sampling', flush=True)

@@ -76,7 +76,9 @@ def validate_image(msg, expected_size: tuple[int, int] | None = None,
             f'Image.step={step} is smaller than width*channels*bytes_per_channel={row_bytes} '
             f'for {width} px of {encoding}')
     n_bytes = len(_as_bytes(msg.data))
-    if n_bytes < step * height:
+    if n_bytes != step * height:
+        # Longer data is refused as well: the header no longer says what the bytes are (a wrong height or
+        # step), and decoding the first step*height bytes would plan on a misread frame.
         raise ImageConversionError(
             f'Image.data holds {n_bytes} bytes, expected step*height={step}*{height}={step * height}')
     if expected_size is not None and (width, height) != tuple(expected_size):

@@ -1,6 +1,7 @@
 """VideoModel: network + schedule + config, i.e. everything needed to train on clips and to sample plans."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -13,7 +14,7 @@ from video_planner.errors import VideoPlannerError
 from video_planner.model.checkpoint import CheckpointError, load_checkpoint, load_weights_into
 from video_planner.model.config import VideoModelConfig
 from video_planner.model.network import VideoUNet
-from video_planner.model.sampler import ddim_sample
+from video_planner.model.sampler import MAX_CHUNK, STEP_TARGET_S, ddim_sample
 from video_planner.model.schedule import DiffusionSchedule
 
 KIND = 'video'
@@ -123,8 +124,8 @@ class VideoModel(nn.Module):
                hint_guidance: float = 1.0) -> np.ndarray:
         """frame0 (B,H,W,3) uint8 + text_emb (B,F) from encode_text -> B candidate plans (B,K,H,W,3) uint8.
 
-        The same seed gives the same plans. callback(step, total) reports progress; should_cancel() raises
-        SamplingCancelled.
+        The same seed gives the same plans. callback(done, total) reports progress in candidate-steps
+        (`_sample_in_chunks`); should_cancel() raises SamplingCancelled.
         hint ((B,)H,W) in [0, 1]: where the instruction's target is (`target_hint` models; None: not known).
         hint_guidance > 1 pushes the plan towards the hint: guidance between the plan with and without it,
         both with the words (one more network call per step; `_guided_denoiser`).
@@ -141,7 +142,6 @@ class VideoModel(nn.Module):
         b = f0.shape[0]
         where = self._hint_tensor(hint, b, device)
 
-        denoise = self._guided_denoiser(f0, txt, where, hint_guidance)
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         shape = (b, cfg.horizon, cfg.in_channels, cfg.image_size, cfg.image_size)
         start = None if start_video is None else images_to_tensor(start_video)
@@ -149,11 +149,44 @@ class VideoModel(nn.Module):
             raise VideoPlannerError(f'start_video: expected {b} videos of {cfg.horizon} frames of '
                                     f'{cfg.image_size}x{cfg.image_size} RGB, got shape {np.shape(start_video)}')
         try:
-            video = ddim_sample(denoise, self.schedule, shape, steps, generator=gen, device=device,
-                                callback=callback, should_cancel=should_cancel, start=start, start_t=start_t)
+            video = self._sample_in_chunks(f0, txt, where, shape, steps, gen, device, callback, should_cancel, start,
+                                           start_t, hint_guidance)
         finally:
             self.train(was_training)
         return tensor_to_images(video)
+
+    def _sample_in_chunks(self, f0, txt, where, shape, steps, gen, device, callback, should_cancel, start,
+                          start_t, hint_guidance) -> torch.Tensor:
+        """DDIM over the B candidates a chunk at a time, so cancel is looked at after each step of a chunk.
+
+        Every candidate's starting noise is drawn up front, as one batch would draw it, and DDIM is
+        deterministic from there: the plans do not depend on the chunking. The chunk adapts to the machine's
+        speed (STEP_TARGET_S). callback(done, total) counts candidate-steps (steps x B in all; for one
+        candidate, the sampler steps).
+        """
+        b = shape[0]
+        noise = torch.randn(shape, generator=gen, dtype=torch.float32)
+        total, done, chunk, lo = steps * b, 0, 1, 0
+        videos = []
+        while lo < b:
+            hi = min(lo + chunk, b)
+
+            def on_step(step: int, _steps: int, size=hi - lo, before=done) -> None:
+                if callback is not None:
+                    callback(before + step * size, total)
+
+            denoise = self._guided_denoiser(f0[lo:hi], txt[lo:hi], None if where is None else where[lo:hi],
+                                            hint_guidance)
+            t0 = time.perf_counter()
+            videos.append(ddim_sample(denoise, self.schedule, (hi - lo,) + tuple(shape[1:]), steps, generator=gen,
+                                      device=device, callback=on_step, should_cancel=should_cancel,
+                                      start=None if start is None else start[lo:hi], start_t=start_t,
+                                      noise=noise[lo:hi]))
+            per_candidate_step_s = (time.perf_counter() - t0) / (steps * (hi - lo))
+            chunk = int(np.clip(STEP_TARGET_S / max(per_candidate_step_s, 1e-6), 1, MAX_CHUNK))
+            done += steps * (hi - lo)
+            lo = hi
+        return torch.cat(videos)
 
     def _guided_denoiser(self, f0: torch.Tensor, txt: torch.Tensor, where: torch.Tensor | None,
                          hint_guidance: float) -> Callable:

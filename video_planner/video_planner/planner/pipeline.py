@@ -23,6 +23,12 @@ def _no_progress(stage: str, fraction: float, step: int, total: int) -> None:
     pass
 
 
+def _raise_if_cancelled(should_cancel: Optional[CancelFn], where: str) -> None:
+    # Between the stages that run one uninterruptible call each (sentence encoder, grounding network).
+    if should_cancel is not None and should_cancel():
+        raise PlanCancelled(f'goal cancelled {where}')
+
+
 def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float]) -> int:
     """Index of the plan to keep: one that passes the gates; among those, the most confident inverse dynamics."""
     return max(range(len(ok)), key=lambda i: (bool(ok[i]), float(idm_scores[i])))
@@ -143,11 +149,13 @@ class VideoPlanner:
         embedding = np.asarray(self.video_model.encode_text(self.text_encoder, [request.instruction.strip()]),
                                dtype=np.float32)
         timings['encode'] = time.perf_counter() - t0
+        _raise_if_cancelled(should_cancel, 'while encoding the instruction')
         hint = None
         if self.grounder is not None:
             t0 = time.perf_counter()
             hint = self.grounder.hint(rgb, request.instruction.strip(), self.image_size)
             timings['ground'] = time.perf_counter() - t0
+            _raise_if_cancelled(should_cancel, 'while grounding the instruction')
 
         count = request.num_candidates or self.config.num_candidates
         steps = request.sampling_steps or self.config.sampling_steps

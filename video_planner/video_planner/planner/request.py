@@ -8,8 +8,7 @@ import numpy as np
 
 from video_planner.camera import CameraModel
 from video_planner.errors import PlanningError, VideoPlannerError
-
-MAX_INSTRUCTION_CHARS = 300
+from video_planner.planner.goal_limits import check_instruction
 
 # progress(stage, fraction of the whole goal, sampler step, sampler steps)
 ProgressFn = Callable[[str, float, int, int], None]
@@ -36,13 +35,7 @@ class PlanRequest:
     gripper: float = 0.0                 # the gripper now, 0 open .. 1 closed: where the plan's commands start
 
     def validate(self) -> None:
-        text = (self.instruction or '').strip()
-        if not text:
-            raise VideoPlannerError('instruction is empty: say what the robot should do, e.g. "push the red cube to the left"')
-        if len(text) > MAX_INSTRUCTION_CHARS:
-            raise VideoPlannerError(f'instruction has {len(text)} characters; at most {MAX_INSTRUCTION_CHARS} are accepted')
-        if not text.isprintable():
-            raise VideoPlannerError('instruction contains control characters')
+        check_instruction(self.instruction, field='instruction')
         if not 0.0 <= float(self.gripper) <= 1.0:
             raise VideoPlannerError(f'gripper must be in [0, 1] (0 open, 1 closed), got {self.gripper!r}')
         rgb = self.rgb

@@ -36,6 +36,7 @@ from video_planner_interfaces.msg import VideoPlan
 from visualization_msgs.msg import MarkerArray
 
 from video_planner.errors import VideoPlannerError
+from video_planner.model.threads import set_torch_threads
 from video_planner.planner import Plan, VideoPlanner
 from video_planner.ros import conversions
 from video_planner.ros.params import NodeParameters, param
@@ -86,6 +87,7 @@ class InverseDynamicsNode(Node):
         super().__init__('inverse_dynamics_node', **node_kwargs)
         self.params = NodeParameters(self, InverseDynamicsNodeParams, on_change=self._on_params)
         p = self.params.config
+        set_torch_threads(p.torch_threads)
         self.planner = planner or VideoPlanner(p.planner_config())
         _ = self.planner.inverse_dynamics, self.planner.kinematics  # fail at start-up on a bad URDF / checkpoint
         self.base_frame = base_frame_of(self.planner)

@@ -10,8 +10,11 @@ Data flow per goal:
 
 Goal policy: one goal at a time. A goal that arrives while another runs is REJECTED (the client can
 cancel the running goal first); a rejected goal costs nothing and cannot starve the running one.
-Goals with an empty / overlong / non-printable instruction are accepted and then aborted at once,
-so the client receives the reason in ``result.message``.
+Goals that break a per-goal bound (empty / overlong / non-printable instruction, num_candidates over
+max_candidates, sampling_steps over max_sampling_steps, a seed below -1) are accepted and then aborted at
+once, so the client receives the reason in ``result.message`` (planner/goal_limits.py). A goal that runs
+longer than ``goal_time_budget_s`` is aborted with that reason; cancel is honoured between sampler steps
+of a chunk of candidates (model/sampler.py), so within a fraction of a second at every stage.
 """
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ from video_planner_interfaces.action import PlanVideo
 from video_planner_interfaces.msg import VideoPlan
 
 from video_planner.errors import ConfigError, VideoPlannerError
+from video_planner.model.threads import set_torch_threads
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner
+from video_planner.planner.goal_limits import GoalLimits, GoalRequest, check_goal
 from video_planner.planner.pipeline import best_candidate
 from video_planner.ros import conversions
 from video_planner.ros.camera_tf import CameraPoseFromTf
@@ -43,7 +48,6 @@ PLAN_TOPIC = 'video_plan'
 FRAMES_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 # Transient-local: a (re)started subscriber receives the last completed plan.
 PLAN_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-MAX_GOAL_INSTRUCTION_CHARS = 300
 
 
 @dataclass
@@ -90,6 +94,9 @@ class PipelineParams:
     max_joint_velocity_scale: float = param(0.5, 'fraction of the URDF joint velocity limits used', low=0.01,
                                             high=1.0)
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
+    torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
+                               'all of them slow sampling 30-100x when other work holds a core; '
+                               'model/threads.py)', low=0, high=256, read_only=True)
 
     def validate(self) -> None:
         if len(self.camera_pose) != 7:
@@ -137,11 +144,30 @@ class PlannerNodeParams(PipelineParams):
                                     low=0.0, high=600.0)
     frame_wait_s: float = param(3.0, 'how long a goal waits for a first camera frame before it is aborted',
                                 low=0.0, high=600.0)
+    max_frame_staleness_s: float = param(0.0, 'a goal is refused when no camera frame came for this long (the '
+                                         'camera has stopped); 0 = 5 periods of the camera\'s own rate, at '
+                                         'least 1 s', low=0.0, high=60.0)
     fallback_in_process: bool = param(True, 'run inverse dynamics + IK in this node when no inverse-dynamics '
                                       'node answers in time')
+    max_candidates: int = param(8, 'largest goal.num_candidates accepted; a goal asking for more is aborted '
+                                'with the reason', low=1, high=64)
+    max_sampling_steps: int = param(64, 'largest goal.sampling_steps accepted; a goal asking for more is aborted '
+                                    'with the reason', low=1, high=255)
+    goal_time_budget_s: float = param(120.0, 'a goal still running after this long is aborted with the reason '
+                                      '(frees the node for the next goal)', low=1.0, high=3600.0)
     warm_up: bool = param(True, 'load the video model and text encoder at start-up (fail early on a bad file, '
                           'and the first goal is as fast as the next)',
                           read_only=True)
+
+    def validate(self) -> None:
+        super().validate()
+        for name, bound in (('num_candidates', 'max_candidates'), ('sampling_steps', 'max_sampling_steps')):
+            if getattr(self, name) > getattr(self, bound):
+                raise ConfigError(f"parameter '{name}'={getattr(self, name)} is over '{bound}'="
+                                  f'{getattr(self, bound)}: the default must be a goal the node accepts')
+
+    def goal_limits(self) -> GoalLimits:
+        return GoalLimits(max_candidates=self.max_candidates, max_sampling_steps=self.max_sampling_steps)
 
 
 def make_inputs(node: Node, params: PipelineParams, planner: VideoPlanner,
@@ -206,28 +232,32 @@ class PlannerNode(Node):
         super().__init__('planner_node', **node_kwargs)
         self.params = NodeParameters(self, PlannerNodeParams, on_change=self._on_params)
         p = self.params.config
+        threads = set_torch_threads(p.torch_threads)
         self.planner = planner or VideoPlanner(p.planner_config())
         if p.warm_up:
             self.planner.warm_up()
             self.planner.text_encoder.encode('warm up')  # the sentence model loads on first use (seconds)
         self._group = ReentrantCallbackGroup()
         self.inputs = make_inputs(self, p, self.planner)
+        self.inputs.max_staleness_s = p.max_frame_staleness_s
         self._frames_pub = self.create_publisher(VideoPlan, FRAMES_TOPIC, FRAMES_QOS)
         self._mailbox = PlanMailbox()
         self.create_subscription(VideoPlan, PLAN_TOPIC, self._mailbox.deliver, PLAN_QOS,
                                  callback_group=self._group)
         self._busy = threading.Lock()
+        self._goal_deadline = float('inf')
         self._stopping = threading.Event()
         self._server = ActionServer(self, PlanVideo, 'plan_video', execute_callback=self._execute,
                                     goal_callback=self._on_goal, cancel_callback=self._on_cancel,
                                     callback_group=self._group)
         self.get_logger().info(f'planner_node ready: action plan_video, camera {p.image_topic}, '
-                               f'model {self.planner.config.checkpoint_path.name}')
+                               f'model {self.planner.config.checkpoint_path.name}, {threads} torch thread(s)')
 
     def _on_params(self, config: PlannerNodeParams) -> None:
         # Gates and defaults apply from the next goal; model files are read-only parameters.
         self.planner.config = config.planner_config()
         self.inputs.max_age_s = config.max_frame_age_s
+        self.inputs.max_staleness_s = config.max_frame_staleness_s
 
     # ------------------------------------------------------------------ goal life cycle
     def _on_goal(self, goal: PlanVideo.Goal) -> GoalResponse:
@@ -253,15 +283,23 @@ class PlannerNode(Node):
         self._stopping.set()
 
     def _should_stop(self, goal_handle) -> bool:
-        return goal_handle.is_cancel_requested or self._stopping.is_set()
+        return goal_handle.is_cancel_requested or self._stopping.is_set() or self._over_budget()
+
+    def _over_budget(self) -> bool:
+        return time.monotonic() > self._goal_deadline
 
     def _execute(self, goal_handle) -> PlanVideo.Result:
         started = time.monotonic()
+        budget_s = self.params.config.goal_time_budget_s
+        self._goal_deadline = started + budget_s
         try:
             result = self._run_goal(goal_handle)
         except PlanCancelled as exc:
             if self._stopping.is_set() and not goal_handle.is_cancel_requested:
                 result = self._finish(goal_handle, 'abort', 'planner_node is shutting down')
+            elif self._over_budget() and not goal_handle.is_cancel_requested:
+                result = self._finish(goal_handle, 'abort', f'goal ran over goal_time_budget_s={budget_s:g} s '
+                                      f'({time.monotonic() - started:.1f} s); ask for fewer candidates or steps')
             else:
                 result = self._finish(goal_handle, 'canceled', str(exc))
         except VideoPlannerError as exc:
@@ -294,10 +332,13 @@ class PlannerNode(Node):
 
     def _run_goal(self, goal_handle) -> PlanVideo.Result:
         goal: PlanVideo.Goal = goal_handle.request
-        instruction = check_instruction(goal.instruction)
         p = self.params.config
+        instruction = check_goal(GoalRequest(goal.instruction, int(goal.num_candidates), int(goal.sampling_steps),
+                                             int(goal.seed)), p.goal_limits())
         self._feedback(goal_handle, 'waiting_for_frame', 0.0)
-        self.inputs.wait_for_frame(p.frame_wait_s)
+        self.inputs.wait_for_frame(p.frame_wait_s, lambda: self._should_stop(goal_handle))
+        if self._should_stop(goal_handle):
+            raise PlanCancelled('goal cancelled while waiting for a camera frame')
         snapshot = self.inputs.snapshot()
         request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
@@ -367,20 +408,6 @@ def _frames_only(instruction: str, frames: np.ndarray, period_s: float):
     empty = np.zeros((0, 4, 4))
     return Plan(instruction=instruction, frames=frames, frame_period_s=period_s, T_base_ee=empty,
                 gripper=np.zeros(0, np.float32), confidence=np.zeros(0, np.float32), status='pending')
-
-
-def check_instruction(text: str) -> str:
-    """The goal's instruction, stripped, or a VideoPlannerError saying what is wrong with it."""
-    text = (text or '').strip()
-    if not text:
-        raise VideoPlannerError('goal.instruction is empty: say what the robot should do, '
-                                'e.g. "push the red cube to the left"')
-    if len(text) > MAX_GOAL_INSTRUCTION_CHARS:
-        raise VideoPlannerError(f'goal.instruction has {len(text)} characters; at most '
-                                f'{MAX_GOAL_INSTRUCTION_CHARS} are accepted')
-    if not text.isprintable():
-        raise VideoPlannerError('goal.instruction contains control characters (newlines, tabs, escapes)')
-    return text
 
 
 def main(args=None) -> int:

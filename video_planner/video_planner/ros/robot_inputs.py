@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -23,16 +22,15 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.ros import conversions
+from video_planner.ros.sensor_history import (MATCH_TOLERANCE_S, FrameArrivals, append_thinned, closest,
+                                              new_history)
 
 # Largest image we accept (pixels); anything bigger is a driver bug or an attack, not a camera frame.
 MAX_IMAGE_PIXELS = 4096 * 4096
-# The inverse-dynamics node looks up the depth and state of a frame that sampling took a while to turn
-# into a video: keep HISTORY_S seconds of them, thinned to one per HISTORY_SPACING_S (the newest always kept).
-HISTORY_S = 60.0
-HISTORY_SPACING_S = 0.2
-HISTORY = int(HISTORY_S / HISTORY_SPACING_S)
-# Depth and robot state this far (s) from the frame's stamp are still "taken with it".
-MATCH_TOLERANCE_S = 0.5
+# A message stamped further ahead of this node's clock than this is refused: clocks of two machines
+# synchronised by NTP/PTP agree far better, and a message from the future that was accepted would make
+# every real message after it look out of order until the clock caught up with it.
+FUTURE_TOLERANCE_S = 0.5
 # How long to wait for depth / robot state that has not arrived yet for a frame.
 STATE_WAIT_S = 1.0
 CAMERA_POSE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -116,10 +114,12 @@ class RobotInputs:
         self._T_base_camera = np.asarray(T_base_camera_default, dtype=np.float64)
         self._lock = threading.Lock()
         self._rgb: Optional[tuple[float, str, np.ndarray]] = None
+        self._rgb_arrivals = FrameArrivals()
+        self.max_staleness_s = 0.0  # 0 = derived from the camera's own rate (FrameArrivals)
         self._info: Optional[CameraInfo] = None
-        self._depth: deque = deque(maxlen=HISTORY)   # (stamp_s, depth_m)
-        self._joints: deque = deque(maxlen=HISTORY)  # (stamp_s, names, q)
-        self._ee: deque = deque(maxlen=HISTORY)      # (stamp_s, T_base_ee)
+        self._depth = new_history()   # (stamp_s, depth_m)
+        self._joints = new_history()  # (stamp_s, names, q)
+        self._ee = new_history()      # (stamp_s, T_base_ee)
         self.frames_received = 0
         sensor = qos_profile_sensor_data
 
@@ -144,14 +144,20 @@ class RobotInputs:
     def _now_s(self) -> float:
         return self._node.get_clock().now().nanoseconds * 1e-9
 
-    def _check_stamp(self, header, latest_s: Optional[float]) -> float:
+    def _not_in_future(self, header) -> float:
         stamp = _stamp_s(header)
+        ahead = stamp - self._now_s()
+        if ahead > FUTURE_TOLERANCE_S:
+            raise VideoPlannerError(f'header.stamp is {ahead:.1f} s in the future (more than {FUTURE_TOLERANCE_S} s '
+                                    'ahead of this node\'s clock); are the clocks synchronised?')
+        return stamp
+
+    def _check_stamp(self, header, latest_s: Optional[float]) -> float:
+        stamp = self._not_in_future(header)
         if self.max_age_s > 0:
             age = self._now_s() - stamp
             if age > self.max_age_s:
                 raise VideoPlannerError(f'header.stamp is {age:.1f} s old (max_frame_age_s={self.max_age_s:g})')
-            if age < -self.max_age_s:
-                raise VideoPlannerError(f'header.stamp is {-age:.1f} s in the future; are the clocks synchronised?')
         if latest_s is not None and stamp < latest_s:
             raise VideoPlannerError('header.stamp is older than the last accepted message (out of order)')
         return stamp
@@ -186,6 +192,7 @@ class RobotInputs:
         with self._lock:
             stamp = self._check_stamp(msg.header, self._rgb[0] if self._rgb else None)
             self._rgb = (stamp, msg.header.frame_id, rgb)
+            self._rgb_arrivals.arrived(time.monotonic())
             self.frames_received += 1
 
     def _on_depth(self, msg: Image) -> None:
@@ -196,7 +203,7 @@ class RobotInputs:
         depth_m = conversions.image_to_depth_m(msg)
         with self._lock:
             stamp = self._check_stamp(msg.header, self._depth[-1][0] if self._depth else None)
-            _append_thinned(self._depth, (stamp, depth_m))
+            append_thinned(self._depth, (stamp, depth_m))
 
     def _on_info(self, msg: CameraInfo) -> None:
         self._guarded(self.topics.camera_info, self._take_info, msg)
@@ -222,21 +229,23 @@ class RobotInputs:
         q = np.asarray(msg.position, dtype=np.float64)
         if len(names) != len(q) or not np.all(np.isfinite(q)):
             raise VideoPlannerError(f'JointState has {len(names)} names, {len(q)} finite-checked positions')
+        stamp = self._not_in_future(msg.header)
         with self._lock:
-            _append_thinned(self._joints, (_stamp_s(msg.header), names, q))
+            append_thinned(self._joints, (stamp, names, q))
 
     def _on_ee(self, msg: PoseStamped) -> None:
         self._guarded(self.topics.ee_pose, self._take_ee, msg)
 
     def _take_ee(self, msg: PoseStamped) -> None:
         T = conversions.pose_to_matrix(msg.pose)
+        stamp = self._not_in_future(msg.header)
         with self._lock:
-            _append_thinned(self._ee, (_stamp_s(msg.header), T))
+            append_thinned(self._ee, (stamp, T))
 
     # ------------------------------------------------------------------ queries
-    def wait_for_frame(self, timeout_s: float) -> bool:
+    def wait_for_frame(self, timeout_s: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
         deadline = time.monotonic() + timeout_s
-        while self._rgb is None and time.monotonic() < deadline:
+        while self._rgb is None and time.monotonic() < deadline and not cancelled():
             time.sleep(0.02)
         return self._rgb is not None
 
@@ -253,11 +262,22 @@ class RobotInputs:
         if latest is None:
             raise VideoPlannerError(f'no camera frame received on {self._node.resolve_topic_name(self.topics.image)} '
                                     'yet; is the camera (or sim_robot_node) running?')
-        stamp, frame_id, rgb = latest
+        self._refuse_stale_frame()
+        with self._lock:
+            stamp, frame_id, rgb = self._rgb
         if self.max_age_s > 0 and self._now_s() - stamp > self.max_age_s:
             raise VideoPlannerError(f'the latest camera frame is {self._now_s() - stamp:.1f} s old '
                                     f'(max_frame_age_s={self.max_age_s:g}); has the camera stopped?')
         return self.inputs_at(stamp, frame_id, rgb)
+
+    def _refuse_stale_frame(self) -> None:
+        """A frame from a camera that has stopped is not planned on: wait one staleness bound for a newer one."""
+        bound_s = self._rgb_arrivals.staleness_bound_s(self.max_staleness_s)
+        deadline = time.monotonic() + bound_s
+        while (reason := self._rgb_arrivals.stale_reason(time.monotonic(), self.max_staleness_s)) is not None:
+            if time.monotonic() > deadline:
+                raise VideoPlannerError(reason)
+            time.sleep(0.02)
 
     def inputs_at(self, stamp: float, frame_id: str, rgb: Optional[np.ndarray]) -> Snapshot:
         """The depth, camera and robot state taken closest to ``stamp``, around the given frame.
@@ -269,9 +289,9 @@ class RobotInputs:
         while True:
             with self._lock:
                 info, T_base_camera = self._info, self._T_base_camera
-                depth = _closest(self._depth, stamp)
-                joints = _closest(self._joints, stamp)
-                ee = _closest(self._ee, stamp)
+                depth = closest(self._depth, stamp)
+                joints = closest(self._joints, stamp)
+                ee = closest(self._ee, stamp)
             complete = (ee is not None or joints is not None) and (depth is not None or not self.topics.depth)
             if complete or time.monotonic() > deadline:
                 break
@@ -309,21 +329,6 @@ class RobotInputs:
                                     f'{self.topics.ee_pose or "ee_pose"} (PoseStamped) or joint_states + a URDF')
         return Snapshot(stamp_s=stamp, frame_id=frame_id, rgb=rgb, depth_m=depth_m, camera=camera,
                         T_base_ee=np.asarray(T_base_ee, dtype=np.float64), q_current=q, joint_names=names)
-
-
-def _append_thinned(history: deque, item: tuple) -> None:
-    """Append, replacing the newest entry instead when the one before it is closer than the spacing."""
-    if len(history) >= 2 and item[0] - history[-2][0] < HISTORY_SPACING_S:
-        history[-1] = item
-    else:
-        history.append(item)
-
-
-def _closest(history: deque, stamp: float):
-    if not history:
-        return None
-    best = min(history, key=lambda item: abs(item[0] - stamp))
-    return best if abs(best[0] - stamp) <= MATCH_TOLERANCE_S else None
 
 
 def _ordered(names: tuple[str, ...], q: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:

@@ -7,11 +7,25 @@ CI). Here SIGINT and SIGTERM only ask the spin loop to stop. The main thread the
 in flight (``request_stop``, ``busy``), waits for the running callbacks, destroys the node and shuts rclpy
 down, in that order. A second signal while that runs (a second Ctrl-C, or the SIGTERM that `launch` sends when
 SIGINT did not end the process in time) exits at once, with 128 + the signal number.
+
+Two more things in that order are ours, because rclpy's are wrong for a stop (issue 21):
+- ``MultiThreadedExecutor.shutdown`` destroys its guard condition before it joins its threads, and a callback
+  handler already handed to a thread triggers that guard condition when it starts or ends. On a busy machine
+  handlers are still queued when the stop comes (a 30 Hz camera keeps them coming), so every stop printed
+  "The following exception was never retrieved: cannot use Destroyable because destruction was requested".
+  Here the spin loop stops first, then the handlers already handed out are finished and their results read
+  (``_finish_handlers``), and only then is the executor shut down.
+- Interpreter finalisation (tearing down torch, transformers, the middleware's participants) took 4-5 s on a
+  loaded 2-core machine after the node had long stopped, so `launch` escalated to SIGTERM at its 5 s limit.
+  Once the node is destroyed and rclpy shut down nothing of ours is left to close: the process exits there
+  (``exit_process``), after flushing its output.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Callable, Optional
@@ -32,11 +46,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_node(make_node: Callable[[], Node], args=None, threads: int = 4,
-             until: Optional[Callable[[Node], bool]] = None) -> int:
+             until: Optional[Callable[[Node], bool]] = None, exit_process: bool = True) -> int:
     """Build the node, spin it until SIGINT / SIGTERM (or ``until(node)``), stop cleanly; the exit code.
 
     A ``VideoPlannerError`` while building the node is a configuration problem: one clear line and
-    exit code 2, not a traceback.
+    exit code 2, not a traceback. With ``exit_process`` (a node's ``main``) the process ends here with that
+    code once everything is closed, without the seconds of interpreter finalisation; pass False to get the
+    code back and carry on in the same process.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = threading.Event()
@@ -65,13 +81,44 @@ def run_node(make_node: Callable[[], Node], args=None, threads: int = 4,
         if node is not None and executor is not None:
             _drain(executor, node)
         if executor is not None:
+            _finish_handlers(executor, node)
             executor.shutdown()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if exit_process:
+        _exit(code)
     return code
+
+
+def _finish_handlers(executor, node: Optional[Node]) -> None:
+    """Wait for the callback handlers the executor already gave its threads, and read their results.
+
+    The spin loop has stopped, so no new handler is handed out; the ones in flight end within one
+    callback. Reading each result is what rclpy's spin_once would have done next: an exception raised in
+    a callback is logged here instead of printed as "never retrieved" when the task is garbage collected.
+    """
+    for task in list(getattr(executor, '_futures', ())):  # MultiThreadedExecutor's handlers in flight
+        while not task.done():
+            time.sleep(0.01)  # a callback that never returns holds the stop here; a second signal ends it
+        exc = task.exception()
+        if exc is not None and node is not None:
+            node.get_logger().warning(f'a callback ended with {type(exc).__name__}: {exc}')
+    if hasattr(executor, '_futures'):
+        executor._futures.clear()
+
+
+def _exit(code: int) -> None:
+    """End the process now: flush what it printed and logged, and skip interpreter finalisation."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe: nothing more can be said on it
+            pass
+    os._exit(code)
 
 
 def _drain(executor, node: Node) -> None:
