@@ -1,0 +1,89 @@
+"""planner_node's side of execution: one ``execute_plan`` goal to the inverse-dynamics node, followed to its end.
+
+``ExecutePlanClient.run`` blocks the calling (action-execute) thread while the node's executor completes the
+futures; it never sends a goal once ``should_stop`` holds, and cancels the goal it sent as soon as it does.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from rclpy.action import ActionClient
+from video_planner_interfaces.action import ExecutePlan
+
+from video_planner.ros.execution import FAILED, STOPPED
+
+POLL_S = 0.01
+# After a cancel, how long to wait for the inverse-dynamics node to confirm that the arm holds.
+CANCEL_WAIT_S = 2.0
+# A server that has not been seen for this long while its goal runs is gone (killed, or the network).
+SERVER_LOST_S = 2.0
+
+
+@dataclass
+class ExecutionReport:
+    """What PlanVideo's result says about execution."""
+
+    executed: bool       # a command of the plan reached the robot (as far as the planner can know)
+    executed_by: str
+    outcome: str         # ExecutePlan.Result.outcome
+    message: str
+
+
+class ExecutePlanClient:
+    def __init__(self, node, action_name: str, callback_group=None):
+        self._node = node
+        self.action_name = action_name
+        self._client = ActionClient(node, ExecutePlan, action_name, callback_group=callback_group)
+
+    def run(self, plan_id: str, server_wait_s: float, should_stop: Callable[[], bool],
+            on_progress: Callable[[float], None]) -> ExecutionReport:
+        """Executes ``plan_id`` and returns how it ended; a stop request cancels it (the arm holds)."""
+        deadline = time.monotonic() + server_wait_s
+        while not self._client.server_is_ready():
+            if should_stop():
+                return ExecutionReport(False, '', STOPPED, 'cancelled before execution was requested')
+            if time.monotonic() > deadline:
+                return ExecutionReport(False, '', FAILED, f'no {self.action_name} action server (is '
+                                                          f'inverse_dynamics_node running?): nothing was executed')
+            time.sleep(POLL_S)
+        sent = self._client.send_goal_async(ExecutePlan.Goal(plan_id=plan_id),
+                                            feedback_callback=lambda msg: on_progress(float(msg.feedback.progress)))
+        lost = _LostServer(self._client)
+        while not sent.done():
+            if lost():
+                return ExecutionReport(False, '', FAILED, f'the {self.action_name} server vanished before it '
+                                                          'answered the goal: nothing is known to be executed')
+            time.sleep(POLL_S)
+        handle = sent.result()
+        if not handle.accepted:
+            return ExecutionReport(False, '', FAILED, f'{self.action_name} refused the goal for plan {plan_id}')
+        result = handle.get_result_async()
+        cancelled_at = None
+        while not result.done():
+            if cancelled_at is None and should_stop():
+                handle.cancel_goal_async()
+                cancelled_at = time.monotonic()
+            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_WAIT_S:
+                return ExecutionReport(True, '', STOPPED, f'cancelled; {self.action_name} did not confirm the stop '
+                                                          f'within {CANCEL_WAIT_S:g} s')
+            if lost():
+                return ExecutionReport(True, '', FAILED, f'the {self.action_name} server vanished during '
+                                                         "execution: the arm's state is unknown")
+            time.sleep(POLL_S)
+        answer = result.result().result
+        return ExecutionReport(bool(answer.executed_by), answer.executed_by, answer.outcome, answer.message)
+
+
+class _LostServer:
+    """True once the action server has been unseen for SERVER_LOST_S."""
+
+    def __init__(self, client: ActionClient):
+        self._client = client
+        self._seen = time.monotonic()
+
+    def __call__(self) -> bool:
+        if self._client.server_is_ready():
+            self._seen = time.monotonic()
+        return time.monotonic() - self._seen > SERVER_LOST_S
