@@ -1,20 +1,24 @@
-"""inverse_dynamics_node: frames in, a completed VideoPlan and (only when allowed and safe) commands out.
+"""inverse_dynamics_node: frames in, a completed and stored VideoPlan out; commands only for an execute_plan goal.
 
 The frames are what a video model would send; here they are the simulator's own current frame held
 still, i.e. "stay where you are", so the expected motion is known: every pose at the current pose.
 """
+import time
 import uuid
 
 import numpy as np
 import pytest
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
+from action_msgs.msg import GoalStatus
+from rclpy.action import ActionClient
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
+from video_planner_interfaces.action import ExecutePlan
 from video_planner_interfaces.msg import VideoPlan
 from visualization_msgs.msg import MarkerArray
 
@@ -57,6 +61,8 @@ class Session:
         self.ee_commands = client.record(PoseStamped, 'ee_command', 10)
         self.done = client.record(String, 'execution_done', 10)
         self.ee = client.record(PoseStamped, 'ee_pose', qos_profile_sensor_data)
+        self.joints = client.record(JointState, 'joint_states', qos_profile_sensor_data)
+        self.execute_action = ActionClient(client.node, ExecutePlan, 'execute_plan')
         self.frames_pub = client.publisher(VideoPlan, 'video_plan/frames', QoSProfile(
             depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE))
         wait_until(lambda: self.camera and self.ee, 20.0, 'camera frames and ee_pose from the simulator')
@@ -81,7 +87,7 @@ class Session:
         self.frames_pub.publish(conversions.video_plan_to_msg(envelope))
         return plan_id
 
-    def still_plan(self, execute: bool, tries: int = 3) -> VideoPlan:
+    def still_plan(self, execute: bool = False, tries: int = 3) -> VideoPlan:
         """Sends a still video and returns the node's answer. A node on a loaded machine can miss the depth
         image taken with a frame (it then refuses that plan, saying so); a fresher frame is tried then."""
         for _ in range(tries):
@@ -90,18 +96,34 @@ class Session:
                 break
         return answer
 
+    def execute(self, plan_id: str):
+        """Sends an execute_plan goal; its accepted goal handle."""
+        assert self.execute_action.wait_for_server(timeout_sec=20.0), 'execute_plan action server not found'
+        handle = wait_future(self.execute_action.send_goal_async(ExecutePlan.Goal(plan_id=plan_id)), 20.0,
+                             'execute_plan goal response')
+        assert handle.accepted
+        return handle
+
+    def outcome(self, handle, timeout_s: float = 30.0):
+        """(goal status, ExecutePlan.Result) once the execution has ended."""
+        response = wait_future(handle.get_result_async(), timeout_s, 'execute_plan result')
+        return response.status, response.result
+
+    def commands(self) -> int:
+        return len(self.trajectories) + len(self.ee_commands)
+
     def answer(self, plan_id: str, timeout_s: float = 30.0) -> VideoPlan:
         wait_until(lambda: any(p.plan_id == plan_id for p in self.plans), timeout_s, f'the answer to {plan_id}')
         return next(p for p in self.plans if p.plan_id == plan_id)
 
 
-def test_still_video_gives_a_still_plan_and_commands_when_executing(robot):
+def test_a_plan_is_stored_not_executed_and_runs_when_asked_by_id(robot):
     logs, client = robot
     node = id_node(logs, execute_enabled=True, command_rate_hz=20.0)
     try:
         session = Session(client)
         T_now = conversions.pose_to_matrix(session.ee[-1].pose)
-        answer = session.still_plan(execute=True)
+        answer = session.still_plan(execute=True)   # the flag on the wire no longer executes anything
         plan_id = answer.plan_id
         assert answer.status == 'ok', answer.status
         poses = conversions.path_to_poses(answer.ee_path)
@@ -111,9 +133,23 @@ def test_still_video_gives_a_still_plan_and_commands_when_executing(robot):
         urdf_joints = ArmKinematics.from_urdf(spec.urdf_path, spec.base_frame, spec.ee_frame).joint_names
         assert list(answer.joint_trajectory.joint_names) == list(urdf_joints)
         assert answer.arm == ARM
-        wait_until(lambda: session.trajectories and len(session.ee_commands) >= 3, 10.0, 'commands')
-        assert list(session.trajectories[-1].joint_names) == list(urdf_joints)
-        assert len(session.trajectories[-1].points) >= FRAMES  # (+ the current joints as point 0)
+        time.sleep(1.0)
+        assert session.commands() == 0, 'a plan was executed because it arrived'
+
+        # Reviewed (here: its path is still); now execute exactly that plan by its id.
+        feedback = []
+        handle = wait_future(session.execute_action.send_goal_async(
+            ExecutePlan.Goal(plan_id=plan_id), feedback_callback=lambda m: feedback.append(m.feedback)), 20.0, 'goal')
+        status, result = session.outcome(handle)
+        assert status == GoalStatus.STATUS_SUCCEEDED, result.message
+        assert (result.success, result.outcome) == (True, ExecutePlan.Goal.OUTCOME_FINISHED)
+        assert 'topics' in result.executed_by and 'inverse_dynamics_node' in result.executed_by
+        assert result.duration_s >= (FRAMES - 1) * 0.1 - 0.05
+        assert len(session.trajectories) == 1
+        assert list(session.trajectories[0].joint_names) == list(urdf_joints)
+        assert len(session.trajectories[0].points) >= FRAMES  # (+ the current joints as point 0)
+        assert len(session.ee_commands) >= 3
+        assert all(f.plan_id == plan_id for f in feedback)
         wait_until(lambda: any(d.data == plan_id for d in session.done), 10.0, 'execution_done')
         wait_until(lambda: session.paths and session.markers, 5.0, 'ee_path and ee_markers')
         assert len(session.paths[-1].poses) == FRAMES
@@ -122,38 +158,129 @@ def test_still_video_gives_a_still_plan_and_commands_when_executing(robot):
         assert node.stop() == 0, node.log()[-3000:]
 
 
-def test_no_commands_without_the_plan_flag_or_the_parameter(robot):
+def test_execution_is_refused_with_the_reason_when_disabled_or_unknown(robot):
     logs, client = robot
     node = id_node(logs, execute_enabled=False)
     try:
         session = Session(client)
-        answer = session.still_plan(execute=True)   # node forbids
+        answer = session.still_plan()
         assert answer.status == 'ok'
+        status, result = session.outcome(session.execute(answer.plan_id))
+        assert status == GoalStatus.STATUS_ABORTED
+        assert result.outcome == ExecutePlan.Goal.OUTCOME_FAILED and 'execute_enabled' in result.message
+        assert result.executed_by == ''
         params = AsyncParameterClient(client.node, 'inverse_dynamics_node')
         assert params.wait_for_services(10.0)
-        result = wait_future(params.set_parameters([Parameter('execute_enabled', value=True)]), 10.0, 'set')
-        assert result.results[0].successful
-        answer = session.still_plan(execute=False)  # plan does not ask
-        assert answer.status == 'ok'
-        import time
-        time.sleep(1.0)
-        assert session.trajectories == [] and session.ee_commands == []
+        change = wait_future(params.set_parameters([Parameter('execute_enabled', value=True)]), 10.0, 'set')
+        assert change.results[0].successful
+        status, result = session.outcome(session.execute('no-such-plan'))
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
+        assert "unknown plan_id 'no-such-plan'" in result.message
+        time.sleep(0.5)
+        assert session.commands() == 0
     finally:
         node.stop()
 
 
-def test_a_failed_gate_is_reported_and_nothing_is_commanded(robot):
+def test_a_plan_that_failed_a_gate_is_never_executed(robot):
     logs, client = robot
-    # A workspace box that ends below the table: every pose of the arm is outside it.
+    # A workspace box that ends below the table: every pose of the arm is outside it (the shipped gate code).
     node = id_node(logs, execute_enabled=True, workspace_min=[-1.0, -1.0, -1.0], workspace_max=[1.0, 1.0, -0.5])
     try:
         session = Session(client)
-        answer = session.still_plan(execute=True)
+        answer = session.still_plan()
         assert 'outside the workspace' in answer.status
-        import time
+        status, result = session.outcome(session.execute(answer.plan_id))
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
+        assert 'safety gates' in result.message and 'outside the workspace' in result.message
         time.sleep(1.0)
-        assert session.trajectories == [] and session.ee_commands == []
-        assert node.wait_for_log('not executed', 5.0)
+        assert session.commands() == 0
+        assert node.wait_for_log('will not be executed', 5.0)
+    finally:
+        node.stop()
+
+
+# The node's frame period for the tests that stop an execution: FRAMES poses take 4 s.
+LONG_PERIOD_S = 1.0
+
+
+def start_long_execution(session: Session):
+    """A stored still plan being executed (the node runs with LONG_PERIOD_S); (plan_id, goal handle)."""
+    answer = session.still_plan()
+    assert answer.status == 'ok', answer.status
+    handle = session.execute(answer.plan_id)
+    wait_until(lambda: len(session.ee_commands) >= 3, 20.0, 'the command stream')
+    return answer.plan_id, handle
+
+
+def hold_trajectories(session: Session) -> list:
+    return [t for t in session.trajectories if len(t.points) == 1]
+
+
+def test_cancel_during_execution_holds_the_arm_within_0_2_s(robot):
+    logs, client = robot
+    node = id_node(logs, execute_enabled=True, command_rate_hz=20.0, frame_period_s=LONG_PERIOD_S)
+    try:
+        session = Session(client)
+        _, handle = start_long_execution(session)
+        arrivals = []  # (arrival time, JointTrajectory)
+        client.node.create_subscription(JointTrajectory, 'joint_trajectory',
+                                        lambda m: arrivals.append((time.monotonic(), m)), 10)
+        time.sleep(0.3)  # the new subscription matches before the cancel goes out
+        t_cancel = time.monotonic()
+        handle.cancel_goal_async()
+        wait_until(lambda: any(len(m.points) == 1 for _, m in arrivals), 5.0, 'the hold trajectory')
+        t_hold, hold = next((t, m) for t, m in arrivals if len(m.points) == 1)
+        latency = t_hold - t_cancel
+        status, result = session.outcome(handle)
+        assert status == GoalStatus.STATUS_CANCELED
+        assert result.outcome == ExecutePlan.Goal.OUTCOME_STOPPED and 'cancelled' in result.message
+        assert 'holding the measured' in result.message
+        assert latency < 0.2, f'the hold left {latency:.3f} s after the cancel'
+        # The hold is at the measured joints, and nothing of the plan follows it.
+        q_measured = np.asarray(session.joints[-1].position)
+        assert list(hold.joint_names) == list(session.joints[-1].name)
+        assert np.abs(np.asarray(hold.points[0].positions) - q_measured).max() < 0.05 and all(abs(v) < 10 for v in hold.points[0].positions)
+        n_ee, n_traj = len(session.ee_commands), len(session.trajectories)
+        time.sleep(1.5)
+        assert (len(session.ee_commands), len(session.trajectories)) == (n_ee, n_traj), 'commands after the hold'
+        print(f'cancel -> hold latency {latency * 1000:.0f} ms')
+    finally:
+        node.stop()
+
+
+def test_a_new_plan_stops_the_previous_command_stream(robot):
+    logs, client = robot
+    node = id_node(logs, execute_enabled=True, command_rate_hz=20.0, frame_period_s=LONG_PERIOD_S)
+    try:
+        session = Session(client)
+        first, handle = start_long_execution(session)
+        second = session.send_still_video(execute=False)
+        status, result = session.outcome(handle)
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_STOPPED)
+        assert f'a new plan {second} arrived' in result.message
+        assert len(hold_trajectories(session)) == 1
+        session.answer(second)
+        n = session.commands()
+        time.sleep(1.5)
+        assert session.commands() == n, 'the first plan kept streaming after a new plan arrived'
+    finally:
+        node.stop()
+
+
+def test_a_newer_execute_goal_pre_empts_the_running_one(robot):
+    logs, client = robot
+    node = id_node(logs, execute_enabled=True, command_rate_hz=20.0, frame_period_s=LONG_PERIOD_S)
+    try:
+        session = Session(client)
+        second = session.still_plan()           # stored first, executed second
+        first, handle = start_long_execution(session)
+        newer = session.execute(second.plan_id)
+        status, result = session.outcome(handle)
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_STOPPED)
+        assert f'pre-empted by a newer execute_plan goal for plan {second.plan_id}' in result.message
+        status, result = session.outcome(newer)
+        assert (status, result.outcome) == (GoalStatus.STATUS_SUCCEEDED, ExecutePlan.Goal.OUTCOME_FINISHED)
     finally:
         node.stop()
 
