@@ -308,6 +308,8 @@ class PlannerNode(Node):
         p = self.params.config
         self._feedback(goal_handle, 'waiting_for_frame', 0.0)
         self.inputs.wait_for_frame(p.frame_wait_s)
+        if self._should_stop(goal_handle):
+            raise PlanCancelled('goal cancelled while waiting for a camera frame')
         snapshot = self.inputs.snapshot()
         request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
