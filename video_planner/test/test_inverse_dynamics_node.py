@@ -296,3 +296,124 @@ def test_a_plan_without_frames_is_answered_with_the_reason(robot):
         assert node.alive()
     finally:
         node.stop()
+
+
+class StandInController:
+    """A FollowJointTrajectory server on its own node, as a joint_trajectory_controller would host: it takes as
+    long as the trajectory says (at least ``min_duration_s``: a still plan's trajectory lasts a few ms), honours
+    cancel, and answers with ``error_code``."""
+
+    def __init__(self, error_code: int = 0, min_duration_s: float = 0.0):
+        from control_msgs.action import FollowJointTrajectory
+        from rclpy.action import ActionServer, CancelResponse
+        from rclpy.callback_groups import ReentrantCallbackGroup
+        self.action = FollowJointTrajectory
+        self.error_code = error_code
+        self.min_duration_s = min_duration_s
+        self.goals: list = []     # (arrival time.monotonic(), FollowJointTrajectory.Goal)
+        self.cancels: list = []   # time.monotonic() of each cancel request
+        self.host = Client('stand_in_controller')
+        self._server = ActionServer(self.host.node, FollowJointTrajectory, '/arm_controller/follow_joint_trajectory',
+                                    execute_callback=self._execute, callback_group=ReentrantCallbackGroup(),
+                                    cancel_callback=lambda _: self.cancels.append(time.monotonic())
+                                    or CancelResponse.ACCEPT)
+
+    def _execute(self, handle):
+        self.goals.append((time.monotonic(), handle.request))
+        duration = max(conversions.duration_to_s(handle.request.trajectory.points[-1].time_from_start),
+                       self.min_duration_s)
+        started = time.monotonic()
+        while time.monotonic() - started < duration:
+            if handle.is_cancel_requested:
+                handle.canceled()
+                return self.action.Result(error_code=self.action.Result.SUCCESSFUL)
+            time.sleep(0.01)
+        if self.error_code == self.action.Result.SUCCESSFUL:
+            handle.succeed()
+        else:
+            handle.abort()
+        return self.action.Result(error_code=self.error_code, error_string='stand-in controller says so')
+
+    def close(self) -> None:
+        self._server.destroy()
+        self.host.close()
+
+
+needs_control_msgs = pytest.mark.skipif(__import__('importlib').util.find_spec('control_msgs') is None,
+                                        reason='control_msgs is not installed (scripts/setup.sh builds a test-only '
+                                               'copy where it is missing)')
+
+
+def fjt_node(logs, **params):
+    return id_node(logs, execute_enabled=True, command_interface='follow_joint_trajectory', controller_wait_s=10.0,
+                   **params)
+
+
+@needs_control_msgs
+def test_follow_joint_trajectory_executes_the_stored_plan_and_a_cancel_cancels_the_controller_goal(robot):
+    logs, client = robot
+    controller = StandInController(min_duration_s=4.0)
+    node = fjt_node(logs)
+    try:
+        session = Session(client)
+        answer = session.still_plan()
+        assert answer.status == 'ok', answer.status
+        status, result = session.outcome(session.execute(answer.plan_id))
+        assert (status, result.outcome) == (GoalStatus.STATUS_SUCCEEDED, ExecutePlan.Goal.OUTCOME_FINISHED)
+        assert result.executed_by == '/inverse_dynamics_node via FollowJointTrajectory ' \
+                                     '/arm_controller/follow_joint_trajectory'
+        assert len(controller.goals) == 1
+        sent = controller.goals[0][1].trajectory
+        assert list(sent.joint_names) == list(answer.joint_trajectory.joint_names)
+        assert [list(p.positions) for p in sent.points] == [list(p.positions) for p in answer.joint_trajectory.points]
+        assert conversions.time_to_ns(sent.header.stamp) == 0  # "start when received"
+        assert session.ee_commands == [] and session.trajectories == []  # the controller, not the topics
+
+        handle = session.execute(answer.plan_id)
+        wait_until(lambda: len(controller.goals) == 2, 10.0, 'the second controller goal')
+        time.sleep(0.3)
+        t_cancel = time.monotonic()
+        handle.cancel_goal_async()
+        wait_until(lambda: controller.cancels, 5.0, 'the controller goal to be cancelled')
+        latency = controller.cancels[0] - t_cancel
+        status, result = session.outcome(handle)
+        assert (status, result.outcome) == (GoalStatus.STATUS_CANCELED, ExecutePlan.Goal.OUTCOME_STOPPED)
+        assert 'cancelled the controller goal' in result.message
+        assert latency < 0.2, f'the controller goal was cancelled {latency:.3f} s after the cancel'
+        time.sleep(0.5)
+        assert len(controller.goals) == 2 and session.trajectories == []
+    finally:
+        node.stop()
+        controller.close()
+
+
+@needs_control_msgs
+def test_a_controller_tolerance_violation_is_the_outcome(robot):
+    logs, client = robot
+    from control_msgs.action import FollowJointTrajectory
+    controller = StandInController(error_code=FollowJointTrajectory.Result.PATH_TOLERANCE_VIOLATED)
+    node = fjt_node(logs)
+    try:
+        session = Session(client)
+        answer = session.still_plan()
+        status, result = session.outcome(session.execute(answer.plan_id))
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_TOLERANCE_VIOLATED)
+        assert 'path tolerance' in result.message and 'stand-in controller says so' in result.message
+    finally:
+        node.stop()
+        controller.close()
+
+
+@needs_control_msgs
+def test_no_controller_is_a_failed_execution_that_names_the_action(robot):
+    logs, client = robot
+    node = id_node(logs, execute_enabled=True, command_interface='follow_joint_trajectory', controller_wait_s=0.5)
+    try:
+        session = Session(client)
+        answer = session.still_plan()
+        status, result = session.outcome(session.execute(answer.plan_id))
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
+        assert 'no FollowJointTrajectory server on /arm_controller/follow_joint_trajectory' in result.message
+        assert result.executed_by == ''
+    finally:
+        node.stop()

@@ -123,6 +123,7 @@ class Execution:
         self.outcome = ''
         self.message = ''
         self.commands_sent = False     # set by the backend when the first command left the node
+        self.cancel_requested = False  # the execute_plan goal behind it was cancelled by its client
         self.backend_state: Any = None  # what the backend needs to stop this execution (e.g. a goal handle)
         self._done = threading.Event()
         self._lock = threading.Lock()

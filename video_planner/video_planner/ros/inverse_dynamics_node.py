@@ -55,6 +55,7 @@ EXECUTE_ACTION = 'execute_plan'
 # How often a running execute_plan goal looks at its execution (cancel, end) and sends feedback.
 EXECUTION_POLL_S = 0.01
 FEEDBACK_PERIOD_S = 0.1
+CANCELING_WAIT_S = 1.0
 
 
 @dataclass
@@ -188,9 +189,11 @@ class InverseDynamicsNode(Node):
 
     def _on_cancel(self, goal_handle) -> CancelResponse:
         # Stop here, not in the goal's loop: the hold leaves as soon as the cancel request is read.
-        with self._command_lock:
+        with self._command_lock:  # (held across the check and the flag: the goal cannot change in between)
             mine = self._active_goal is not None and bytes(self._active_goal.goal_id.uuid) == \
                 bytes(goal_handle.goal_id.uuid)
+            if mine:
+                self._active.cancel_requested = True
         if mine:
             self._stop_active(STOPPED, 'cancelled by the client')
         return CancelResponse.ACCEPT
@@ -244,6 +247,12 @@ class InverseDynamicsNode(Node):
     def _goal_result(self, goal_handle, execution: Optional[Execution], outcome: str,
                      message: str) -> ExecutePlan.Result:
         sent = execution is not None and execution.commands_sent
+        if execution is not None and execution.cancel_requested:
+            # The execution was stopped inside the cancel callback; the goal turns CANCELING only once that
+            # callback has returned.
+            deadline = time.monotonic() + CANCELING_WAIT_S
+            while not goal_handle.is_cancel_requested and time.monotonic() < deadline:
+                time.sleep(EXECUTION_POLL_S)
         result = ExecutePlan.Result(success=outcome == FINISHED, outcome=outcome, message=message,
                                     executed_by=execution.executed_by if sent else '',
                                     duration_s=float(execution.elapsed_s()) if sent else 0.0)
