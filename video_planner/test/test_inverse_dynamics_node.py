@@ -3,6 +3,7 @@
 The frames are what a video model would send; here they are the simulator's own current frame held
 still, i.e. "stay where you are", so the expected motion is known: every pose at the current pose.
 """
+import os
 import time
 import uuid
 
@@ -26,6 +27,7 @@ from ros_harness import ARM, OPEN_GATES, Client, start, wait_future, wait_until
 from video_planner.kinematics import ArmKinematics
 from video_planner.planner import Plan
 from video_planner.ros import conversions
+from video_planner.ros.process import start_node
 from video_planner.sim.arms import get_arm
 
 PLAN_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -417,3 +419,19 @@ def test_no_controller_is_a_failed_execution_that_names_the_action(robot):
         assert result.executed_by == ''
     finally:
         node.stop()
+
+
+def test_follow_joint_trajectory_without_control_msgs_stops_start_up_with_the_reason(tmp_path):
+    # A control_msgs that cannot be imported, first on the path: as on a machine without the package.
+    (tmp_path / 'control_msgs').mkdir()
+    (tmp_path / 'control_msgs' / '__init__.py').write_text("raise ImportError('No module named control_msgs')\n")
+    env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
+    proc = start_node('inverse_dynamics_node', {'arm': ARM, 'command_interface': 'follow_joint_trajectory'},
+                      log_dir=tmp_path, env=env)
+    try:
+        assert proc.popen.wait(timeout=90) == 2, proc.log()[-2000:]
+        log = proc.log()
+        assert "command_interface 'follow_joint_trajectory' needs the control_msgs package" in log
+        assert "Use command_interface 'topics' instead" in log
+    finally:
+        proc.stop()

@@ -286,6 +286,40 @@ def test_stopping_the_planner_mid_goal_aborts_the_goal_with_the_reason_and_exits
         sim.stop()
 
 
+def test_stopping_the_planner_during_execution_stops_the_arm(tmp_path):
+    """Ctrl-C while a goal's plan is being executed: the execution is cancelled (the arm holds), the client hears
+    why, and nothing of the plan is commanded afterwards."""
+    checkpoint = tiny_checkpoint()
+    sim = start('sim_robot_node', tmp_path, {'seed': 3}, namespace='stopexec')
+    inverse_dynamics = start('inverse_dynamics_node', tmp_path, pipeline_params(
+        checkpoint, execute_enabled=True, frame_period_s=1.0), namespace='stopexec')
+    planner = start('planner_node', tmp_path, pipeline_params(checkpoint, fallback_in_process=False,
+                                                              result_timeout_s=30.0), namespace='stopexec')
+    client = Client('stopexec_client', namespace='stopexec')
+    trajectories = timed(client, JointTrajectory, 'joint_trajectory')
+    ee = timed(client, PoseStamped, 'ee_command')
+    try:
+        client.wait_for_server()
+        _, result = plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1)  # camera is up
+        handle = client.send_goal('reach the red cube', sampling_steps=1, seed=1, execute=True)
+        answer = handle.get_result_async()
+        wait_until(lambda: len(ee) >= 2, 60.0, 'the command stream')
+        assert planner.stop() == 0, planner.log()[-3000:]
+        response = wait_future(answer, 10.0, 'the result of the goal in flight')
+        assert response.status == GoalStatus.STATUS_ABORTED
+        assert response.result.message == 'planner_node is shutting down'
+        assert (response.result.executed, response.result.execution_outcome) == (True, STOPPED)
+        holds = [t for t, m in trajectories if len(m.points) == 1]
+        assert len(holds) == 1
+        time.sleep(1.0)
+        assert [t for t, _ in ee if t > holds[0] + 0.1] == [], 'ee_command after the hold'
+        assert inverse_dynamics.wait_for_log('ended stopped: cancelled by the client', 5.0)
+    finally:
+        client.close()
+        for proc in (planner, inverse_dynamics, sim):
+            proc.stop()
+
+
 def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):
     proc = start_node('planner_node', pipeline_params(tiny_checkpoint(), sampling_steps=0), log_dir=tmp_path)
     proc.popen.wait(timeout=60)
