@@ -320,6 +320,38 @@ def test_stopping_the_planner_during_execution_stops_the_arm(tmp_path):
             proc.stop()
 
 
+def test_the_inverse_dynamics_node_killed_mid_goal_is_stated_in_the_result(tmp_path):
+    """kill -9 of the inverse-dynamics node: during execution the result says the arm's state is unknown; the
+    next goal is planned in-process and says that nothing was executed (not SUCCEEDED with 'executing')."""
+    checkpoint = tiny_checkpoint()
+    sim = start('sim_robot_node', tmp_path, {'seed': 4}, namespace='killed')
+    inverse_dynamics = start('inverse_dynamics_node', tmp_path, pipeline_params(
+        checkpoint, execute_enabled=True, frame_period_s=1.0), namespace='killed')
+    planner = start('planner_node', tmp_path, pipeline_params(checkpoint, result_timeout_s=2.0),
+                    namespace='killed')
+    client = Client('killed_client', namespace='killed')
+    ee = timed(client, PoseStamped, 'ee_command')
+    try:
+        client.wait_for_server()
+        plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1)  # the camera is up
+        handle = client.send_goal('reach the red cube', sampling_steps=1, seed=1, execute=True)
+        wait_until(lambda: len(ee) >= 2, 60.0, 'the command stream')
+        inverse_dynamics.kill()
+        status, result = client.result(handle, timeout_s=20.0)
+        assert status == GoalStatus.STATUS_ABORTED and not result.success
+        assert (result.executed, result.execution_outcome) == (True, FAILED)
+        assert "vanished during execution: the arm's state is unknown" in result.message
+
+        status, result = client.plan('reach the red cube', sampling_steps=1, seed=1, execute=True)
+        assert status == GoalStatus.STATUS_ABORTED and not result.success
+        assert (result.executed, result.executed_by, result.execution_outcome) == (False, '', FAILED)
+        assert 'planner_node computed the plan itself and sends no commands' in result.message
+    finally:
+        client.close()
+        for proc in (planner, inverse_dynamics, sim):
+            proc.stop()
+
+
 def test_bad_parameter_stops_start_up_with_a_message_naming_it(tmp_path):
     proc = start_node('planner_node', pipeline_params(tiny_checkpoint(), sampling_steps=0), log_dir=tmp_path)
     proc.popen.wait(timeout=60)

@@ -17,8 +17,11 @@ from video_planner.ros.execution import FAILED, STOPPED
 POLL_S = 0.01
 # After a cancel, how long to wait for the inverse-dynamics node to confirm that the arm holds.
 CANCEL_WAIT_S = 2.0
-# A server that has not been seen for this long while its goal runs is gone (killed, or the network).
-SERVER_LOST_S = 2.0
+# The inverse-dynamics node sends feedback every 0.1 s while it executes; this long without any, it is gone
+# (killed, or the network). Discovery alone notices a killed process only after the DDS lease (~20 s).
+SERVER_LOST_S = 3.0
+# Before its first feedback the server may still be waiting for its controller (controller_wait_s, at most 10 s).
+FIRST_FEEDBACK_S = 15.0
 
 
 @dataclass
@@ -48,9 +51,14 @@ class ExecutePlanClient:
                 return ExecutionReport(False, '', FAILED, f'no {self.action_name} action server (is '
                                                           f'inverse_dynamics_node running?): nothing was executed')
             time.sleep(POLL_S)
-        sent = self._client.send_goal_async(ExecutePlan.Goal(plan_id=plan_id),
-                                            feedback_callback=lambda msg: on_progress(float(msg.feedback.progress)))
-        lost = _LostServer(self._client)
+        heard = [time.monotonic(), FIRST_FEEDBACK_S]  # when the server last spoke, and how long silence may last
+
+        def on_feedback(msg) -> None:
+            heard[:] = [time.monotonic(), SERVER_LOST_S]
+            on_progress(float(msg.feedback.progress))
+
+        sent = self._client.send_goal_async(ExecutePlan.Goal(plan_id=plan_id), feedback_callback=on_feedback)
+        lost = lambda: time.monotonic() - heard[0] > heard[1]  # noqa: E731
         while not sent.done():
             if lost():
                 return ExecutionReport(False, '', FAILED, f'the {self.action_name} server vanished before it '
@@ -74,16 +82,3 @@ class ExecutePlanClient:
             time.sleep(POLL_S)
         answer = result.result().result
         return ExecutionReport(bool(answer.executed_by), answer.executed_by, answer.outcome, answer.message)
-
-
-class _LostServer:
-    """True once the action server has been unseen for SERVER_LOST_S."""
-
-    def __init__(self, client: ActionClient):
-        self._client = client
-        self._seen = time.monotonic()
-
-    def __call__(self) -> bool:
-        if self._client.server_is_ready():
-            self._seen = time.monotonic()
-        return time.monotonic() - self._seen > SERVER_LOST_S

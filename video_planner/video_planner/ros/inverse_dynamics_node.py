@@ -70,7 +70,7 @@ class InverseDynamicsNodeParams(PipelineParams):
                                                 read_only=True)
     goal_time_tolerance_s: float = param(0.5, 'FollowJointTrajectory goal_time_tolerance (s)', low=0.0, high=60.0)
     controller_wait_s: float = param(2.0, 'how long an execution waits for the controller action server',
-                                     low=0.0, high=60.0)
+                                     low=0.0, high=10.0)
     plan_store_size: int = param(16, 'completed plans kept for execute_plan (the newest)', low=1, high=1000,
                                  read_only=True)
 
