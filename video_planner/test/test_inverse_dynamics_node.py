@@ -23,7 +23,7 @@ from video_planner_interfaces.action import ExecutePlan
 from video_planner_interfaces.msg import VideoPlan
 from visualization_msgs.msg import MarkerArray
 
-from ros_harness import ARM, OPEN_GATES, Client, start, wait_future, wait_until
+from ros_harness import ARM, Client, start, wait_future, wait_until
 from video_planner.kinematics import ArmKinematics
 from video_planner.planner import Plan
 from video_planner.ros import conversions
@@ -47,7 +47,8 @@ def robot(tmp_path_factory):
 
 
 def id_node(logs, **params):
-    return start('inverse_dynamics_node', logs, {'arm': ARM, 'frame_period_s': 0.1, **OPEN_GATES, **params})
+    """The node with its shipped safety gates (config defaults): a still video passes them."""
+    return start('inverse_dynamics_node', logs, {'arm': ARM, 'frame_period_s': 0.1, **params})
 
 
 class Session:
@@ -314,7 +315,7 @@ class StandInController:
         self.min_duration_s = min_duration_s
         self.goals: list = []     # (arrival time.monotonic(), FollowJointTrajectory.Goal)
         self.cancels: list = []   # time.monotonic() of each cancel request
-        self.host = Client('stand_in_controller')
+        self.host = Client('stand_in_controller', threads=4)  # a goal in progress holds one thread
         self._server = ActionServer(self.host.node, FollowJointTrajectory, '/arm_controller/follow_joint_trajectory',
                                     execute_callback=self._execute, callback_group=ReentrantCallbackGroup(),
                                     cancel_callback=lambda _: self.cancels.append(time.monotonic())
