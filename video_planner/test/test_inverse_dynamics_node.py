@@ -243,7 +243,7 @@ def test_cancel_during_execution_holds_the_arm_within_0_2_s(robot):
         # The hold is at the measured joints, and nothing of the plan follows it.
         q_measured = np.asarray(session.joints[-1].position)
         assert list(hold.joint_names) == list(session.joints[-1].name)
-        assert np.abs(np.asarray(hold.points[0].positions) - q_measured).max() < 0.05 and all(abs(v) < 10 for v in hold.points[0].positions)
+        assert np.abs(np.asarray(hold.points[0].positions) - q_measured).max() < 0.05
         n_ee, n_traj = len(session.ee_commands), len(session.trajectories)
         time.sleep(1.5)
         assert (len(session.ee_commands), len(session.trajectories)) == (n_ee, n_traj), 'commands after the hold'
@@ -252,38 +252,32 @@ def test_cancel_during_execution_holds_the_arm_within_0_2_s(robot):
         node.stop()
 
 
-def test_a_new_plan_stops_the_previous_command_stream(robot):
+@pytest.mark.parametrize('cause', ['new plan', 'newer goal'])
+def test_a_new_plan_or_a_newer_goal_stops_the_running_execution(robot, cause):
     logs, client = robot
     node = id_node(logs, execute_enabled=True, command_rate_hz=20.0, frame_period_s=LONG_PERIOD_S)
     try:
         session = Session(client)
-        first, handle = start_long_execution(session)
-        second = session.send_still_video(execute=False)
+        stored = session.still_plan()
+        _, handle = start_long_execution(session)
+        if cause == 'new plan':
+            second, newer = session.send_still_video(execute=False), None
+            why = f'a new plan {second} arrived'
+        else:
+            newer = session.execute(stored.plan_id)
+            why = f'pre-empted by a newer execute_plan goal for plan {stored.plan_id}'
         status, result = session.outcome(handle)
         assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_STOPPED)
-        assert f'a new plan {second} arrived' in result.message
+        assert why in result.message
+        if newer is not None:
+            status, result = session.outcome(newer)
+            assert (status, result.outcome) == (GoalStatus.STATUS_SUCCEEDED, ExecutePlan.Goal.OUTCOME_FINISHED)
+            return
         assert len(hold_trajectories(session)) == 1
         session.answer(second)
         n = session.commands()
         time.sleep(1.5)
         assert session.commands() == n, 'the first plan kept streaming after a new plan arrived'
-    finally:
-        node.stop()
-
-
-def test_a_newer_execute_goal_pre_empts_the_running_one(robot):
-    logs, client = robot
-    node = id_node(logs, execute_enabled=True, command_rate_hz=20.0, frame_period_s=LONG_PERIOD_S)
-    try:
-        session = Session(client)
-        second = session.still_plan()           # stored first, executed second
-        first, handle = start_long_execution(session)
-        newer = session.execute(second.plan_id)
-        status, result = session.outcome(handle)
-        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_STOPPED)
-        assert f'pre-empted by a newer execute_plan goal for plan {second.plan_id}' in result.message
-        status, result = session.outcome(newer)
-        assert (status, result.outcome) == (GoalStatus.STATUS_SUCCEEDED, ExecutePlan.Goal.OUTCOME_FINISHED)
     finally:
         node.stop()
 
