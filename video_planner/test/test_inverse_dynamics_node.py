@@ -203,6 +203,32 @@ def test_a_plan_that_failed_a_gate_is_never_executed(robot):
         node.stop()
 
 
+def test_a_stored_plan_is_refused_once_the_arm_has_moved_away_from_its_start(robot):
+    logs, client = robot
+    node = id_node(logs, execute_enabled=True)
+    try:
+        session = Session(client)
+        answer = session.still_plan()
+        assert answer.status == 'ok', answer.status
+        # Someone else moves the arm 10 cm up after the plan was made (the simulator follows ee_command).
+        T = conversions.pose_to_matrix(session.ee[-1].pose)
+        T[2, 3] += 0.10
+        mover = client.publisher(PoseStamped, 'ee_command', 10)
+        deadline = time.monotonic() + 15.0
+        while conversions.pose_to_matrix(session.ee[-1].pose)[2, 3] < T[2, 3] - 0.02 and time.monotonic() < deadline:
+            mover.publish(conversions.matrix_to_pose_stamped(T, None, get_arm(ARM).base_frame))
+            time.sleep(0.1)
+        client.node.destroy_publisher(mover)
+        n = session.commands()
+        status, result = session.outcome(session.execute(answer.plan_id))
+        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
+        assert f"the arm has moved since plan '{answer.plan_id}' was made" in result.message
+        time.sleep(0.5)
+        assert session.commands() == n
+    finally:
+        node.stop()
+
+
 # The node's frame period for the tests that stop an execution: FRAMES poses take 4 s.
 LONG_PERIOD_S = 1.0
 

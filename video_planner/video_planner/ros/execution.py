@@ -83,6 +83,21 @@ def check_executable(store: PlanStore, plan_id: str, execute_enabled: bool) -> S
     return stored
 
 
+def check_start_state(stored: StoredPlan, q_now: Optional[np.ndarray], tolerance_rad: float) -> None:
+    """A stored plan starts where the arm was when it was planned: refuse it (VideoPlannerError) when the arm
+    has moved since, instead of letting the controller jump to the plan's first point. Needs the plan's
+    joint trajectory and the measured joints; without either there is nothing to compare."""
+    trajectory = stored.plan.joint_trajectory
+    if trajectory is None or q_now is None or len(q_now) != len(trajectory.joint_names):
+        return
+    gap = np.abs(np.asarray(q_now, dtype=np.float64) - np.asarray(trajectory.positions)[0])
+    worst = int(gap.argmax())
+    if gap[worst] > tolerance_rad:
+        raise VideoPlannerError(f"the arm has moved since plan '{stored.plan_id}' was made: joint "
+                                f'{trajectory.joint_names[worst]} is {gap[worst]:.3f} rad from the plan\'s start '
+                                f'(start_tolerance_rad={tolerance_rad:g}); plan again from here')
+
+
 class PoseTimeline:
     """A plan's end-effector poses and gripper commands over time, interpolated on SE(3) between frames."""
 

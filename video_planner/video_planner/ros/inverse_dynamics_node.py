@@ -42,7 +42,8 @@ from video_planner.ros import conversions
 from video_planner.ros.command_backends import (COMMAND_QOS, FOLLOW_JOINT_TRAJECTORY, TOPICS, CommandPublishers,
                                                 FollowJointTrajectoryCommands, TopicCommands,
                                                 load_follow_joint_trajectory)
-from video_planner.ros.execution import (FAILED, FINISHED, STOPPED, Execution, PlanStore, check_executable)
+from video_planner.ros.execution import (FAILED, FINISHED, STOPPED, Execution, PlanStore, check_executable,
+                                         check_start_state)
 from video_planner.ros.params import NodeParameters, param
 from video_planner.ros.planner_node import (FRAMES_QOS, FRAMES_TOPIC, PLAN_QOS, PLAN_TOPIC, PipelineParams,
                                             arm_name, base_frame_of, make_inputs)
@@ -71,6 +72,9 @@ class InverseDynamicsNodeParams(PipelineParams):
     goal_time_tolerance_s: float = param(0.5, 'FollowJointTrajectory goal_time_tolerance (s)', low=0.0, high=60.0)
     controller_wait_s: float = param(2.0, 'how long an execution waits for the controller action server',
                                      low=0.0, high=10.0)
+    start_tolerance_rad: float = param(0.1, 'a stored plan is refused when a measured joint is further than this '
+                                       "from the plan's first point (the arm moved since planning)", low=0.0,
+                                       high=6.3)
     plan_store_size: int = param(16, 'completed plans kept for execute_plan (the newest)', low=1, high=1000,
                                  read_only=True)
 
@@ -212,6 +216,7 @@ class InverseDynamicsNode(Node):
         plan_id = goal_handle.request.plan_id
         try:
             stored = check_executable(self.plans, plan_id, self.params.config.execute_enabled)
+            check_start_state(stored, self.inputs.latest_state()[1], self.params.config.start_tolerance_rad)
         except VideoPlannerError as exc:
             return self._goal_result(goal_handle, None, FAILED, str(exc))
         execution = Execution(stored, self.commands.executed_by)
