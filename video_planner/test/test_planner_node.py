@@ -353,12 +353,15 @@ def test_the_inverse_dynamics_node_killed_mid_goal_is_stated_in_the_result(tmp_p
             proc.stop()
 
 
-needs_control_msgs = pytest.mark.skipif(__import__('importlib').util.find_spec('control_msgs') is None,
-                                        reason='control_msgs is not installed (scripts/setup.sh builds a test-only '
-                                               'copy where it is missing)')
+def sim_has_a_controller() -> bool:
+    import dataclasses
+    from video_planner.ros.sim_robot_node import SimRobotParams
+    return any(f.name == 'follow_joint_trajectory_action' for f in dataclasses.fields(SimRobotParams))
 
 
-@needs_control_msgs
+@pytest.mark.skipif(__import__('importlib').util.find_spec('control_msgs') is None,
+                    reason='control_msgs is not installed (scripts/setup.sh builds a test-only copy where it is missing)')
+@pytest.mark.skipif(not sim_has_a_controller(), reason='sim_robot_node has no FollowJointTrajectory server here')
 def test_plan_review_then_execute_by_id_through_follow_joint_trajectory(tmp_path):
     """The MoveIt-style session: plan only, look at the plan, execute exactly that plan by its id through the
     simulator's FollowJointTrajectory server (a joint_trajectory_controller), then cancel a second run."""
@@ -373,7 +376,7 @@ def test_plan_review_then_execute_by_id_through_follow_joint_trajectory(tmp_path
                                              'follow_joint_trajectory_action': action}, namespace='fjt')
     inverse_dynamics = start('inverse_dynamics_node', tmp_path, pipeline_params(
         checkpoint, execute_enabled=True, command_interface='follow_joint_trajectory',
-        follow_joint_trajectory_action=action), namespace='fjt')
+        follow_joint_trajectory_action=action, max_joint_velocity_scale=0.05), namespace='fjt')  # slow: seconds
     planner = start('planner_node', tmp_path, pipeline_params(checkpoint, fallback_in_process=False),
                     namespace='fjt')
     client = Client('fjt_client', namespace='fjt')
@@ -399,13 +402,22 @@ def test_plan_review_then_execute_by_id_through_follow_joint_trajectory(tmp_path
         time.sleep(0.5)
         assert np.abs(np.asarray(joints[-1].position)[:len(target)] - target).max() < 0.05
 
-        handle = wait_future(execute.send_goal_async(ExecutePlan.Goal(plan_id=result.plan_id)), 20.0, 'goal')
-        wait_until(lambda: sim.log().count('FollowJointTrajectory goal') >= 2 or True, 1.0, '')
-        time.sleep(0.1)
+        # A second plan, from where the arm is now, cancelled while the controller follows it: the arm holds.
+        status, second = client.plan('reach the red cube', sampling_steps=1, seed=3)
+        assert status == GoalStatus.STATUS_SUCCEEDED, second.message
+        feedback = []
+        handle = wait_future(execute.send_goal_async(ExecutePlan.Goal(plan_id=second.plan_id),
+                                                     feedback_callback=feedback.append), 20.0, 'goal')
+        wait_until(lambda: feedback, 20.0, 'execution feedback')
+        time.sleep(0.3)
         handle.cancel_goal_async()
         response = wait_future(handle.get_result_async(), 20.0, 'execute_plan result')
-        assert response.status == GoalStatus.STATUS_CANCELED
+        assert response.status == GoalStatus.STATUS_CANCELED, response.result.message
         assert response.result.outcome == STOPPED and 'cancelled the controller goal' in response.result.message
+        time.sleep(0.5)
+        held = np.asarray(joints[-1].position)
+        time.sleep(1.0)
+        assert np.abs(np.asarray(joints[-1].position) - held).max() < 0.01, 'the arm kept moving after the cancel'
     finally:
         client.close()
         for proc in (planner, inverse_dynamics, sim):
