@@ -304,7 +304,8 @@ def test_stopping_the_planner_during_execution_stops_the_arm(tmp_path):
         _, result = plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1)  # camera is up
         handle = client.send_goal('reach the red cube', sampling_steps=1, seed=1, execute=True)
         answer = handle.get_result_async()
-        wait_until(lambda: len(ee) >= 2, 60.0, 'the command stream')
+        wait_until(lambda: len(ee) >= 2 or answer.done(), 60.0, 'the command stream')
+        assert not answer.done(), answer.result().result.message
         assert planner.stop() == 0, planner.log()[-3000:]
         response = wait_future(answer, 10.0, 'the result of the goal in flight')
         assert response.status == GoalStatus.STATUS_ABORTED
@@ -336,7 +337,9 @@ def test_the_inverse_dynamics_node_killed_mid_goal_is_stated_in_the_result(tmp_p
         client.wait_for_server()
         plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1)  # the camera is up
         handle = client.send_goal('reach the red cube', sampling_steps=1, seed=1, execute=True)
-        wait_until(lambda: len(ee) >= 2, 60.0, 'the command stream')
+        answer = handle.get_result_async()
+        wait_until(lambda: len(ee) >= 2 or answer.done(), 60.0, 'the command stream')
+        assert not answer.done(), answer.result().result.message
         inverse_dynamics.kill()
         status, result = client.result(handle, timeout_s=20.0)
         assert status == GoalStatus.STATUS_ABORTED and not result.success

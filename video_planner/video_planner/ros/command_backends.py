@@ -129,6 +129,7 @@ class FollowJointTrajectoryCommands:
         if not self._client.wait_for_server(timeout_sec=self._server_wait_s):
             raise VideoPlannerError(f'no FollowJointTrajectory server on {self._action_name} (waited '
                                     f'{self._server_wait_s:g} s): is the controller running?')
+        execution.expected_duration_s = conversions.duration_to_s(trajectory.points[-1].time_from_start)
         goal = self._action_type.Goal(trajectory=trajectory_to_send(trajectory),
                                       goal_time_tolerance=conversions.duration_from_s(self._goal_time_tolerance_s))
         future = self._client.send_goal_async(goal)

@@ -44,7 +44,7 @@ class ExecutePlanClient:
             on_progress: Callable[[float], None]) -> ExecutionReport:
         """Executes ``plan_id`` and returns how it ended; a stop request cancels it (the arm holds)."""
         deadline = time.monotonic() + server_wait_s
-        while not self._client.server_is_ready():
+        while not self._client.server_is_ready() or should_stop():
             if should_stop():
                 return ExecutionReport(False, '', STOPPED, 'cancelled before execution was requested')
             if time.monotonic() > deadline:

@@ -133,6 +133,7 @@ class Execution:
         self.executed_by = executed_by
         plan = stored.plan
         self.timeline = PoseTimeline(plan.T_base_ee, plan.gripper, plan.frame_period_s)
+        self.expected_duration_s = self.timeline.duration_s  # a backend with its own timing replaces it
         self.started = time.monotonic()
         self.ended_at: Optional[float] = None
         self.outcome = ''
@@ -151,7 +152,7 @@ class Execution:
         return (self.ended_at or time.monotonic()) - self.started
 
     def progress(self) -> float:
-        duration = self.timeline.duration_s
+        duration = self.expected_duration_s
         return 1.0 if duration <= 0 else float(np.clip(self.elapsed_s() / duration, 0.0, 1.0))
 
     def end(self, outcome: str, message: str) -> bool:

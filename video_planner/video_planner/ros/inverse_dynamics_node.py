@@ -220,10 +220,10 @@ class InverseDynamicsNode(Node):
         except VideoPlannerError as exc:
             return self._goal_result(goal_handle, None, FAILED, str(exc))
         execution = Execution(stored, self.commands.executed_by)
-        self._stop_active(STOPPED, f'pre-empted by a newer execute_plan goal for plan {plan_id}')
-        with self._command_lock:
+        with self._command_lock:  # pre-empt and take over in one step: two goals cannot both become active
             if goal_handle.is_cancel_requested or self._stopping.is_set():
                 return self._goal_result(goal_handle, None, STOPPED, 'cancelled before execution started')
+            self._stop_locked(STOPPED, f'pre-empted by a newer execute_plan goal for plan {plan_id}')
             self._active, self._active_goal = execution, goal_handle
         try:
             self.commands.start(execution)
@@ -278,13 +278,16 @@ class InverseDynamicsNode(Node):
     def _stop_active(self, outcome: str, why: str) -> None:
         """Ends the running execution (if any) and makes the arm hold; no command of it leaves afterwards."""
         with self._command_lock:
-            execution = self._active
-            if execution is None or not execution.end(outcome, why):
-                return
-            T_base_ee, q = self.inputs.latest_state()
-            arm = self.planner.kinematics
-            held = self.commands.stop(execution, T_base_ee, q, list(arm.joint_names) if arm else [])
-            execution.message = f'{why}; {held}'
+            self._stop_locked(outcome, why)
+
+    def _stop_locked(self, outcome: str, why: str) -> None:
+        execution = self._active
+        if execution is None or not execution.end(outcome, why):
+            return
+        T_base_ee, q = self.inputs.latest_state()
+        arm = self.planner.kinematics
+        held = self.commands.stop(execution, T_base_ee, q, list(arm.joint_names) if arm else [])
+        execution.message = f'{why}; {held}'
         self.get_logger().info(f'stopped executing plan {execution.plan_id}: {execution.message}')
 
     def _on_tick(self) -> None:
