@@ -308,6 +308,23 @@ def test_a_new_plan_or_a_newer_goal_stops_the_running_execution(robot, cause):
         node.stop()
 
 
+def test_stopping_the_node_during_execution_holds_the_arm_and_answers_the_goal(robot):
+    logs, client = robot
+    node = id_node(logs, execute_enabled=True, command_rate_hz=20.0, frame_period_s=LONG_PERIOD_S)
+    try:
+        session = Session(client)
+        _, handle = start_long_execution(session)
+        answer = handle.get_result_async()
+        assert node.stop() == 0, node.log()[-3000:]
+        response = wait_future(answer, 10.0, 'the execute_plan result')
+        assert (response.status, response.result.outcome) == (GoalStatus.STATUS_ABORTED,
+                                                              ExecutePlan.Goal.OUTCOME_STOPPED)
+        assert 'inverse_dynamics_node is shutting down' in response.result.message
+        assert len(hold_trajectories(session)) == 1
+    finally:
+        node.stop()
+
+
 def test_a_plan_without_frames_is_answered_with_the_reason(robot):
     logs, client = robot
     node = id_node(logs)
