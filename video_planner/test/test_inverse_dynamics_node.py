@@ -112,6 +112,13 @@ class Session:
         response = wait_future(handle.get_result_async(), timeout_s, 'execute_plan result')
         return response.status, response.result
 
+    def refusal(self, plan_id: str) -> str:
+        """Executes ``plan_id`` expecting a refusal (ABORTED, outcome failed, nothing sent); its message."""
+        status, result = self.outcome(self.execute(plan_id))
+        assert (status, result.outcome, result.executed_by) == (
+            GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED, ''), result.message
+        return result.message
+
     def commands(self) -> int:
         return len(self.trajectories) + len(self.ee_commands)
 
@@ -168,17 +175,12 @@ def test_execution_is_refused_with_the_reason_when_disabled_or_unknown(robot):
         session = Session(client)
         answer = session.still_plan()
         assert answer.status == 'ok'
-        status, result = session.outcome(session.execute(answer.plan_id))
-        assert status == GoalStatus.STATUS_ABORTED
-        assert result.outcome == ExecutePlan.Goal.OUTCOME_FAILED and 'execute_enabled' in result.message
-        assert result.executed_by == ''
+        assert 'execute_enabled' in session.refusal(answer.plan_id)
         params = AsyncParameterClient(client.node, 'inverse_dynamics_node')
         assert params.wait_for_services(10.0)
         change = wait_future(params.set_parameters([Parameter('execute_enabled', value=True)]), 10.0, 'set')
         assert change.results[0].successful
-        status, result = session.outcome(session.execute('no-such-plan'))
-        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
-        assert "unknown plan_id 'no-such-plan'" in result.message
+        assert "unknown plan_id 'no-such-plan'" in session.refusal('no-such-plan')
         time.sleep(0.5)
         assert session.commands() == 0
     finally:
@@ -193,9 +195,8 @@ def test_a_plan_that_failed_a_gate_is_never_executed(robot):
         session = Session(client)
         answer = session.still_plan()
         assert 'outside the workspace' in answer.status
-        status, result = session.outcome(session.execute(answer.plan_id))
-        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
-        assert 'safety gates' in result.message and 'outside the workspace' in result.message
+        message = session.refusal(answer.plan_id)
+        assert 'safety gates' in message and 'outside the workspace' in message
         time.sleep(1.0)
         assert session.commands() == 0
         assert node.wait_for_log('will not be executed', 5.0)
@@ -220,9 +221,7 @@ def test_a_stored_plan_is_refused_once_the_arm_has_moved_away_from_its_start(rob
             time.sleep(0.1)
         client.node.destroy_publisher(mover)
         n = session.commands()
-        status, result = session.outcome(session.execute(answer.plan_id))
-        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
-        assert f"the arm has moved since plan '{answer.plan_id}' was made" in result.message
+        assert f"the arm has moved since plan '{answer.plan_id}' was made" in session.refusal(answer.plan_id)
         time.sleep(0.5)
         assert session.commands() == n
     finally:
@@ -451,10 +450,8 @@ def test_no_controller_is_a_failed_execution_that_names_the_action(robot):
     try:
         session = Session(client)
         answer = session.still_plan()
-        status, result = session.outcome(session.execute(answer.plan_id))
-        assert (status, result.outcome) == (GoalStatus.STATUS_ABORTED, ExecutePlan.Goal.OUTCOME_FAILED)
-        assert 'no FollowJointTrajectory server on /arm_controller/follow_joint_trajectory' in result.message
-        assert result.executed_by == ''
+        message = session.refusal(answer.plan_id)
+        assert 'no FollowJointTrajectory server on /arm_controller/follow_joint_trajectory' in message
     finally:
         node.stop()
 
