@@ -53,6 +53,26 @@ if ! stamp_ok interfaces "$ifc_hash"; then
   stamp_set interfaces "$ifc_hash"
 fi
 
+# Test-only control_msgs (FollowJointTrajectory), built only where no real control_msgs is importable:
+# control_msgs is not on PyPI, and the FollowJointTrajectory server and clients are tested against a real
+# action. Once built here it is ours (stamped), so it is rebuilt when its definitions change.
+cm="$root/video_planner/test/interfaces/control_msgs"
+cm_hash=$(hash_of "$cm/CMakeLists.txt" "$cm/package.xml" "$cm"/msg/*.msg "$cm"/action/*.action)
+if ! stamp_ok control_msgs "$cm_hash" \
+   && { [ -f "$stamp_dir/control_msgs" ] || ! "$py" -c 'import control_msgs.action' 2>/dev/null; }; then
+  say "building the test-only control_msgs with CMake into $venv (no control_msgs installed)"
+  build="$venv/build/control_msgs"
+  rm -rf "$build"; mkdir -p "$build"
+  (
+    export AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv" PATH="$venv/bin:$PATH"
+    cmake -S "$cm" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" -DPython3_EXECUTABLE="$py" \
+      -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > "$build.log" 2>&1 \
+    && cmake --build "$build" -j "$(nproc)" >> "$build.log" 2>&1 \
+    && cmake --install "$build" >> "$build.log" 2>&1
+  ) || { tail -40 "$build.log"; say "control_msgs build failed; full log: $build.log"; exit 1; }
+  stamp_set control_msgs "$cm_hash"
+fi
+
 pkg_hash=$(hash_of "$root/video_planner/setup.py" "$root/video_planner/setup.cfg" "$root/video_planner/package.xml")
 if ! stamp_ok package "$pkg_hash"; then
   say "installing video_planner (editable) into $venv"

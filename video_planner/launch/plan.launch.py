@@ -2,6 +2,7 @@
 
     ros2 launch video_planner plan.launch.py                          # simulator, nothing executed
     ros2 launch video_planner plan.launch.py execute:=true arm:=ur5   # simulator, commands executed
+    ros2 launch video_planner plan.launch.py sim_command_input:=follow_joint_trajectory  # sim as ros2_control
     ros2 launch video_planner plan.launch.py use_sim:=false urdf_path:=/path/arm.urdf \
         image_topic:=/camera/color/image_raw depth_topic:=/camera/aligned_depth_to_color/image_raw \
         camera_info_topic:=/camera/color/camera_info
@@ -28,6 +29,10 @@ ARGUMENTS = {
     'urdf_path': ('', 'URDF of the real arm (takes precedence over arm)'),
     'task': ('', 'simulator task family ("" = any)'),
     'seed': ('0', 'simulator task seed'),
+    'sim_command_input': ('ee_command', 'what drives the simulated arm: ee_command | joint_trajectory | '
+                          'follow_joint_trajectory (the control_msgs action; needs control_msgs)'),
+    'follow_joint_trajectory_action': ('/arm_controller/follow_joint_trajectory',
+                                       "the simulated arm's FollowJointTrajectory action name"),
     'image_topic': ('camera/image_raw', 'colour camera topic (sensor_msgs/Image)'),
     'depth_topic': ('camera/depth/image_raw', 'depth topic (32FC1 metres or 16UC1 mm); "" when there is none'),
     'camera_info_topic': ('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera'),
@@ -54,7 +59,9 @@ def generate_launch_description() -> LaunchDescription:
     sim = Node(package=PACKAGE, executable='sim_robot_node', name='sim_robot_node', output='screen',
                condition=IfCondition(LaunchConfiguration('use_sim')),
                parameters=[_config('sim_robot.yaml'),
-                           {'arm': _arg('arm'), 'task': _arg('task'), 'seed': _arg('seed', int)}])
+                           {'arm': _arg('arm'), 'task': _arg('task'), 'seed': _arg('seed', int),
+                            'command_input': _arg('sim_command_input'),
+                            'follow_joint_trajectory_action': _arg('follow_joint_trajectory_action')}])
     planner = Node(package=PACKAGE, executable='planner_node', name='planner_node', output='screen',
                    parameters=[_config('planner.yaml'), robot, camera, {'checkpoint': _arg('checkpoint')}])
     inverse_dynamics = Node(package=PACKAGE, executable='inverse_dynamics_node', name='inverse_dynamics_node',

@@ -1,18 +1,21 @@
 """sim_robot_node as a user sees it: a camera, an arm state, a task, and an arm that follows commands."""
+import os
 import signal
 import time
 
 import numpy as np
 import pytest
+from action_msgs.msg import GoalStatus
 from geometry_msgs.msg import PoseStamped
+from rclpy.action import ActionClient
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Int64, String
-from trajectory_msgs.msg import JointTrajectory
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from ros_harness import ARM, Client, start, wait_future, wait_until
+from ros_harness import ARM, READY, Client, start, wait_future, wait_until
 from video_planner.ros import conversions
 from video_planner.ros.process import start_node
 from video_planner.sim.arms import get_arm
@@ -99,6 +102,270 @@ def test_joint_trajectory_is_followed_when_selected(sim):
     client.publisher(JointTrajectory, 'joint_trajectory').publish(conversions.joint_trajectory_to_msg(trajectory))
     wait_until(lambda: abs(joints[-1].position[0] - goal[0]) < 0.03, 10.0, 'joint 1 to reach its target')
     wait_future(params.set_parameters([Parameter('command_input', value='ee_command')]), 10.0, 'set_parameters')
+
+
+# ---------------------------------------------------------------------- FollowJointTrajectory (control_msgs)
+FJT_ACTION = '/arm_controller/follow_joint_trajectory'
+
+
+def set_command_input(client, value: str, node: str = 'sim_robot_node'):
+    params = AsyncParameterClient(client.node, node)
+    assert params.wait_for_services(10.0)
+    return wait_future(params.set_parameters([Parameter('command_input', value=value)]), 10.0,
+                       'set_parameters').results[0]
+
+
+class FjtUser:
+    """A FollowJointTrajectory client the way MoveIt or a script uses one, plus the arm's joint_states."""
+
+    def __init__(self, client, action: str = FJT_ACTION):
+        self.action_type = pytest.importorskip('control_msgs.action').FollowJointTrajectory
+        self.client = client
+        self.action = ActionClient(client.node, self.action_type, action)
+        assert self.action.wait_for_server(timeout_sec=20.0), 'no FollowJointTrajectory server'
+        self.joints = client.record(JointState, 'joint_states', qos_profile_sensor_data)
+        wait_until(lambda: self.joints, 10.0, 'joint_states')
+        self.names = list(get_arm(ARM).arm_joints)
+
+    @property
+    def q(self) -> np.ndarray:
+        return np.asarray(self.joints[-1].position)
+
+    def goal(self, points, names=None, **fields):
+        """points: [(q in arm order, time_from_start_s), ...]; ``names`` reorders the columns."""
+        goal = self.action_type.Goal(**fields)
+        names = names or self.names
+        goal.trajectory.joint_names = list(names)
+        column = [self.names.index(n) for n in names]
+        goal.trajectory.points = [JointTrajectoryPoint(positions=[float(q[k]) for k in column],
+                                                       time_from_start=conversions.duration_from_s(t))
+                                  for q, t in points]
+        return goal
+
+    def send(self, goal, feedback: list | None = None):
+        callback = (lambda msg: feedback.append(msg.feedback)) if feedback is not None else None
+        handle = wait_future(self.action.send_goal_async(goal, feedback_callback=callback), 20.0, 'goal response')
+        assert handle.accepted
+        return handle
+
+    def result(self, handle, timeout_s: float = 30.0):
+        response = wait_future(handle.get_result_async(), timeout_s, 'goal result')
+        return response.status, response.result
+
+    def moved(self, q_before: np.ndarray) -> float:
+        return float(np.abs(self.q - q_before).max())
+
+
+@pytest.fixture
+def fjt(sim):
+    _, client = sim
+    user = FjtUser(client)
+    assert set_command_input(client, 'follow_joint_trajectory').successful
+    yield user
+    set_command_input(client, 'ee_command')
+
+
+def offset(q: np.ndarray, deltas: dict[int, float]) -> np.ndarray:
+    q = q.copy()
+    for k, d in deltas.items():
+        q[k] += d
+    return q
+
+
+def test_fjt_follows_a_trajectory_to_its_goal_with_feedback(fjt):
+    q0 = fjt.q
+    middle, goal = offset(q0, {0: 0.15, 2: -0.1}), offset(q0, {0: 0.3, 2: -0.2, 5: 0.1})
+    feedback = []
+    names = list(reversed(fjt.names))  # any joint order is fine
+    handle = fjt.send(fjt.goal([(middle, 0.8), (goal, 1.6)], names=names), feedback)
+    status, result = fjt.result(handle)
+    assert status == GoalStatus.STATUS_SUCCEEDED, result.error_string
+    assert result.error_code == fjt.action_type.Result.SUCCESSFUL
+    assert len(feedback) >= 5, len(feedback)
+    last = feedback[-1]
+    assert list(last.joint_names) == fjt.names
+    error = np.asarray(last.desired.positions) - np.asarray(last.actual.positions)
+    assert np.allclose(np.asarray(last.error.positions), error)
+    # the desired state moves along the trajectory: first near the start, last at the goal
+    assert np.abs(np.asarray(feedback[0].desired.positions) - q0).max() < 0.1
+    assert np.abs(np.asarray(last.desired.positions) - goal).max() < 1e-6
+    wait_until(lambda: np.abs(fjt.q - goal).max() < 0.01, 5.0, 'the arm to settle at the goal')
+
+
+@pytest.mark.parametrize('case', ['wrong joint names', 'NaN position', 'decreasing times', 'beyond limits',
+                                  'no points'])
+def test_fjt_refuses_a_bad_goal_with_its_error_code_and_reason(fjt, case):
+    q0 = fjt.q
+    Result = fjt.action_type.Result
+    goal_q = offset(q0, {0: 0.2})
+    if case == 'wrong joint names':
+        goal = fjt.goal([(goal_q, 1.0)])
+        goal.trajectory.joint_names[3] = 'elbow_of_another_robot'
+        expected, words = Result.INVALID_JOINTS, 'elbow_of_another_robot'
+    elif case == 'NaN position':
+        goal, expected, words = fjt.goal([(offset(q0, {1: float('nan')}), 1.0)]), Result.INVALID_GOAL, 'finite'
+    elif case == 'decreasing times':
+        goal, expected, words = fjt.goal([(goal_q, 1.0), (q0, 0.5)]), Result.INVALID_GOAL, 'increase'
+    elif case == 'beyond limits':
+        upper = get_arm_limits()[1]
+        goal, expected, words = fjt.goal([(offset(q0, {3: upper[3] - q0[3] + 0.3}), 1.0)]), Result.INVALID_GOAL, \
+            'outside its limits'
+    else:
+        goal, expected, words = fjt.goal([]), Result.INVALID_GOAL, 'empty'
+    status, result = fjt.result(fjt.send(goal))
+    assert status == GoalStatus.STATUS_ABORTED
+    assert result.error_code == expected and words in result.error_string, result.error_string
+    time.sleep(0.5)
+    assert fjt.moved(q0) < 2e-3
+
+
+def get_arm_limits():
+    from video_planner.kinematics.arm import ArmKinematics
+    spec = get_arm(ARM)
+    kinematics = ArmKinematics.from_urdf(spec.urdf_path, spec.base_frame, spec.ee_frame)
+    return kinematics.lower, kinematics.upper
+
+
+def test_fjt_cancel_holds_the_position(fjt):
+    q0 = fjt.q
+    goal = offset(q0, {0: -0.8})
+    handle = fjt.send(fjt.goal([(goal, 4.0)]))
+    wait_until(lambda: fjt.moved(q0) > 0.1, 10.0, 'the arm to start moving')
+    wait_future(handle.cancel_goal_async(), 10.0, 'cancel response')
+    status, result = fjt.result(handle)
+    assert status == GoalStatus.STATUS_CANCELED, result.error_string
+    time.sleep(0.3)  # the arm settles where it was when the cancel came
+    held = fjt.q
+    assert np.abs(held - goal).max() > 0.2  # stopped well short of the goal
+    time.sleep(1.5)
+    assert fjt.moved(held) < 0.01
+
+
+def test_fjt_new_goal_preempts_the_running_one(fjt):
+    q0 = fjt.q
+    first = fjt.send(fjt.goal([(offset(q0, {0: 0.6}), 4.0)]))
+    wait_until(lambda: fjt.moved(q0) > 0.05, 10.0, 'the first goal to move the arm')
+    second_goal = offset(q0, {1: 0.2})
+    second = fjt.send(fjt.goal([(second_goal, 1.0)]))
+    status, result = fjt.result(first)
+    assert status == GoalStatus.STATUS_ABORTED and 'pre-empted' in result.error_string
+    status, result = fjt.result(second)
+    assert status == GoalStatus.STATUS_SUCCEEDED, result.error_string
+    wait_until(lambda: np.abs(fjt.q - second_goal).max() < 0.01, 5.0, 'the second goal')
+
+
+def test_fjt_too_tight_goal_tolerance_is_violated(fjt):
+    JointTolerance = pytest.importorskip('control_msgs.msg').JointTolerance
+    q0 = fjt.q
+    tight = [JointTolerance(name=n, position=1e-12) for n in fjt.names]  # gravity leaves ~1e-5 rad
+    goal = fjt.goal([(offset(q0, {0: 0.2}), 0.6)], goal_tolerance=tight,
+                    goal_time_tolerance=conversions.duration_from_s(0.3))
+    status, result = fjt.result(fjt.send(goal))
+    assert status == GoalStatus.STATUS_ABORTED
+    assert result.error_code == fjt.action_type.Result.GOAL_TOLERANCE_VIOLATED, result.error_string
+    assert 'goal tolerance' in result.error_string
+
+
+def test_fjt_too_tight_path_tolerance_is_violated_and_the_arm_stops(fjt):
+    JointTolerance = pytest.importorskip('control_msgs.msg').JointTolerance
+    q0 = fjt.q
+    goal_q = offset(q0, {0: 0.8})
+    goal = fjt.goal([(goal_q, 3.0)], path_tolerance=[JointTolerance(name=fjt.names[0], position=1e-7)])
+    status, result = fjt.result(fjt.send(goal))
+    assert status == GoalStatus.STATUS_ABORTED
+    assert result.error_code == fjt.action_type.Result.PATH_TOLERANCE_VIOLATED, result.error_string
+    assert fjt.names[0] in result.error_string
+    time.sleep(1.0)
+    assert np.abs(fjt.q - goal_q).max() > 0.3  # held near where it broke the tolerance, not at the goal
+
+
+def test_fjt_goal_is_aborted_when_command_input_changes(sim, fjt):
+    _, client = sim
+    q0 = fjt.q
+    handle = fjt.send(fjt.goal([(offset(q0, {0: 0.6}), 4.0)]))
+    wait_until(lambda: fjt.moved(q0) > 0.05, 10.0, 'the goal to move the arm')
+    assert set_command_input(client, 'joint_trajectory').successful
+    status, result = fjt.result(handle)
+    assert status == GoalStatus.STATUS_ABORTED and 'command_input changed' in result.error_string
+    # while another input is selected, a goal is refused with the reason
+    status, result = fjt.result(fjt.send(fjt.goal([(q0, 1.0)])))
+    assert status == GoalStatus.STATUS_ABORTED and 'command_input' in result.error_string
+
+
+def test_fjt_goal_is_aborted_by_a_task_reset(sim, fjt):
+    _, client = sim
+    q0 = fjt.q
+    handle = fjt.send(fjt.goal([(offset(q0, {0: 0.6}), 4.0)]))
+    wait_until(lambda: fjt.moved(q0) > 0.05, 10.0, 'the goal to move the arm')
+    client.publisher(Int64, 'task/reset').publish(Int64(data=4))
+    status, result = fjt.result(handle)
+    assert status == GoalStatus.STATUS_ABORTED and 'the task was reset' in result.error_string
+
+
+def test_unselected_command_inputs_are_ignored_with_a_warning(sim, fjt):
+    proc, client = sim
+    ee = client.record(PoseStamped, 'ee_pose', qos_profile_sensor_data)
+    wait_until(lambda: ee, 10.0, 'ee_pose')
+    q0 = fjt.q
+    target = conversions.pose_to_matrix(ee[-1].pose)
+    target[1, 3] += 0.08
+    commands = client.publisher(PoseStamped, 'ee_command')
+    trajectories = client.publisher(JointTrajectory, 'joint_trajectory')
+    from video_planner.kinematics.trajectory import JointTrajectory as CoreTrajectory
+    core = CoreTrajectory(joint_names=fjt.names, positions=np.stack([q0, offset(q0, {0: 0.4})]),
+                          times_s=np.array([0.0, 0.5]))
+    for _ in range(20):
+        commands.publish(conversions.matrix_to_pose_stamped(target, None, get_arm(ARM).base_frame))
+        trajectories.publish(conversions.joint_trajectory_to_msg(core))
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert fjt.moved(q0) < 2e-3
+    for topic in ('ee_command', 'joint_trajectory'):
+        assert proc.wait_for_log(f"dropped a message on {topic}: command_input is 'follow_joint_trajectory'", 5.0)
+    log = proc.log()
+    assert log.count("dropped a message on ee_command: command_input is 'follow_joint_trajectory'") == 1  # throttled
+
+
+def test_stopping_the_node_mid_goal_answers_the_goal_and_exits_cleanly(tmp_path):
+    pytest.importorskip('control_msgs.action')
+    proc = start('sim_robot_node', tmp_path, {'arm': ARM, 'rate_hz': 20.0, 'command_input': 'follow_joint_trajectory',
+                                              'follow_joint_trajectory_action': 'stopping/follow_joint_trajectory'},
+                 namespace='stopping_mid_goal')
+    client = Client('stopping_client', namespace='stopping_mid_goal')
+    try:
+        user = FjtUser(client, action='stopping/follow_joint_trajectory')
+        q0 = user.q
+        handle = user.send(user.goal([(offset(q0, {0: 0.6}), 5.0)]))
+        wait_until(lambda: user.moved(q0) > 0.02, 10.0, 'the goal to move the arm')
+        result_future = handle.get_result_async()
+        assert proc.stop() == 0, proc.log()[-3000:]
+        response = wait_future(result_future, 10.0, 'the result of the goal running at shutdown')
+        assert response.status == GoalStatus.STATUS_ABORTED and 'shutting down' in response.result.error_string
+    finally:
+        client.close()
+        proc.stop()
+
+
+def test_without_control_msgs_there_is_no_action_server_and_the_node_runs(tmp_path):
+    """Where control_msgs is missing (a package that fails to import stands in for it), the node serves the
+    topics as before, says so, and refuses command_input follow_joint_trajectory naming control_msgs."""
+    shadow = tmp_path / 'shadow' / 'control_msgs'
+    shadow.mkdir(parents=True)
+    (shadow / '__init__.py').write_text("raise ImportError('control_msgs hidden by the test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shadow.parent), os.environ.get('PYTHONPATH', '')]))
+    proc = start_node('sim_robot_node', {'arm': ARM, 'rate_hz': 20.0}, log_dir=tmp_path, env=env,
+                      namespace='no_control_msgs')
+    client = Client('no_control_msgs_client', namespace='no_control_msgs')
+    try:
+        assert proc.wait_for_log(READY, 60.0), proc.log()[-3000:]
+        assert 'control_msgs is not installed: no FollowJointTrajectory action server' in proc.log()
+        joints = client.record(JointState, 'joint_states', qos_profile_sensor_data)
+        wait_until(lambda: joints, 20.0, 'joint_states without control_msgs')
+        refused = set_command_input(client, 'follow_joint_trajectory', node='/no_control_msgs/sim_robot_node')
+        assert not refused.successful and 'control_msgs' in refused.reason
+    finally:
+        client.close()
+        assert proc.stop() == 0, proc.log()[-3000:]
 
 
 def test_rejects_an_invalid_parameter_change_naming_it(sim):

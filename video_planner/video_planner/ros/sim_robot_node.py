@@ -7,9 +7,12 @@ Publishes (every ``1 / rate_hz`` s, one simulator observation, all with the same
 Accepts:
   joint_trajectory (trajectory_msgs/JointTrajectory: followed through joint targets),
   ee_command (PoseStamped: through IK) + gripper_command (Float64, 0 open .. 1 closed),
+  the control_msgs/FollowJointTrajectory action (where control_msgs is installed; name: parameter
+  ``follow_joint_trajectory_action``), like ros2_control's joint_trajectory_controller,
   task/reset (std_msgs/Int64: a new task with that seed; -1 = the next seed).
-Which command topic drives the arm is the ``command_input`` parameter, so a controller that publishes
-both (inverse_dynamics_node does) never has two masters.
+Which of the three drives the arm is the ``command_input`` parameter, so a controller that publishes
+both topics (inverse_dynamics_node does) never has two masters: commands on the others are dropped with a
+throttled warning, and a running FollowJointTrajectory goal is aborted when command_input changes.
 
 The physics and rendering run in one timer callback; nothing else touches the world, so the
 executor's other callbacks (commands, resets) only swap small pieces of state under a lock.
@@ -39,6 +42,8 @@ from video_planner.ros.robot_inputs import ProblemLog
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 CAMERA_FRAME = 'camera_optical_frame'
+FOLLOW_JOINT_TRAJECTORY = 'follow_joint_trajectory'
+COMMAND_INPUTS = ('ee_command', 'joint_trajectory', FOLLOW_JOINT_TRAJECTORY)
 
 
 @dataclass
@@ -48,9 +53,18 @@ class SimRobotParams:
     seed: int = param(0, 'seed of the first task (objects, placement, instruction)', low=0, high=2**31 - 1)
     image_size: int = param(64, 'camera image width = height (pixels)', low=16, high=1024, read_only=True)
     rate_hz: float = param(10.0, 'simulation + camera publishing rate', low=0.5, high=100.0)
-    command_input: str = param('ee_command', 'which command topic drives the arm',
-                               choices=('ee_command', 'joint_trajectory'))
+    command_input: str = param('ee_command', 'which command input drives the arm',
+                               choices=COMMAND_INPUTS)
     physics_steps_per_tick: int = param(24, 'physics steps per tick when following a command', low=1, high=1000)
+    follow_joint_trajectory_action: str = param(
+        '/arm_controller/follow_joint_trajectory', 'name of the FollowJointTrajectory action server',
+        read_only=True)
+    path_tolerance_rad: float = param(0.0, 'FollowJointTrajectory: default path tolerance per joint '
+                                      '(rad; 0 = unchecked)', low=0.0, high=10.0)
+    goal_tolerance_rad: float = param(0.03, 'FollowJointTrajectory: default goal tolerance per joint '
+                                      '(rad; 0 = unchecked)', low=0.0, high=10.0)
+    goal_time_tolerance_s: float = param(1.0, 'FollowJointTrajectory: default time after the trajectory end '
+                                         'to reach the goal tolerance', low=0.0, high=60.0)
 
     def validate(self) -> None:
         from video_planner.sim.arms import ARMS
@@ -59,6 +73,15 @@ class SimRobotParams:
             raise ConfigError(f"parameter 'arm': {self.arm!r} is not a simulator arm; known: {sorted(ARMS)}")
         if self.task and self.task not in TASK_FAMILIES:
             raise ConfigError(f"parameter 'task': {self.task!r} is not a task family; known: {list(TASK_FAMILIES)}")
+        from video_planner.ros.follow_joint_trajectory import import_action_type
+        if self.command_input == FOLLOW_JOINT_TRAJECTORY and import_action_type() is None:
+            raise ConfigError(f"parameter 'command_input': {FOLLOW_JOINT_TRAJECTORY} needs control_msgs, which is "
+                              'not installed')
+
+    def tolerance_defaults(self):
+        from video_planner.kinematics.trajectory_follower import ToleranceDefaults
+        return ToleranceDefaults(path_position=self.path_tolerance_rad, goal_position=self.goal_tolerance_rad,
+                                 goal_time_s=self.goal_time_tolerance_s)
 
 
 class SimRobotNode(Node):
@@ -94,16 +117,57 @@ class SimRobotNode(Node):
                                  callback_group=commands)
         self.create_subscription(Float64, 'gripper_command', self._on_gripper, COMMAND_QOS, callback_group=commands)
         self.create_subscription(Int64, 'task/reset', self._on_reset, COMMAND_QOS, callback_group=commands)
+        self._fjt = self._follow_joint_trajectory_server(p)
         self._timer = self.create_timer(1.0 / p.rate_hz, self._on_tick, callback_group=MutuallyExclusiveCallbackGroup())
         self._tick()  # the first task and frame are out before anyone asks
         self.get_logger().info(f'sim_robot_node ready: arm {p.arm}, {p.image_size}x{p.image_size} camera at '
                                f'{p.rate_hz:g} Hz, task "{self.task.instruction}"')
 
+    def _follow_joint_trajectory_server(self, p: SimRobotParams):
+        from video_planner.ros.follow_joint_trajectory import FollowJointTrajectoryServer, import_action_type
+        action_type = import_action_type()
+        if action_type is None:
+            self.get_logger().info('control_msgs is not installed: no FollowJointTrajectory action server '
+                                   '(the joint_trajectory and ee_command topics still drive the arm)')
+            return None
+        kinematics = self.world.kinematics
+        server = FollowJointTrajectoryServer(
+            self, action_type, p.follow_joint_trajectory_action, self.spec.arm_joints, kinematics.lower,
+            kinematics.upper, selected=lambda: self.params.config.command_input == FOLLOW_JOINT_TRAJECTORY,
+            defaults=lambda: self.params.config.tolerance_defaults())
+        self.get_logger().info(f'FollowJointTrajectory server on {p.follow_joint_trajectory_action} '
+                               f'(drives the arm while command_input is {FOLLOW_JOINT_TRAJECTORY})')
+        return server
+
     def _on_params(self, config: SimRobotParams) -> None:
         self._timer.timer_period_ns = int(1e9 / config.rate_hz)
+        if config.command_input != self.params.config.command_input:
+            # The newly selected input starts from scratch: no stale command of another input takes over.
+            with self._lock:
+                self._ee_target, self._trajectory = None, None
+            if self._fjt is not None:
+                self._fjt.abort_active(f'command_input changed to {config.command_input}', keep_holding=False)
+
+    @property
+    def busy(self) -> bool:
+        """A FollowJointTrajectory goal is running (spin.run_node waits for its result at shutdown)."""
+        return self._fjt is not None and self._fjt.busy
+
+    def request_stop(self) -> None:
+        if self._fjt is not None:
+            self._fjt.abort_active('sim_robot_node is shutting down')
 
     # ------------------------------------------------------------------ commands (small state swaps only)
+    def _selected(self, command_input: str) -> bool:
+        """Whether ``command_input`` drives the arm now; if not, a throttled warning that its command is dropped."""
+        selected = self.params.config.command_input
+        if selected != command_input:
+            self.problems.report(command_input, f"command_input is '{selected}', not '{command_input}': ignored")
+        return selected == command_input
+
     def _on_trajectory(self, msg: JointTrajectory) -> None:
+        if not self._selected('joint_trajectory'):
+            return
         try:
             trajectory = conversions.joint_trajectory_from_msg(msg)
             if trajectory is not None:
@@ -117,6 +181,8 @@ class SimRobotNode(Node):
             self._trajectory = None if trajectory is None else (time.monotonic(), trajectory)
 
     def _on_ee_command(self, msg: PoseStamped) -> None:
+        if not self._selected('ee_command'):
+            return
         try:
             T = conversions.pose_to_matrix(msg.pose)
         except (VideoPlannerError, ValueError) as exc:
@@ -152,13 +218,25 @@ class SimRobotNode(Node):
             if reset is not None:
                 self._ee_target, self._trajectory = None, None
         p = self.params.config
+        # The physics of this tick covers the next `horizon` seconds: the FollowJointTrajectory target is the
+        # desired state at its end, and the state it reaches is the state at that time.
+        horizon_s = p.physics_steps_per_tick / self.world.physics_hz
+        control_time = time.monotonic() + horizon_s
         if reset is not None:
+            if self._fjt is not None:
+                self._fjt.abort_active('the task was reset', keep_holding=False)
             self._reset(reset)
         elif p.command_input == 'ee_command' and ee_target is not None:
             self.world.step_ee(ee_target, gripper, steps=p.physics_steps_per_tick)
         elif p.command_input == 'joint_trajectory' and trajectory is not None:
             self._follow(trajectory, gripper, p.physics_steps_per_tick)
+        elif p.command_input == FOLLOW_JOINT_TRAJECTORY and self._fjt is not None:
+            target = self._fjt.command(control_time)
+            if target is not None:
+                self.world.set_joint_targets(target, gripper=gripper, steps=p.physics_steps_per_tick)
         observation = self.world.observe()
+        if self._fjt is not None:
+            self._fjt.measured(control_time, np.asarray(observation.joint_positions)[:self.spec.dof])
         self._publish(observation, self.world.success())
 
     def _reset(self, seed: int) -> None:
@@ -202,7 +280,8 @@ class SimRobotNode(Node):
 
 
 def main(args=None) -> int:
-    return run_node(SimRobotNode, args, threads=3)
+    # Timer, commands, and up to two FollowJointTrajectory goals waiting for their verdicts (one pre-empting).
+    return run_node(SimRobotNode, args, threads=5)
 
 
 if __name__ == '__main__':
