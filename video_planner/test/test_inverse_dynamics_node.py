@@ -337,6 +337,10 @@ def test_a_plan_without_frames_is_answered_with_the_reason(robot):
         node.stop()
 
 
+# Not the default name: sim_robot_node hosts its own FollowJointTrajectory server there.
+STAND_IN_ACTION = '/stand_in_controller/follow_joint_trajectory'
+
+
 class StandInController:
     """A FollowJointTrajectory server on its own node, as a joint_trajectory_controller would host: it takes as
     long as the trajectory says (at least ``min_duration_s``: a still plan's trajectory lasts a few ms), honours
@@ -352,7 +356,7 @@ class StandInController:
         self.goals: list = []     # (arrival time.monotonic(), FollowJointTrajectory.Goal)
         self.cancels: list = []   # time.monotonic() of each cancel request
         self.host = Client('stand_in_controller', threads=4)  # a goal in progress holds one thread
-        self._server = ActionServer(self.host.node, FollowJointTrajectory, '/arm_controller/follow_joint_trajectory',
+        self._server = ActionServer(self.host.node, FollowJointTrajectory, STAND_IN_ACTION,
                                     execute_callback=self._execute, callback_group=ReentrantCallbackGroup(),
                                     cancel_callback=lambda _: self.cancels.append(time.monotonic())
                                     or CancelResponse.ACCEPT)
@@ -385,7 +389,7 @@ needs_control_msgs = pytest.mark.skipif(__import__('importlib').util.find_spec('
 
 def fjt_node(logs, **params):
     return id_node(logs, execute_enabled=True, command_interface='follow_joint_trajectory', controller_wait_s=10.0,
-                   **params)
+                   follow_joint_trajectory_action=STAND_IN_ACTION, **params)
 
 
 @needs_control_msgs
@@ -399,8 +403,7 @@ def test_follow_joint_trajectory_executes_the_stored_plan_and_a_cancel_cancels_t
         assert answer.status == 'ok', answer.status
         status, result = session.outcome(session.execute(answer.plan_id))
         assert (status, result.outcome) == (GoalStatus.STATUS_SUCCEEDED, ExecutePlan.Goal.OUTCOME_FINISHED)
-        assert result.executed_by == '/inverse_dynamics_node via FollowJointTrajectory ' \
-                                     '/arm_controller/follow_joint_trajectory'
+        assert result.executed_by == f'/inverse_dynamics_node via FollowJointTrajectory {STAND_IN_ACTION}'
         assert len(controller.goals) == 1
         sent = controller.goals[0][1].trajectory
         assert list(sent.joint_names) == list(answer.joint_trajectory.joint_names)
@@ -446,12 +449,13 @@ def test_a_controller_tolerance_violation_is_the_outcome(robot):
 @needs_control_msgs
 def test_no_controller_is_a_failed_execution_that_names_the_action(robot):
     logs, client = robot
-    node = id_node(logs, execute_enabled=True, command_interface='follow_joint_trajectory', controller_wait_s=0.5)
+    node = id_node(logs, execute_enabled=True, command_interface='follow_joint_trajectory', controller_wait_s=0.5,
+                   follow_joint_trajectory_action='/missing_controller/follow_joint_trajectory')
     try:
         session = Session(client)
         answer = session.still_plan()
         message = session.refusal(answer.plan_id)
-        assert 'no FollowJointTrajectory server on /arm_controller/follow_joint_trajectory' in message
+        assert 'no FollowJointTrajectory server on /missing_controller/follow_joint_trajectory' in message
     finally:
         node.stop()
 

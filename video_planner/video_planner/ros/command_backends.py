@@ -33,13 +33,13 @@ HOLD_TIME_S = 0.05
 
 def load_follow_joint_trajectory():
     """control_msgs' FollowJointTrajectory action type, or a ConfigError saying how to get it."""
-    try:
-        from control_msgs.action import FollowJointTrajectory
-    except ImportError as exc:
+    from video_planner.ros.follow_joint_trajectory import import_action_type
+    action_type = import_action_type()
+    if action_type is None:
         raise ConfigError("command_interface 'follow_joint_trajectory' needs the control_msgs package "
-                          '(apt install ros-$ROS_DISTRO-control-msgs); it is not importable here '
-                          f"({exc}). Use command_interface 'topics' instead.") from exc
-    return FollowJointTrajectory
+                          '(apt install ros-$ROS_DISTRO-control-msgs), which is not importable here. '
+                          "Use command_interface 'topics' instead.")
+    return action_type
 
 
 def trajectory_to_send(stored_msg: JointTrajectory) -> JointTrajectory:
