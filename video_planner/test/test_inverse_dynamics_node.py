@@ -65,7 +65,9 @@ class Session:
         self.done = client.record(String, 'execution_done', 10)
         self.ee = client.record(PoseStamped, 'ee_pose', qos_profile_sensor_data)
         self.joints = client.record(JointState, 'joint_states', qos_profile_sensor_data)
-        self.execute_action = ActionClient(client.node, ExecutePlan, 'execute_plan')
+        if not hasattr(client, 'execute_action'):  # one action client for the module's sessions
+            client.execute_action = ActionClient(client.node, ExecutePlan, 'execute_plan')
+        self.execute_action = client.execute_action
         self.frames_pub = client.publisher(VideoPlan, 'video_plan/frames', QoSProfile(
             depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE))
         wait_until(lambda: self.camera and self.ee, 20.0, 'camera frames and ee_pose from the simulator')
@@ -73,6 +75,10 @@ class Session:
         # The node matches its sensor topics separately; on a loaded machine depth can come last.
         wait_until(lambda: client.node.count_subscribers('camera/depth/image_raw') > 0, 20.0,
                    "the inverse-dynamics node's depth subscription")
+        assert self.execute_action.wait_for_server(timeout_sec=20.0), 'execute_plan action server not found'
+        # The server learns of this client's response reader a moment after the client sees the server; a goal
+        # sent before that loses its response (a DDS discovery race, seen once in 3 runs under load).
+        time.sleep(1.0)
 
     def send_still_video(self, execute: bool) -> str:
         # A frame taken after the node started, so its depth and state are in the node's history.
