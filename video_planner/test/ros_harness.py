@@ -128,11 +128,11 @@ def start_pipeline(logs: Path, checkpoint: Path, namespace: str, seed: int = 7) 
 class Client:
     """An rclpy node on its own context and executor thread, with helpers to act like a user."""
 
-    def __init__(self, name: str = 'test_client', namespace: str = ''):
+    def __init__(self, name: str = 'test_client', namespace: str = '', threads: int = 2):
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node(name, namespace=namespace, context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self.executor = MultiThreadedExecutor(num_threads=threads, context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()

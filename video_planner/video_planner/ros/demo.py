@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--sampling-steps', type=int, default=0, help='sampler steps (0 = planner default)')
     parser.add_argument('--candidates', type=int, default=0,
                         help='video plans sampled per goal, the most confident executed (0 = planner default)')
-    parser.add_argument('--goal-timeout', type=float, default=300.0, help='seconds to wait for one plan')
+    parser.add_argument('--goal-timeout', type=float, default=300.0, help='seconds to wait for one plan and its execution')
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Operator:
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.instruction: Optional[str] = None
         self.success = False
-        self.done_ids: set[str] = set()
+        self.execution_started: Optional[float] = None
         self.camera: list[np.ndarray] = []
         self.recording = False
         self._bag_lock = threading.Lock()
@@ -94,7 +94,6 @@ class Operator:
         sub = self.node.create_subscription
         sub(String, 'task/instruction', self._on_instruction, latched)
         sub(Bool, 'task/success', self._on_success, latched)
-        sub(String, 'execution_done', lambda m: self.done_ids.add(m.data), 10)
         sub(Image, 'camera/image_raw', self._on_camera, qos_profile_sensor_data)
         from geometry_msgs.msg import PoseStamped
         from sensor_msgs.msg import CameraInfo, JointState
@@ -144,14 +143,21 @@ class Operator:
 
     def plan(self, instruction: str, sampling_steps: int, timeout_s: float, candidates: int = 0):
         goal = self._plan_video.Goal(instruction=instruction, execute=True, sampling_steps=sampling_steps,
-                                     num_candidates=candidates)
-        future = self.action.send_goal_async(goal)
+                                     num_candidates=candidates, return_frames=True)
+        self.recording, self.execution_started = False, None
+        future = self.action.send_goal_async(goal, feedback_callback=self._on_feedback)
         self.wait_for(future.done, 30.0, 'the planner to accept the goal')
         handle = future.result()
         if not handle.accepted:
             raise VideoPlannerError('demo: planner_node rejected the goal')
         result_future = handle.get_result_async()
-        self.wait_for(result_future.done, timeout_s, 'the plan')
+        try:
+            # The result comes when execution has ended; the camera is recorded from the "executing" stage on.
+            self.wait_for(result_future.done, timeout_s, 'the plan and its execution')
+            if self.recording:
+                time.sleep(0.3)  # the simulator follows the last command one tick later
+        finally:
+            self.recording = False
         result = result_future.result().result
         if result.plan.plan_id:
             # The bag takes the plan from the action's result, which the client is sure to hold, rather
@@ -159,6 +165,12 @@ class Operator:
             # a short demo ends and closes the bag (seen once in CI).
             self._record('video_plan', result.plan)
         return result
+
+    def _on_feedback(self, msg) -> None:
+        if msg.feedback.stage == 'executing' and not self.recording:
+            self.camera = []
+            self.execution_started = time.monotonic()
+            self.recording = True
 
     def close(self) -> None:
         if self.instruction is not None:
@@ -266,20 +278,11 @@ def execute_one_plan(operator: Operator, args) -> PlanRecord:
                         plan_time_s=float(result.plan_time_s),
                         frames=[conversions.compressed_image_to_rgb(f) for f in result.plan.frames],
                         frame_period_s=float(result.plan.frame_period_s) or 0.5)
-    if not result.success:
-        return record
-    t0 = time.monotonic()
-    operator.camera = []
-    operator.recording = True
-    duration = record.frame_period_s * max(len(record.frames) - 1, 1)
-    try:
-        operator.wait_for(lambda: record.plan_id in operator.done_ids or operator.success,
-                          duration + 30.0, f'plan {record.plan_id} to be executed')
-        time.sleep(0.3)  # the simulator follows the last command one tick later
-    finally:
-        operator.recording = False
     record.executed = list(operator.camera)
-    record.execution_s = time.monotonic() - t0
+    if operator.execution_started is not None:
+        # The goal's time includes its execution: report planning and execution apart.
+        record.execution_s = time.monotonic() - operator.execution_started
+        record.plan_time_s = max(record.plan_time_s - record.execution_s, 0.0)
     return record
 
 

@@ -6,7 +6,10 @@ Data flow per goal:
   3. publish the frames as a VideoPlan on ``video_plan/frames`` (plan_id, execute flag),
   4. wait for the inverse-dynamics node's completed VideoPlan with the same plan_id on ``video_plan``
      (or, after ``result_timeout_s`` and if ``fallback_in_process``, run ``frames_to_plan`` here),
-  5. return it as the action result.
+  5. with ``goal.execute``, and only for a plan that passed every gate and a goal not cancelled: an
+     ``execute_plan`` goal to the inverse-dynamics node for that plan_id, followed to its end (feedback
+     stage ``executing``); cancelling this goal cancels that one (the arm holds),
+  6. return the plan (frames only with ``goal.return_frames``) and how execution ended as the result.
 
 Goal policy: one goal at a time. A goal that arrives while another runs is REJECTED (the client can
 cancel the running goal first); a rejected goal costs nothing and cannot starve the running one.
@@ -39,6 +42,8 @@ from video_planner.planner.goal_limits import GoalLimits, GoalRequest, check_goa
 from video_planner.planner.pipeline import best_candidate
 from video_planner.ros import conversions
 from video_planner.ros.camera_tf import CameraPoseFromTf
+from video_planner.ros.execute_plan_client import ExecutePlanClient, ExecutionReport
+from video_planner.ros.execution import FAILED, FINISHED, NOT_REQUESTED
 from video_planner.ros.params import NodeParameters, param
 from video_planner.ros.robot_inputs import InputTopics, RobotInputs
 from video_planner.ros.spin import run_node
@@ -48,6 +53,9 @@ PLAN_TOPIC = 'video_plan'
 FRAMES_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 # Transient-local: a (re)started subscriber receives the last completed plan.
 PLAN_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+EXECUTE_ACTION = 'execute_plan'
+# How long a goal with execute waits for the inverse-dynamics node's execute_plan server.
+EXECUTE_SERVER_WAIT_S = 5.0
 
 
 @dataclass
@@ -244,6 +252,7 @@ class PlannerNode(Node):
         self._mailbox = PlanMailbox()
         self.create_subscription(VideoPlan, PLAN_TOPIC, self._mailbox.deliver, PLAN_QOS,
                                  callback_group=self._group)
+        self._executor_client = ExecutePlanClient(self, EXECUTE_ACTION, callback_group=self._group)
         self._busy = threading.Lock()
         self._goal_deadline = float('inf')
         self._stopping = threading.Event()
@@ -353,28 +362,58 @@ class PlannerNode(Node):
         self._feedback(goal_handle, 'inverse_dynamics', 0.85)
         cancelled = lambda: self._should_stop(goal_handle)  # noqa: E731
         if len(candidates) == 1:
-            plan = self._complete(candidates[0], plan_id, goal.execute, instruction, snapshot, cancelled)
+            plan, here = self._complete(candidates[0], plan_id, goal.execute, instruction, snapshot, cancelled)
         else:
-            # Rank the candidates by the inverse-dynamics node's score without executing any; then
-            # send the winner once more with the goal's execute flag.
-            answers = [self._complete(frames, f'{plan_id}-c{i}', False, instruction, snapshot, cancelled)
+            # Rank the candidates by the inverse-dynamics node's score; each is stored there by its own id,
+            # and only the winner's id is executed (once), below.
+            answers = [self._complete(frames, f'{plan_id}-c{i}', goal.execute, instruction, snapshot, cancelled)
                        for i, frames in enumerate(candidates)]
-            best = best_candidate([a.status == 'ok' for a in answers], [a.score for a in answers])
-            plan = answers[best]
-            if goal.execute and plan.status == 'ok':
-                plan = self._complete(candidates[best], plan_id, True, instruction, snapshot, cancelled)
+            best = best_candidate([a.status == 'ok' for a, _ in answers], [a.score for a, _ in answers])
+            plan, here = answers[best]
         if self._should_stop(goal_handle):
             raise PlanCancelled('goal cancelled while waiting for inverse dynamics')
         ok = plan.status == 'ok'
-        self._feedback(goal_handle, 'executing' if ok and goal.execute else 'ik', 1.0)
         message = (f'plan {plan.plan_id}: {len(plan.frames)} frames, {len(plan.ee_path.poses)} poses'
                    if ok else f'plan {plan.plan_id} failed: {plan.status}')
-        return self._finish(goal_handle, 'succeed' if ok else 'abort', message, plan, success=ok)
+        report = self._execute_plan(goal_handle, plan, goal.execute, ok, here)
+        if not goal.return_frames:
+            plan.frames = []  # they stay on video_plan, by plan_id
+        if self._should_stop(goal_handle):
+            shutting = self._stopping.is_set() and not goal_handle.is_cancel_requested
+            result = self._finish(goal_handle, 'abort' if shutting else 'canceled',
+                                  'planner_node is shutting down' if shutting else
+                                  f'goal cancelled during execution: {report.message}', plan)
+        else:
+            success = ok and report.outcome in (NOT_REQUESTED, FINISHED)
+            if report.outcome != NOT_REQUESTED:
+                message += f'; execution {report.outcome}: {report.message}'
+            result = self._finish(goal_handle, 'succeed' if success else 'abort', message, plan, success=success)
+        result.plan_id = plan.plan_id
+        result.executed, result.executed_by = report.executed, report.executed_by
+        result.execution_outcome = report.outcome
+        return result
+
+    def _execute_plan(self, goal_handle, plan: VideoPlan, execute: bool, ok: bool,
+                      computed_here: bool) -> ExecutionReport:
+        """Runs the plan through the inverse-dynamics node's execute_plan when the goal asks and may."""
+        if not execute:
+            self._feedback(goal_handle, 'ik', 1.0)
+            return ExecutionReport(False, '', NOT_REQUESTED, '')
+        if not ok:
+            return ExecutionReport(False, '', FAILED, 'the plan failed a safety gate: nothing was executed')
+        if computed_here:
+            return ExecutionReport(False, '', FAILED, 'no inverse-dynamics node answered, so planner_node computed '
+                                                      'the plan itself and sends no commands: nothing was executed')
+        self._feedback(goal_handle, 'executing', 0.9)
+        return self._executor_client.run(
+            plan.plan_id, EXECUTE_SERVER_WAIT_S, should_stop=lambda: self._should_stop(goal_handle),
+            on_progress=lambda fraction: self._feedback(goal_handle, 'executing', 0.9 + 0.1 * fraction))
 
     # ------------------------------------------------------------------ stages
     def _complete(self, frames: np.ndarray, plan_id: str, execute: bool, instruction: str, snapshot,
-                  cancelled) -> VideoPlan:
-        """Publish the frames, and return the inverse-dynamics node's answer (or compute it here)."""
+                  cancelled) -> tuple[VideoPlan, bool]:
+        """Publish the frames; the inverse-dynamics node's answer (or one computed here), and whether it was
+        computed here (then no node holds it and it cannot be executed)."""
         p = self.params.config
         base_frame = base_frame_of(self.planner)
         envelope = conversions.VideoPlanEnvelope(
@@ -385,7 +424,7 @@ class PlannerNode(Node):
         self._frames_pub.publish(conversions.video_plan_to_msg(envelope))
         answer = self._mailbox.wait(plan_id, p.result_timeout_s, cancelled)
         if answer is not None or cancelled():
-            return answer if answer is not None else conversions.video_plan_to_msg(envelope)
+            return (answer, False) if answer is not None else (conversions.video_plan_to_msg(envelope), True)
         if not p.fallback_in_process:
             raise VideoPlannerError(f'no inverse-dynamics node answered plan {plan_id} on {PLAN_TOPIC} within '
                                     f'result_timeout_s={p.result_timeout_s:g} s; is inverse_dynamics_node running?')
@@ -395,7 +434,7 @@ class PlannerNode(Node):
                                            snapshot.T_base_ee, snapshot.q_current)
         envelope.plan, envelope.execute = plan, False
         envelope.arm = arm_name(self.planner)
-        return conversions.video_plan_to_msg(envelope)
+        return conversions.video_plan_to_msg(envelope), True
 
     def _feedback(self, goal_handle, stage: str, fraction: float, step: int = 0, total: int = 0) -> None:
         goal_handle.publish_feedback(PlanVideo.Feedback(stage=stage, progress=float(np.clip(fraction, 0, 1)),

@@ -330,6 +330,23 @@ class RobotInputs:
         return Snapshot(stamp_s=stamp, frame_id=frame_id, rgb=rgb, depth_m=depth_m, camera=camera,
                         T_base_ee=np.asarray(T_base_ee, dtype=np.float64), q_current=q, joint_names=names)
 
+    def latest_state(self) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """The newest measured (T_base_ee, q in the arm's joint order); either is None when not heard.
+        This is the pose a stopped arm is told to hold."""
+        with self._lock:
+            joints = self._joints[-1] if self._joints else None
+            ee = self._ee[-1] if self._ee else None
+        q = None
+        if joints is not None:
+            q = joints[2]
+            if self._joint_names:
+                try:
+                    q = _ordered(joints[1], q, self._joint_names)
+                except VideoPlannerError:
+                    q = None
+        T_base_ee = ee[1] if ee is not None else (self._fk(q) if q is not None and self._fk else None)
+        return T_base_ee, q
+
 
 def _ordered(names: tuple[str, ...], q: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
     from video_planner.kinematics.joint_states import match_joint_states
