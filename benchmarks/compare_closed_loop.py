@@ -15,13 +15,14 @@ from pathlib import Path
 
 from video_planner.evaluation.stats import mcnemar_exact_p
 
-KEY = ('method', 'arm', 'family', 'split', 'index')
+# suite_seed: runs with several instance seeds (`--seeds`) hold one instance per seed at each position.
+KEY = ('method', 'suite_seed', 'arm', 'family', 'split', 'index')
 
 
 def outcomes(path: str) -> dict[tuple, bool]:
     """{(method, arm, family, split, index): success} of one run's closed_loop.json."""
     records = json.loads(Path(path).read_text())['records']
-    return {tuple(r[k] for k in KEY): bool(r['success']) for r in records}
+    return {tuple(r.get(k) for k in KEY): bool(r['success']) for r in records}
 
 
 def compare(a: dict[tuple, bool], b: dict[tuple, bool], method: str) -> dict:

@@ -141,13 +141,18 @@ def _unlock_joint(text: str, joint: str, lower: float, upper: float) -> str:
     return block.sub(lambda m: f'{m.group(1)}lower="{lower}"{m.group(2)}upper="{upper}"', text, count=1)
 
 
+def _fixed_link_xml(link: str, parent: str, child: str, origin: TcpSpec) -> str:
+    """A new link and the fixed joint `<link>_joint` from `parent` to `child` at `origin`'s xyz/rpy."""
+    xyz = ' '.join(f'{v:.6f}' for v in origin.xyz)
+    rpy = ' '.join(f'{v:.6f}' for v in origin.rpy)
+    return (f'\n  <link name="{link}"/>\n'
+            f'  <joint name="{link}_joint" type="fixed">\n'
+            f'    <parent link="{parent}"/>\n    <child link="{child}"/>\n'
+            f'    <origin xyz="{xyz}" rpy="{rpy}"/>\n  </joint>\n')
+
+
 def _add_tcp(text: str, ee_frame: str, tcp: TcpSpec) -> str:
-    xyz = ' '.join(f'{v:.6f}' for v in tcp.xyz)
-    rpy = ' '.join(f'{v:.6f}' for v in tcp.rpy)
-    addition = (f'\n  <link name="{ee_frame}"/>\n'
-                f'  <joint name="{ee_frame}_joint" type="fixed">\n'
-                f'    <parent link="{tcp.parent}"/>\n    <child link="{ee_frame}"/>\n'
-                f'    <origin xyz="{xyz}" rpy="{rpy}"/>\n  </joint>\n')
+    addition = _fixed_link_xml(ee_frame, tcp.parent, ee_frame, tcp)
     end = text.rfind('</robot>')
     return text[:end] + addition + text[end:]
 
@@ -168,12 +173,7 @@ def _collision_from_visual(text: str) -> str:
 
 def _add_mount(text: str, base_frame: str, mount: TcpSpec) -> str:
     """A new root link so that the arm's base frame has +x pointing at its workspace."""
-    xyz = ' '.join(f'{v:.6f}' for v in mount.xyz)
-    rpy = ' '.join(f'{v:.6f}' for v in mount.rpy)
-    addition = (f'\n  <link name="{base_frame}"/>\n'
-                f'  <joint name="{base_frame}_joint" type="fixed">\n'
-                f'    <parent link="{base_frame}"/>\n    <child link="{mount.parent}"/>\n'
-                f'    <origin xyz="{xyz}" rpy="{rpy}"/>\n  </joint>\n')
+    addition = _fixed_link_xml(base_frame, base_frame, mount.parent, mount)
     start = text.find('>', text.find('<robot')) + 1
     return text[:start] + addition + text[start:]
 
