@@ -299,9 +299,9 @@ def main() -> None:
         f'| planner RSS before / after (MB) | {rss_before:.0f} / {rss_after:.0f} |',
         f'| exit codes at the end (SIGINT) | {", ".join(f"{n} {c}" for n, c in codes.items())} |',
         '',
-        'Commands after cancel are counted from the moment the client had its CANCELED result; the planner does '
-        'not yet tell the inverse-dynamics node about a cancel (issue 21 point 1, another branch), so on this '
-        'branch this figure can be above 0.',
+        'Commands after cancel are counted from the moment the client had its CANCELED result: a cancelled goal '
+        'sends no command before execution, and one cancelled while executing sends only the hold (the arm\'s '
+        'measured pose), before the client hears CANCELED. The target is 0.',
         '',
         'A NUL inside an instruction never reaches the node: rclpy copies the goal\'s string into the message '
         'with strlen, so the client sends \'push\' and the node plans that. Only a client can refuse it '
