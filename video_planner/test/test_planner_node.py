@@ -117,8 +117,8 @@ def test_cancel_is_honoured_within_half_a_second(stack):
     assert elapsed < 0.5, f'cancel took {elapsed:.2f} s'
     assert 'cancel' in result.message
     # The server is free again.
-    status, _ = client.plan('reach the green block', sampling_steps=1)
-    assert status in (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED)
+    status, result = client.plan('reach the green block', sampling_steps=1)
+    assert status == GoalStatus.STATUS_SUCCEEDED, result.message  # the harness opens the gates
 
 
 def test_a_goal_arriving_while_one_runs_is_rejected(stack):

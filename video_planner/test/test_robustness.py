@@ -112,8 +112,7 @@ def test_bad_goals_get_reasons_and_the_next_good_goal_succeeds(stack):
     # Odd but printable text and objects the model never saw are plans like any other.
     for instruction in ('pick up the unicorn', 'schiebe den Würfel → links ☃', '🤖🤖🤖', "'; DROP TABLE plans;--"):
         status, result = client.plan(instruction, sampling_steps=1)
-        assert status in (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED)
-        assert result.plan.plan_id and result.message
+        assert status == GoalStatus.STATUS_SUCCEEDED and result.plan_id == result.plan.plan_id, result.message
     good_goal_succeeds(client)
 
 
