@@ -56,6 +56,7 @@ PLAN_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, durabilit
 EXECUTE_ACTION = 'execute_plan'
 # How long a goal with execute waits for the inverse-dynamics node's execute_plan server.
 EXECUTE_SERVER_WAIT_S = 5.0
+FEEDBACK_PERIOD_S = 0.1
 
 
 @dataclass
@@ -255,6 +256,7 @@ class PlannerNode(Node):
         self._executor_client = ExecutePlanClient(self, EXECUTE_ACTION, callback_group=self._group)
         self._busy = threading.Lock()
         self._goal_deadline = float('inf')
+        self._last_feedback = ('', 0.0)  # (stage, time.monotonic()) of the last feedback published
         self._stopping = threading.Event()
         self._server = ActionServer(self, PlanVideo, 'plan_video', execute_callback=self._execute,
                                     goal_callback=self._on_goal, cancel_callback=self._on_cancel,
@@ -344,6 +346,7 @@ class PlannerNode(Node):
         p = self.params.config
         instruction = check_goal(GoalRequest(goal.instruction, int(goal.num_candidates), int(goal.sampling_steps),
                                              int(goal.seed)), p.goal_limits())
+        self._last_feedback = ('', 0.0)
         self._feedback(goal_handle, 'waiting_for_frame', 0.0)
         self.inputs.wait_for_frame(p.frame_wait_s, lambda: self._should_stop(goal_handle))
         if self._should_stop(goal_handle):
@@ -437,6 +440,14 @@ class PlannerNode(Node):
         return conversions.video_plan_to_msg(envelope), True
 
     def _feedback(self, goal_handle, stage: str, fraction: float, step: int = 0, total: int = 0) -> None:
+        # Within a stage at most one message per FEEDBACK_PERIOD_S (and the stage's last step): feedback is
+        # keep-last 10, and one message per candidate-step (16 x 64 for a large goal) overwrote the first
+        # message of each stage before a busy client read it.
+        now = time.monotonic()
+        last_stage, last_t = self._last_feedback
+        if stage == last_stage and now - last_t < FEEDBACK_PERIOD_S and not (total and step >= total):
+            return
+        self._last_feedback = (stage, now)
         goal_handle.publish_feedback(PlanVideo.Feedback(stage=stage, progress=float(np.clip(fraction, 0, 1)),
                                                         step=int(step), total_steps=int(total)))
 
