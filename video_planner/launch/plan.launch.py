@@ -35,12 +35,16 @@ ARGUMENTS = {
     'sim_command_input': ('ee_command', 'what drives the simulated arm: ee_command | joint_trajectory | '
                           'follow_joint_trajectory (the control_msgs action; needs control_msgs)'),
     'follow_joint_trajectory_action': ('/arm_controller/follow_joint_trajectory',
-                                       "the simulated arm's FollowJointTrajectory action name"),
+                                       'the FollowJointTrajectory action: served by the simulated arm, '
+                                       'called by inverse_dynamics_node with command_interface '
+                                       'follow_joint_trajectory'),
     'image_topic': ('camera/image_raw', 'colour camera topic (sensor_msgs/Image)'),
     'depth_topic': ('camera/depth/image_raw', 'depth topic (32FC1 metres or 16UC1 mm); "" when there is none'),
     'camera_info_topic': ('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera'),
     'checkpoint': ('', 'video model checkpoint ("" = the shipped default)'),
     'execute': ('false', 'let inverse_dynamics_node send commands to the robot'),
+    'command_interface': ('topics', 'how inverse_dynamics_node sends commands: topics | follow_joint_trajectory '
+                          '(the controller at follow_joint_trajectory_action; needs control_msgs)'),
     'rviz': ('false', 'start RViz with config/plan.rviz, its fixed frame set to the arm base frame'),
 }
 
@@ -70,7 +74,9 @@ def generate_launch_description() -> LaunchDescription:
     inverse_dynamics = Node(package=PACKAGE, executable='inverse_dynamics_node', name='inverse_dynamics_node',
                             output='screen',
                             parameters=[_config('inverse_dynamics.yaml'), robot, camera,
-                                        {'execute_enabled': _arg('execute', bool)}])
+                                        {'execute_enabled': _arg('execute', bool),
+                                         'command_interface': _arg('command_interface'),
+                                         'follow_joint_trajectory_action': _arg('follow_joint_trajectory_action')}])
     return LaunchDescription(arguments + [sim, planner, inverse_dynamics,
                                           OpaqueFunction(function=_visualisation,
                                                          condition=IfCondition(LaunchConfiguration('rviz')))])
