@@ -304,6 +304,8 @@ def test_a_new_plan_or_a_newer_goal_stops_the_running_execution(robot, cause):
             status, result = session.outcome(newer)
             assert (status, result.outcome) == (GoalStatus.STATUS_SUCCEEDED, ExecutePlan.Goal.OUTCOME_FINISHED)
             return
+        # The hold is published before the goal ends, but on a topic: it may arrive after the result.
+        wait_until(lambda: hold_trajectories(session), 5.0, 'the hold trajectory')
         assert len(hold_trajectories(session)) == 1
         session.answer(second)
         n = session.commands()
@@ -325,6 +327,8 @@ def test_stopping_the_node_during_execution_holds_the_arm_and_answers_the_goal(r
         assert (response.status, response.result.outcome) == (GoalStatus.STATUS_ABORTED,
                                                               ExecutePlan.Goal.OUTCOME_STOPPED)
         assert 'inverse_dynamics_node is shutting down' in response.result.message
+        # The hold is published before the goal ends, but on a topic: it may arrive after the result.
+        wait_until(lambda: hold_trajectories(session), 5.0, 'the hold trajectory')
         assert len(hold_trajectories(session)) == 1
     finally:
         node.stop()
