@@ -42,6 +42,10 @@ STOP_POLL_S = 0.1
 # How long a stopping node may take to end its work in flight, and then to send the answers it produced.
 DRAIN_S = 5.0
 FLUSH_S = 0.3
+# After work in flight was ended, longer: its answer (an action result) must reach the client before the
+# process exits, and on a loaded machine 0.3 s sometimes did not suffice (CI lost one FollowJointTrajectory
+# result).
+FLUSH_AFTER_WORK_S = 1.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -129,10 +133,11 @@ def _drain(executor, node: Node) -> None:
     request_stop = getattr(node, 'request_stop', None)
     if request_stop is None or not rclpy.ok():
         return
+    had_work = bool(getattr(node, 'busy', False))
     request_stop()
     deadline = time.monotonic() + DRAIN_S
     while getattr(node, 'busy', False) and time.monotonic() < deadline and rclpy.ok():
         executor.spin_once(timeout_sec=0.05)
-    flushed = time.monotonic() + FLUSH_S
+    flushed = time.monotonic() + (FLUSH_AFTER_WORK_S if had_work else FLUSH_S)
     while time.monotonic() < flushed and rclpy.ok():
         executor.spin_once(timeout_sec=0.02)
