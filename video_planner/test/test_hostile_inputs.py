@@ -104,8 +104,16 @@ def test_zz_a_goal_after_the_camera_stopped_is_refused_naming_the_frame_age(stac
     # Last in this module: it stops the simulated camera.
     client = stack['client']
     plans(client)
+    # The default bound (5 camera periods, at least 1 s) stretches when a loaded machine delivers frames
+    # unevenly; a fixed bound keeps this test about the refusal, not about the machine's load.
+    params = AsyncParameterClient(client.node, f'/{NS}/planner_node')
+    assert params.wait_for_services(10.0)
+    result = wait_future(params.set_parameters([Parameter('max_frame_staleness_s', value=1.0)]), 10.0, 'set')
+    assert result.results[0].successful, result.results[0].reason
     stack['procs']['sim'].stop()
-    time.sleep(1.5)  # the issue: 1.4 s after the camera died a goal still executed on the last frame
+    # The issue: 1.4 s after the camera died a goal still executed on the last frame. 2.5 s leaves 1.5 s for
+    # the last frame's own delivery on a busy machine.
+    time.sleep(2.5)
     status, result = client.plan('reach the red cube', timeout_s=60.0, sampling_steps=1)
     assert status == GoalStatus.STATUS_ABORTED, result.message
     assert 'the latest camera frame arrived' in result.message and 's ago' in result.message, result.message

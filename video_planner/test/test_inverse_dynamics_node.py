@@ -461,7 +461,12 @@ def test_follow_joint_trajectory_executes_the_stored_plan_and_a_cancel_cancels_t
         status, result = session.outcome(handle)
         assert (status, result.outcome) == (GoalStatus.STATUS_CANCELED, ExecutePlan.Goal.OUTCOME_STOPPED)
         assert 'cancelled the controller goal' in result.message
-        assert latency < 0.2, f'the controller goal was cancelled {latency:.3f} s after the cancel'
+        # As for the topics: the node's own reaction under 0.2 s; the round trip through DDS and this test's
+        # executor (which also hosts the stand-in controller) adds the machine's load (0.29 s seen in CI).
+        assert node.wait_for_log('after the cancel request arrived', 5.0)
+        reaction_ms = float(re.search(r'hold sent ([0-9.]+) ms after the cancel request', node.log()).group(1))
+        assert reaction_ms < 200, f'the node cancelled the controller goal {reaction_ms:.0f} ms after reading the cancel'
+        assert latency < 1.0, f'the controller goal was cancelled {latency:.3f} s after the cancel'
         time.sleep(0.5)
         assert len(controller.goals) == 2 and session.trajectories == []
     finally:
