@@ -20,6 +20,7 @@ LAYERS = [
     ('camera',),                               # pinhole camera + its pose in the robot base
     ('kinematics',),                           # URDF -> pinocchio, FK, IK, joint trajectories
     ('sim',),                                  # pybullet tabletop, arms, tasks, experts (moves arms through IK)
+    ('embodiment',),                           # the canonical view: arm painted out, one canonical gripper drawn
     ('data',),                                 # episodes on disk, generation from the simulator, importers
     ('text',),                                 # the sentence encoder
     ('model',),                                # video diffusion model, trainer, checkpoints, small CNN parts

@@ -14,6 +14,8 @@ from video_planner.errors import VideoPlannerError
 
 SUBCOMMANDS = {
     'generate': ('video_planner.data.generate', 'record simulated expert episodes into an HDF5 dataset'),
+    'canonicalize': ('video_planner.data.canonical', 'add the canonical view (arm painted out, canonical '
+                     'gripper drawn) to recorded episodes'),
     'import': ('video_planner.data.importers.cli', 'import rosbag2 or LeRobot recordings into the dataset format'),
     'train': ('video_planner.train', 'train (or fine-tune) the video model, inverse dynamics, grounding or policy'),
     'plan': ('video_planner.planner.plan_command', 'plan once from an image file or a fresh simulator frame'),

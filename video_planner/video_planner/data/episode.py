@@ -13,6 +13,8 @@ File layout (see docs/DATASET.md):
     /data/demo_0/obs/gripper        (N,) float32, 0 open .. 1 closed
     /data/demo_0/obs/joint_positions(N, dof) float64
     /data/demo_0/obs/object_poses   (N, n_objects, 4, 4) float64 T_base_object, task object order
+    /data/demo_0/obs/rgb_canonical  (N, H, W, 3) uint8, optional: the canonical view (arm painted out, canonical gripper)
+    /data/demo_0/obs/ee_mask_canonical (N, H, W) bool, optional: the canonical gripper's pixels
     /data/demo_0/actions            (N, 8) float64: next commanded TCP position (3), quaternion w,x,y,z (4), gripper (1)
     /data/demo_0/action_poses       (N, 4, 4) float64: the same target as a matrix
 Files are written to a temporary name and renamed, so a file that exists is a whole episode.
@@ -32,6 +34,9 @@ from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 
 FORMAT_VERSION = 1
+# The canonical view (data/canonical.py), present in files from `generate` and `canonicalize`.
+CANONICAL_RGB = 'rgb_canonical'
+CANONICAL_GRIPPER_MASK = 'ee_mask_canonical'
 OBS_KEYS = ('rgb', 'depth_m', 'seg', 'ee_pose', 'ee_pose_camera', 'gripper', 'joint_positions', 'object_poses')
 
 

@@ -68,6 +68,7 @@ def generate_one(config: GenerateConfig, i: int) -> tuple[int, bool]:
     """Generate episode i into config.out (in this process). Returns (i, expert success)."""
     import numpy as np
 
+    from video_planner.data.canonical import add_canonical_view
     from video_planner.data.episode import write_episode
     from video_planner.data.recording import record_expert_episode
     from video_planner.sim.arms import get_arm
@@ -87,6 +88,7 @@ def generate_one(config: GenerateConfig, i: int) -> tuple[int, bool]:
     if episode.success or config.keep_failures:
         env = {'arm': arm, 'image_size': config.image_size, 'generator': 'video_planner.data.generate'}
         write_episode(episode_path(config.out, i), episode, env)
+        add_canonical_view(episode_path(config.out, i))  # both views: the models pick theirs
     else:
         _failed_marker(config.out, i).write_text(f'{arm} {family} seed={seed}: expert failed\n')
     return i, episode.success

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import torch
 
-from video_planner.data.episode import Episode, read_episode
+from video_planner.data.episode import CANONICAL_GRIPPER_MASK, CANONICAL_RGB, Episode, read_episode
 from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.sim.segmentation import SEG_GRIPPER, object_segment
@@ -77,7 +77,9 @@ class VideoClipDataset(torch.utils.data.Dataset):
 
     def __init__(self, paths: str | Path | Sequence[str | Path], horizon: int = 8, stride: int | None = None,
                  image_size: int = 64, arms: Sequence[str] | None = None, only_success: bool = True,
-                 clip_starts: int = 1):
+                 clip_starts: int = 1, view: str = 'camera'):
+        from video_planner.embodiment.canonical_view import check_view
+        self.view = check_view(view, 'VideoClipDataset view')
         if horizon < 1:
             raise VideoPlannerError(f'horizon: expected >= 1, got {horizon}')
         if stride is not None and stride < 1:
@@ -110,9 +112,15 @@ class VideoClipDataset(torch.utils.data.Dataset):
         frames, t0 = list(frames), frames[0]
         with h5py.File(path, 'r') as h:
             g = h['data/demo_0']
-            rgb = g['obs/rgb'][frames]
+            rgb_key = 'obs/rgb' if self.view == 'camera' else f'obs/{CANONICAL_RGB}'
+            if rgb_key not in g:
+                raise VideoPlannerError(f'{path}: no canonical view (obs/{CANONICAL_RGB}); add it with '
+                                        f'`video-planner canonicalize {path.parent}`')
+            rgb = g[rgb_key][frames]
             depth0 = g['obs/depth_m'][t0]
             seg0 = g['obs/seg'][t0]
+            ee_mask0 = (g[f'obs/{CANONICAL_GRIPPER_MASK}'][t0].astype(bool) if self.view == 'canonical' else
+                        seg0 == SEG_GRIPPER)
             ee = g['obs/ee_pose'][frames]
             grip = g['obs/gripper'][frames]
             a = g.attrs
@@ -126,11 +134,12 @@ class VideoClipDataset(torch.utils.data.Dataset):
             rgb = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in rgb])
             depth0 = cv2.resize(depth0, (size, size), interpolation=cv2.INTER_NEAREST)
             seg0 = cv2.resize(seg0.astype(np.float32), (size, size), interpolation=cv2.INTER_NEAREST).astype(np.int32)
+            ee_mask0 = cv2.resize(ee_mask0.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
             camera = camera.resized(size, size)
         return {'frame0': rgb[0], 'future': rgb[1:], 'ee_poses': ee, 'gripper': grip.astype(np.float32),
                 'instruction': instruction, 'arm': arm, 'task_family': family, 'camera': camera,
                 'K': camera.K.copy(), 'T_base_camera': camera.T_base_camera.copy(),
-                'depth0_m': depth0.astype(np.float32), 'ee_mask0': seg0 == SEG_GRIPPER, 'target0': seg0 == target}
+                'depth0_m': depth0.astype(np.float32), 'ee_mask0': ee_mask0, 'target0': seg0 == target}
 
 
 def collate_clips(items: list[dict]) -> dict:

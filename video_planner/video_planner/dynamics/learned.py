@@ -47,6 +47,7 @@ class IdmConfig:
     depth_weight: float = 1.0
     gripper_weight: float = 0.1
     validity_weight: float = 0.1
+    view: str = 'camera'  # the frames it reads: 'camera' or 'canonical' (video_planner.embodiment)
 
     def __post_init__(self):
         if not (isinstance(self.image_size, int) and self.image_size >= 16 and self.image_size % 2 == 0):
@@ -55,6 +56,8 @@ class IdmConfig:
             raise ConfigError(f'IdmConfig.channels: expected a multiple of 4 >= 8, got {self.channels!r}')
         if not (isinstance(self.blocks, int) and self.blocks >= 1):
             raise ConfigError(f'IdmConfig.blocks: expected an int >= 1, got {self.blocks!r}')
+        if self.view not in ('camera', 'canonical'):
+            raise ConfigError(f"IdmConfig.view: expected 'camera' or 'canonical', got {self.view!r}")
         for name in ('hint_sigma_px', 'cycle_scale_m'):
             if not getattr(self, name) > 0:
                 raise ConfigError(f'IdmConfig.{name}: expected > 0, got {getattr(self, name)!r}')
@@ -322,11 +325,14 @@ def train_idm(args: argparse.Namespace) -> int:
     config_path = args.config if getattr(args, 'config', None) not in (None, 'default', 'tiny') else None
     config, training, horizon = load_idm_config(config_path)
     training.update(overrides_from_args(args))
+    if getattr(args, 'view', None):
+        config = dataclasses.replace(config, view=args.view)
     tcfg = TrainConfig.from_dict(training, source='dynamics.yaml learned.training')
     files = find_episode_files(args.data)
     from video_planner.data import VideoClipDataset
     clips = VideoClipDataset([str(f) for f in files], horizon=horizon,
-                             stride=getattr(args, 'stride', 1) or 1, image_size=config.image_size)
+                             stride=getattr(args, 'stride', 1) or 1, image_size=config.image_size,
+                             view=config.view)
     if getattr(args, 'preload', False):
         clips = [c for c in clips]
     result, _ = train_on_clips(clips, args.out, tcfg, config, device=getattr(args, 'device', 'cpu'),

@@ -27,7 +27,7 @@ class Episode:
     observation: Observation
     seed: int
     executor: WaypointExecutor
-    gt_frames: np.ndarray | None = None   # (K+1, H, W, 3) the expert's rollout, for the gt_video methods
+    gt_frames: list | None = None   # K+1 Observations of the expert's rollout, for the gt_video methods
     outcome: 'EpisodeOutcome' = None      # the method fills it in as it goes (kept if the budget runs out)
 
 
@@ -105,17 +105,17 @@ class ExpertMethod(Method):
                 return
 
 
-def expert_video(world: TabletopWorld, task: TaskSpec, first: Observation, frames: int) -> np.ndarray:
-    """The expert's rollout from `first` (a just-reset world) rendered at `frames` evenly spaced steps,
+def expert_video(world: TabletopWorld, task: TaskSpec, first: Observation, frames: int) -> list[Observation]:
+    """The expert's rollout from `first` (a just-reset world) observed at `frames` evenly spaced steps,
     the first being the start frame: a ground-truth "video plan" of the plan's length."""
     commands = ScriptedExpert(world).commands(task, first.T_base_ee)
     keep = np.round(np.linspace(0, len(commands), frames)).astype(int)
-    out = [first.rgb]
+    out = [first]
     for i, (T, g) in enumerate(commands, start=1):
         world.step_ee(T, g)
         if i in keep[1:]:
-            out.extend([world.render()[0]] * int(np.count_nonzero(keep[1:] == i)))
-    return np.stack(out[:frames])
+            out.extend([world.observe()] * int(np.count_nonzero(keep[1:] == i)))
+    return out[:frames]
 
 
 # ---------------------------------------------------------------------------------------- video plans
@@ -172,8 +172,12 @@ class GroundTruthVideoMethod(Method):
     def run(self, episode: Episode) -> None:
         obs, world, outcome = episode.observation, episode.world, episode.outcome
         planner = self.planners(world.spec.name)
-        plan = planner.frames_to_plan(episode.task.instruction, episode.gt_frames, obs.depth_m, obs.camera,
-                                      obs.T_base_ee, obs.joint_positions, obs.ee_mask)
+        # The expert's frames in the view the planner's models read (camera, or canonical from the URDF mask).
+        views = [planner.in_model_view(o.rgb, o.camera, o.T_base_ee, o.gripper, o.joint_positions, o.depth_m,
+                                       o.ee_mask) for o in episode.gt_frames]
+        frames = np.stack([frame for frame, _ in views])
+        plan = planner.frames_to_plan(episode.task.instruction, frames, obs.depth_m, obs.camera,
+                                      obs.T_base_ee, obs.joint_positions, views[0][1])
         outcome.plans, outcome.timings = 1, [dict(plan.timings)]
         if not plan.ok:
             outcome.failed_plans, outcome.status = 1, f'plan rejected: {plan.status}'

@@ -56,6 +56,10 @@ class VideoModelConfig:
     # from the grounding network (`video_planner.grounding`). All-zero means "not known" (dropped with the
     # text in training).
     target_hint: bool = False
+    # Which frames the model plans in: 'camera' (as the camera sees the arm) or 'canonical' (the arm painted
+    # out and one canonical gripper drawn at its end effector: `video_planner.embodiment`). The planner
+    # feeds the model the view it was trained in.
+    view: str = 'camera'
 
     def __post_init__(self):
         self.channel_mults = tuple(int(m) for m in self.channel_mults)
@@ -75,6 +79,7 @@ class VideoModelConfig:
         need(isinstance(self.image_size, int) and self.image_size >= 8,
              f'image_size must be an int >= 8, got {self.image_size!r}')
         need(len(self.channel_mults) >= 1, 'channel_mults must have at least one level')
+        need(self.view in ('camera', 'canonical'), f"view must be 'camera' or 'canonical', got {self.view!r}")
         need(isinstance(self.patch_size, int) and self.patch_size >= 1,
              f'patch_size must be an int >= 1, got {self.patch_size!r}')
         factor = self.patch_size * 2 ** (len(self.channel_mults) - 1)
@@ -156,6 +161,9 @@ PRESETS: dict[str, VideoModelConfig] = {
     # The default plus the instruction's token states through cross-attention (2.70 M parameters, about 15 %
     # slower to sample: 0.47 vs 0.41 s per plan on 2 threads). Fine-tunes from a 'default' checkpoint: `train --config tokens --init default.pt`.
     'tokens': VideoModelConfig(text_tokens=16, cross_attention_levels=(1, 2)),
+    # The default in the canonical view (video_planner.embodiment): it never sees the arm, only the canonical
+    # gripper at its end effector. Fine-tunes from a 'default' checkpoint: `train --config canonical --init`.
+    'canonical': VideoModelConfig(target_hint=True, view='canonical'),
 }
 
 

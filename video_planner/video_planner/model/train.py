@@ -8,6 +8,7 @@ per process).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
@@ -49,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--recolourings', type=int, default=None,
                         help='grounding network: recoloured copies of every frame, objects repainted and the '
                              'instruction naming their new colours (video_planner.data.recolour); default 3')
+    parser.add_argument('--view', choices=('camera', 'canonical'), default=None,
+                        help="frames to train on: 'canonical' paints the arm out and draws one canonical gripper "
+                             "(arm-independent; `video-planner canonicalize` adds it to older episodes); "
+                             "default: the config's (video, idm)")
     parser.add_argument('--resume', action='store_true', help=f'continue from OUT/{CHECKPOINT_NAME}')
     parser.add_argument('--init', default=None, help='start from these weights (fine-tuning); fresh optimizer')
     parser.add_argument('--mix-data', nargs='+', default=None,
@@ -80,14 +85,15 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(values, source=f'training config {path or args.config}')
 
 
-def load_clips(files: list[Path], horizon: int, stride: int | None, image_size: int, clip_starts: int = 1):
+def load_clips(files: list[Path], horizon: int, stride: int | None, image_size: int, clip_starts: int = 1,
+               view: str = 'camera'):
     try:
         from video_planner.data.reader import VideoClipDataset
     except ImportError as exc:
         raise VideoPlannerError('train: video_planner.data.VideoClipDataset is not available '
                                 f'({exc}); the data package is required to read episodes') from exc
     return VideoClipDataset([str(f) for f in files], horizon=horizon, stride=stride, image_size=image_size,
-                            clip_starts=clip_starts)
+                            clip_starts=clip_starts, view=view)
 
 
 def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
@@ -124,11 +130,13 @@ def mixing_weights(clips, mix_files: set[Path], ratio: float) -> torch.Tensor:
 def run_video(args: argparse.Namespace) -> int:
     from video_planner.text import TextEncoder
     cfg = load_model_config(args.config)
+    if args.view:
+        cfg = dataclasses.replace(cfg, view=args.view)
     tcfg = training_config(args)
     out = Path(args.out)
     files = find_episode_files(args.data)
     mix_files = find_episode_files(args.mix_data) if args.mix_data else []
-    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts)
+    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts, cfg.view)
     if args.recolourings:
         raise VideoPlannerError('--recolourings is for --model grounding (recolouring did not help the video model)')
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None

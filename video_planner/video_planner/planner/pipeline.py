@@ -44,6 +44,7 @@ class VideoPlanner:
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
         self._grounder = None
+        self._canonical = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -70,6 +71,40 @@ class VideoPlanner:
                 from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
                 self._inverse_dynamics = FlowDepthInverseDynamics()
         return self._inverse_dynamics
+
+    @property
+    def view(self) -> str:
+        """The frames the video model plans in: 'camera' or 'canonical' (`video_planner.embodiment`)."""
+        return getattr(self.video_model.config, 'view', 'camera')
+
+    @property
+    def canonical_view(self):
+        """Paints the configured arm out of a frame and draws the canonical gripper (`embodiment.CanonicalView`)."""
+        if self._canonical is None:
+            if not self.config.arm:
+                raise VideoPlannerError('the video model plans in the canonical view, which finds the arm in the '
+                                        'frame from its URDF: set the arm (a registered name or an arm YAML; '
+                                        'PlannerConfig.arm, the nodes\' `arm` parameter)')
+            from video_planner.embodiment import CanonicalView
+            from video_planner.sim.arms import get_arm
+            self._canonical = CanonicalView(get_arm(self.config.arm))
+        return self._canonical
+
+    def check_views(self) -> None:
+        """The learned inverse dynamics must read the view the video model draws."""
+        idm_view = getattr(getattr(self.inverse_dynamics, 'config', None), 'view', None)
+        if idm_view is not None and idm_view != self.view:
+            raise VideoPlannerError(f'the video model ({self.config.checkpoint_path}) plans in the {self.view!r} '
+                                    f'view but the learned inverse dynamics ({self.config.idm_checkpoint_path}) '
+                                    f'reads {idm_view!r} frames: use a matching pair')
+
+    def in_model_view(self, rgb: np.ndarray, camera: CameraModel, T_base_ee: np.ndarray, gripper: float,
+                      q: Optional[np.ndarray], depth_m: Optional[np.ndarray],
+                      ee_mask: Optional[np.ndarray]) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """(frame, end-effector pixels) in the view the video model plans in, at the frame's resolution."""
+        if self.view == 'canonical':
+            return self.canonical_view.from_robot_state(rgb, camera, T_base_ee, gripper, q, depth_m)
+        return rgb, ee_mask
 
     @property
     def grounder(self):
@@ -109,14 +144,18 @@ class VideoPlanner:
     def warm_up(self) -> None:
         """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
         _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.grounder
+        self.check_views()
+        if self.view == 'canonical':
+            _ = self.canonical_view
 
     def plan(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
              should_cancel: Optional[CancelFn] = None) -> Plan:
         """Samples candidates, turns each into commands, and returns the best plan that passes the gates."""
         progress = progress or _no_progress
-        candidates, timings = self.sample_video(request, progress, should_cancel)
+        view = self.to_model_view(request)  # once: the canonical view renders the arm's mask
+        candidates, timings = self.sample_video(request, progress, should_cancel, view)
         progress('inverse_dynamics', 0.85, 0, 0)
-        rgb, depth, camera, mask = self.to_model_view(request)
+        rgb, depth, camera, mask = view
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
                                      request.q_current, mask, request.gripper) for frames in candidates]
         best = plans[best_candidate([p.ok for p in plans], [p.score for p in plans])]
@@ -134,18 +173,21 @@ class VideoPlanner:
             request.depth_m.astype(np.float32), (size, size), interpolation=cv2.INTER_NEAREST)
         mask = None if request.ee_mask is None else cv2.resize(
             request.ee_mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)
+        rgb, mask = self.in_model_view(rgb, camera, request.T_base_ee, request.gripper, request.q_current, depth, mask)
         return rgb, depth, camera, mask
 
     def sample_video(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
-                     should_cancel: Optional[CancelFn] = None):
-        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings)."""
+                     should_cancel: Optional[CancelFn] = None, model_view=None):
+        """Runs the video model: returns (candidates (C, K+1, S, S, 3) uint8, timings). `model_view`: the
+        request's `to_model_view`, when the caller has it already."""
         request.validate()
         self.check_robot(request)
+        self.check_views()
         progress = progress or _no_progress
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         progress('encoding', 0.0, 0, 0)
-        rgb, _, _, _ = self.to_model_view(request)
+        rgb, _, _, _ = model_view if model_view is not None else self.to_model_view(request)
         embedding = np.asarray(self.video_model.encode_text(self.text_encoder, [request.instruction.strip()]),
                                dtype=np.float32)
         timings['encode'] = time.perf_counter() - t0

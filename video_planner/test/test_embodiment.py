@@ -1,0 +1,129 @@
+"""The canonical view: the arm found from its URDF, painted out, and one canonical gripper drawn in its place."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from video_planner.embodiment import CanonicalView
+from video_planner.embodiment.canonical_view import arm_mask_from_segmentation
+from video_planner.errors import VideoPlannerError
+
+
+def observe(arm: str, family: str = 'push', seed: int = 3, steps: int = 0):
+    from video_planner.sim.arms import get_arm
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    with TabletopWorld(arm, seed=seed) as world:
+        obs = world.reset(sample_task(get_arm(arm), family, np.random.default_rng(seed)), seed=seed)
+        for _ in range(steps):  # move off the home pose, so the arm is not where it always starts
+            T = obs.T_base_ee.copy()
+            T[:3, 3] += [0.03, -0.02, -0.02]
+            world.step_ee(T, 1.0)
+            obs = world.observe()
+        return obs, world.spec
+
+
+@pytest.mark.parametrize('arm', ['panda', 'kinova'])
+def test_the_urdf_mask_finds_the_pixels_the_simulator_shows_as_arm(arm):
+    obs, spec = observe(arm, steps=2)
+    view = CanonicalView(spec)
+    try:
+        from_urdf = view.arm_mask(obs.joint_positions, obs.camera, obs.depth_m, obs.gripper)
+    finally:
+        view.close()
+    truth = arm_mask_from_segmentation(obs.segmentation)
+    iou = (from_urdf & truth).sum() / (from_urdf | truth).sum()
+    assert truth.sum() > 100 and iou > 0.9, f'{arm}: IoU {iou:.2f} of {truth.sum()} arm pixels'
+
+
+def test_two_arms_that_look_different_give_the_same_canonical_frame():
+    # The Panda and the same Panda painted blue: the camera frames differ where the arm is, the canonical
+    # frames do not (the planner sees no difference between them).
+    frames = {}
+    for arm in ('panda', 'panda_blue'):
+        obs, spec = observe(arm)
+        view = CanonicalView(spec)
+        try:
+            canonical, gripper = view.from_robot_state(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper,
+                                                       obs.joint_positions, obs.depth_m)
+        finally:
+            view.close()
+        frames[arm] = obs.rgb.astype(int), canonical.astype(int), gripper, arm_mask_from_segmentation(obs.segmentation)
+    (cam_a, can_a, grip_a, arm_a), (cam_b, can_b, grip_b, _) = frames['panda'], frames['panda_blue']
+    assert np.abs(cam_a - cam_b)[arm_a].mean() > 40
+    assert np.abs(can_a - can_b).mean() < 1.0 and (grip_a == grip_b).all()
+    # ... and the arm is gone: no pixel of the canonical frame keeps the arm's colour where the arm was.
+    outside_gripper = arm_a & ~grip_a
+    assert np.abs(can_a - cam_a)[outside_gripper].mean() > 40
+
+
+def test_the_canonical_gripper_sits_on_the_end_effector_and_shows_its_opening():
+    obs, spec = observe('ur5')
+    view = CanonicalView(spec)
+    try:
+        masks = [view.from_robot_state(obs.rgb, obs.camera, obs.T_base_ee, g, obs.joint_positions, obs.depth_m)[1]
+                 for g in (0.0, 1.0)]
+    finally:
+        view.close()
+    u, v = obs.camera.project(obs.T_base_ee[:3, 3])
+    for mask in masks:
+        ys, xs = np.nonzero(mask)
+        assert np.hypot(xs - u, ys - v).min() < 2.0, 'no gripper pixel at the tool centre point'
+    assert masks[0].sum() != masks[1].sum() or (masks[0] != masks[1]).any(), 'opening does not show'
+
+
+def test_without_joint_positions_the_canonical_view_says_what_it_needs():
+    obs, spec = observe('panda')
+    view = CanonicalView(spec)
+    with pytest.raises(VideoPlannerError, match='joint positions'):
+        view.from_robot_state(obs.rgb, obs.camera, obs.T_base_ee, 0.0, None, obs.depth_m)
+    with pytest.raises(VideoPlannerError, match='7 finite joint positions'):
+        view.from_robot_state(obs.rgb, obs.camera, obs.T_base_ee, 0.0, np.full(7, np.nan), obs.depth_m)
+    view.close()
+
+
+def test_generated_episodes_carry_both_views_and_the_reader_serves_either(tmp_path):
+    from video_planner.data.generate import GenerateConfig, generate
+    from video_planner.data.reader import VideoClipDataset
+    counts = generate(GenerateConfig(arms=('iiwa',), tasks=('reach',), episodes=1, seed=11, out=tmp_path,
+                                     frames=12), progress=False)
+    assert counts['success'] == 1
+    camera = VideoClipDataset(tmp_path, horizon=8, view='camera')[0]
+    canonical = VideoClipDataset(tmp_path, horizon=8, view='canonical')[0]
+    assert (camera['frame0'] != canonical['frame0']).any(axis=-1).sum() > 50
+    assert canonical['ee_mask0'].sum() > 20 and not (canonical['ee_mask0'] == camera['ee_mask0']).all()
+    with pytest.raises(Exception, match='view'):
+        VideoClipDataset(tmp_path, horizon=8, view='cartoon')
+
+
+def test_a_canonical_model_plans_in_the_canonical_view_and_a_mismatched_pair_is_refused(tmp_path):
+    import cv2
+
+    from ros_harness import OPEN_GATES, train_tiny_checkpoint
+    from video_planner.model.video_model import VideoModel
+    from video_planner.planner import PlannerConfig, PlanRequest, VideoPlanner
+    tiny = VideoModel.load(train_tiny_checkpoint(tmp_path / 'tiny'))
+    model = VideoModel(dataclasses.replace(tiny.config, view='canonical'))
+    model.load_state_dict(tiny.state_dict())
+    obs, spec = observe('panda')
+    request = PlanRequest(instruction='push the block', rgb=obs.rgb, depth_m=obs.depth_m, camera=obs.camera,
+                          T_base_ee=obs.T_base_ee, q_current=obs.joint_positions, ee_mask=obs.ee_mask, seed=0,
+                          sampling_steps=2, num_candidates=1)
+    config = PlannerConfig(arm='panda', inverse_dynamics='flow', **OPEN_GATES)
+    plan = VideoPlanner(config, video_model=model).plan(request)
+    s = model.config.image_size
+    view = CanonicalView(spec)
+    expected, _ = view.from_robot_state(cv2.resize(obs.rgb, (s, s), interpolation=cv2.INTER_AREA),
+                                        obs.camera.resized(s, s), obs.T_base_ee, 0.0, obs.joint_positions,
+                                        cv2.resize(obs.depth_m, (s, s), interpolation=cv2.INTER_NEAREST))
+    view.close()
+    assert np.array_equal(plan.frames[0], expected), 'the plan does not start from the canonical frame'
+    assert plan.T_base_ee.shape == (model.config.horizon + 1, 4, 4)
+
+    # The shipped learned inverse dynamics reads camera frames: the pair is refused before sampling.
+    learned = VideoPlanner(dataclasses.replace(config, inverse_dynamics='learned'), video_model=model)
+    with pytest.raises(VideoPlannerError, match="'canonical' view but the learned inverse dynamics"):
+        learned.plan(request)
+    no_arm = VideoPlanner(PlannerConfig(inverse_dynamics='flow', **OPEN_GATES), video_model=model)
+    with pytest.raises(VideoPlannerError, match='set the arm'):
+        no_arm.plan(request)
