@@ -49,7 +49,7 @@ def main() -> int:
     ap.add_argument('--out', default=str(RESULTS))
     args = ap.parse_args()
     idm = inverse_dynamics_methods(['learned'])['learned']
-    columns = {Path(d).name: VideoClipDataset([d], horizon=8) for d in args.data}
+    columns = {Path(d).name: VideoClipDataset([d], horizon=8, view=idm.config.view) for d in args.data}
     table = {name: {} for name in DEGRADATIONS}
     for column, dataset in columns.items():
         clips = [dataset[i] for i in range(len(dataset))]  # read once, degraded five ways

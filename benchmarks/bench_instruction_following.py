@@ -169,7 +169,7 @@ def main() -> int:
     for checkpoint in args.checkpoints:
         model = VideoModel.load(checkpoint)
         for hint_guidance, folder in ((h, f) for h in args.hint_guidance for f in args.data):
-            dataset = VideoClipDataset([folder], horizon=model.config.horizon)
+            dataset = VideoClipDataset([folder], horizon=model.config.horizon, view=model.config.view)
             flags: dict[str, list[list]] = {}
             recorded, skipped = [], 0
             for i in range(len(dataset)):

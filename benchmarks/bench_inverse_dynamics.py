@@ -74,17 +74,21 @@ def main() -> int:
     print('recording simulator episodes ...', flush=True)
     folders = record_test_episodes(Path(args.run_dir) / f'episodes_{args.episodes_per_arm}', args.episodes_per_arm,
                                    args.workers)
-    datasets = [('synthetic block', synthetic_clips(args.synthetic, seed=100, horizon=8))]
-    datasets += [(f'sim {arm}{" (held out)" if arm in HELD_OUT_ARMS else ""}', dataset_clips(folder))
+    # Each method reads the view it was trained in: flow+depth the camera's, a learned model its config's.
+    synthetic = synthetic_clips(args.synthetic, seed=100, horizon=8)
+    datasets = [('synthetic block', {'camera': synthetic, 'canonical': synthetic})]
+    datasets += [(f'sim {arm}{" (held out)" if arm in HELD_OUT_ARMS else ""}',
+                  {view: dataset_clips(folder, view=view) for view in ('camera', 'canonical')})
                  for arm, folder in folders.items()]
-    print(f'  {time.time() - t_start:.0f} s: {sum(len(c) for _, c in datasets)} clips', flush=True)
+    print(f'  {time.time() - t_start:.0f} s: {sum(len(c["camera"]) for _, c in datasets)} clips', flush=True)
 
     methods: list[tuple[str, InverseDynamics, bool]] = [
         ('flow+depth, seg mask', FlowDepthInverseDynamics(), True),
         ('flow+depth, pose disc', FlowDepthInverseDynamics(), False),
         ('learned (shipped)', LearnedInverseDynamics.load(args.learned_checkpoint), False),
         ('still (reference)', StandStill(), False)]
-    rows = [run_row(idm, clips, mask, name, label) for name, clips in datasets for label, idm, mask in methods]
+    rows = [run_row(idm, clips[getattr(getattr(idm, 'config', None), 'view', 'camera')], mask, name, label)
+            for name, clips in datasets for label, idm, mask in methods]
     write_markdown(Path(args.out), rows, args, time.time() - t_start)
     return 0
 

@@ -46,7 +46,7 @@ def main() -> int:
     encoder = TextEncoder()
     table: dict[str, dict[int, float]] = {}
     for folder in args.data:
-        dataset = VideoClipDataset([folder], horizon=model.config.horizon)
+        dataset = VideoClipDataset([folder], horizon=model.config.horizon, view=model.config.view)
         errors: dict[int, list[float]] = {t: [] for t in args.t0}
         for i in range(len(dataset)):
             clip = dataset[i]

@@ -42,17 +42,25 @@ VARIANTS = ('true poses + expert gripper', 'learned poses + learned gripper', 'l
             'true poses + low-point rule')
 
 
-def expert_plan(world: TabletopWorld, task, seed: int, frames: int = 9):
+def expert_plan(world: TabletopWorld, task, seed: int, frames: int = 9, view: str = 'camera'):
     """The expert's rollout at `frames` evenly spaced steps (as `evaluation.methods.expert_video`), with the
-    pose reached and the gripper commanded at each kept step."""
+    pose reached and the gripper commanded at each kept step; frames in `view` (the inverse dynamics' own)."""
+    from video_planner.embodiment import CanonicalView
+    canonical = CanonicalView(world.spec) if view == 'canonical' else None
+
+    def frame(obs):
+        if canonical is None:
+            return obs.rgb
+        return canonical.from_robot_state(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper, obs.joint_positions,
+                                          obs.depth_m)[0]
     first = world.reset(task, seed=seed)
     commands = ScriptedExpert(world).commands(task, first.T_base_ee)
     keep = np.round(np.linspace(0, len(commands), frames)).astype(int)
-    video, poses, gripper = [first.rgb], [first.T_base_ee], [0.0]
+    video, poses, gripper = [frame(first)], [first.T_base_ee], [0.0]
     for i, (T, g) in enumerate(commands, start=1):
         world.step_ee(T, g)
         for _ in range(int(np.count_nonzero(keep[1:] == i))):
-            video.append(world.render()[0])
+            video.append(frame(world.observe()))
             poses.append(world.T_base_ee())
             gripper.append(float(g))
     return first, np.stack(video[:frames]), np.stack(poses[:frames]), np.array(gripper[:frames])
@@ -78,7 +86,7 @@ def gripper_study(idm, arms, per_family: int) -> dict:
                 for i in range(per_family):
                     seed = 7000 + i
                     task = sample_task(get_arm(arm), family, np.random.default_rng(seed))
-                    first, video, true_T, true_g = expert_plan(world, task, seed)
+                    first, video, true_T, true_g = expert_plan(world, task, seed, view=idm.config.view)
                     m = idm.estimate(video, first.depth_m, first.camera, first.T_base_ee, None)
                     plans = {VARIANTS[0]: (true_T, true_g), VARIANTS[1]: (m.T_base_ee, m.gripper),
                              VARIANTS[2]: (m.T_base_ee, gripper_from_height(m.positions)),
@@ -132,7 +140,7 @@ def main() -> int:
                             out=run_dir / f'seen_{n_seen}'), progress=False)
     generate(GenerateConfig(arms=HELD_OUT_ARMS, tasks=TASK_FAMILIES, episodes=n_held, seed=60_000,
                             out=run_dir / f'held_out_{n_held}'), progress=False)
-    clips = dataset_clips([run_dir / f'seen_{n_seen}', run_dir / f'held_out_{n_held}'])
+    clips = dataset_clips([run_dir / f'seen_{n_seen}', run_dir / f'held_out_{n_held}'], view=idm.config.view)
     passing = confidence_study(idm, clips, gate)
     steps = np.array([np.linalg.norm(np.diff(c.T_base_ee[:, :3, 3], axis=0), axis=1).max() for c in clips])
 

@@ -8,7 +8,9 @@
 # side by side, 3. export inference-only copies (EMA weights, fp16) into MODELS_OUT.
 # On 2 CPU cores this takes hours; on one GPU, give it MINUTES=60. The shipped video model was trained in
 # stages on a smaller budget (CHANGELOG.md; MODEL_CARD.md at commit 50bd248 has each stage's command).
-# Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1, EPISODES,
+# VIEW=canonical trains both the video model and the inverse dynamics in the canonical view (the arm
+# painted out, one canonical gripper drawn: video_planner.embodiment); MODEL_CARD.md says which view ships.
+# Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1, EPISODES, VIEW,
 # VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, BATCH, VIDEO_CONFIG.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ MODELS_OUT="${MODELS_OUT:-$root/video_planner/models}"
 WORKERS="${WORKERS:-2}"
 MINUTES="${MINUTES:-0}"
 BATCH="${BATCH:-64}"
+VIEW="${VIEW:-camera}"                   # camera | canonical
 VIDEO_CONFIG="${VIDEO_CONFIG:-default}"  # or tokens: the instruction's token states through cross-attention
 export VIDEO_PLANNER_TEXT_CACHE="${VIDEO_PLANNER_TEXT_CACHE:-$RUNS/text_cache}"
 limit=(); [ "$MINUTES" != 0 ] && limit=(--max-minutes "$MINUTES")
@@ -34,11 +37,11 @@ if [ "${SKIP_GENERATE:-0}" != 1 ]; then
 fi
 mkdir -p "$RUNS" "$MODELS_OUT"
 vp train --model video --data "$DATA" --config "$VIDEO_CONFIG" --out "$RUNS/video" --steps "${VIDEO_STEPS:-60000}" \
-  --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --clip-starts 8 --seed 0 "${limit[@]}" "${gpu[@]}" \
+  --batch-size "$BATCH" --workers "$WORKERS" --text-cache "$VIDEO_PLANNER_TEXT_CACHE" --clip-starts 8 --seed 0 --view "$VIEW" "${limit[@]}" "${gpu[@]}" \
   > "$RUNS/video.log" 2>&1 &
 video=$!
 vp train --model idm --data "$DATA" --out "$RUNS/idm" --steps "${IDM_STEPS:-20000}" --workers "$WORKERS" \
-  --seed 0 "${limit[@]}" > "$RUNS/idm.log" 2>&1 &
+  --seed 0 --view "$VIEW" "${limit[@]}" > "$RUNS/idm.log" 2>&1 &
 idm=$!
 mkdir -p "$RUNS/policy" && cp -r "$VIDEO_PLANNER_TEXT_CACHE" "$RUNS/policy/text_cache" 2>/dev/null || true
 vp train --model policy --data "$DATA" --out "$RUNS/policy" --steps "${POLICY_STEPS:-8000}" \

@@ -178,3 +178,21 @@ def test_planner_node_refuses_a_urdf_of_another_robot_before_sampling(new_arm, t
         client.close()
         assert planner.stop() == 0, planner.log()[-3000:]
         assert sim.stop() == 0, sim.log()[-3000:]
+
+
+def test_the_canonical_view_paints_the_new_arm_out_from_its_files(new_arm):
+    # Planning in the canonical view needs nothing of the arm but its URDF, joint states and camera pose.
+    from video_planner.embodiment import CanonicalView
+    from video_planner.embodiment.canonical_view import arm_mask_from_segmentation
+    spec = get_arm(str(new_arm))
+    with TabletopWorld(spec, seed=4) as world:
+        obs = world.reset(sample_task(spec, 'push', np.random.default_rng(4)), seed=4)
+    view = CanonicalView(spec)
+    try:
+        mask = view.arm_mask(obs.joint_positions, obs.camera, obs.depth_m, obs.gripper)
+        frame, gripper = view.frame(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper, mask, obs.depth_m)
+    finally:
+        view.close()
+    truth = arm_mask_from_segmentation(obs.segmentation)
+    assert (mask & truth).sum() / (mask | truth).sum() > 0.9
+    assert gripper.sum() > 20 and frame.shape == obs.rgb.shape

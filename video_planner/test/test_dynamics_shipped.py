@@ -24,11 +24,11 @@ def idm():
 
 
 @pytest.fixture(scope='module')
-def clips(tmp_path_factory):
+def clips(tmp_path_factory, idm):
     out = tmp_path_factory.mktemp('episodes')
     generate(GenerateConfig(arms=('panda', 'ur5', 'so100'), tasks=('pick_place', 'push'), episodes=6,
                             seed=50_000, out=out), progress=False)
-    return dataset_clips(out)
+    return dataset_clips(out, view=idm.config.view)  # the frames the shipped model reads
 
 
 def test_learned_model_recovers_the_true_motion(idm, clips):

@@ -95,6 +95,22 @@ def test_generated_episodes_carry_both_views_and_the_reader_serves_either(tmp_pa
     with pytest.raises(Exception, match='view'):
         VideoClipDataset(tmp_path, horizon=8, view='cartoon')
 
+    # An episode recorded before the canonical view existed: the reader says how to add it, and the
+    # command adds the same frames generate wrote.
+    import h5py
+
+    from video_planner import cli
+    from video_planner.data.episode import CANONICAL_GRIPPER_MASK, CANONICAL_RGB
+    path = next(tmp_path.glob('*.hdf5'))
+    with h5py.File(path, 'r+') as f:
+        written = f['data/demo_0/obs'][CANONICAL_RGB][()]
+        del f['data/demo_0/obs'][CANONICAL_RGB], f['data/demo_0/obs'][CANONICAL_GRIPPER_MASK]
+    with pytest.raises(VideoPlannerError, match='video-planner canonicalize'):
+        VideoClipDataset(tmp_path, horizon=8, view='canonical')[0]
+    assert cli.main(['canonicalize', str(tmp_path)]) == 0
+    with h5py.File(path, 'r') as f:
+        assert np.array_equal(f['data/demo_0/obs'][CANONICAL_RGB][()], written)
+
 
 def test_a_canonical_model_plans_in_the_canonical_view_and_a_mismatched_pair_is_refused(tmp_path):
     import cv2

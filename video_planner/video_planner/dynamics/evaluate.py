@@ -69,10 +69,11 @@ def clips_from_observations(observations: list, horizon: int = 8, stride: int = 
     return clips
 
 
-def dataset_clips(paths, horizon: int = 8, image_size: int = 64) -> list[GroundTruthClip]:
-    """One clip per recorded episode (`video-planner generate` output), spanning it like a video plan does."""
+def dataset_clips(paths, horizon: int = 8, image_size: int = 64, view: str = 'camera') -> list[GroundTruthClip]:
+    """One clip per recorded episode (`video-planner generate` output), spanning it like a video plan does,
+    in the given view ('camera' or 'canonical': the one the inverse dynamics under test reads)."""
     from video_planner.data.reader import VideoClipDataset
-    data = VideoClipDataset(paths, horizon=horizon, image_size=image_size)
+    data = VideoClipDataset(paths, horizon=horizon, image_size=image_size, view=view)
     clips = []
     for i in range(len(data)):
         c = data[i]

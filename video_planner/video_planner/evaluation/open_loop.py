@@ -297,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = VideoModel.load(args.checkpoint)
         cfg = model.config
-        clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size)
+        clips = load_clips(find_episode_files(args.data), cfg.horizon, args.stride, cfg.image_size, view=cfg.view)
         examples: list[dict] = []
         encoder = TextEncoder(cache_dir=args.text_cache)
         result = evaluate_plans(model, clips, encoder, steps=args.steps, seed=args.seed,
