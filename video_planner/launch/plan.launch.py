@@ -41,7 +41,9 @@ ARGUMENTS = {
     'image_topic': ('camera/image_raw', 'colour camera topic (sensor_msgs/Image)'),
     'depth_topic': ('camera/depth/image_raw', 'depth topic (32FC1 metres or 16UC1 mm); "" when there is none'),
     'camera_info_topic': ('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera'),
-    'checkpoint': ('', 'video model checkpoint ("" = the shipped default)'),
+    'checkpoint': ('', 'video model checkpoint ("" = the shipped default; a bare name = a shipped model)'),
+    'idm_checkpoint': ('', 'learned inverse-dynamics checkpoint, in the video model\'s view ("" = the shipped '
+                           'default; a bare name = a shipped model)'),
     'execute': ('false', 'let inverse_dynamics_node send commands to the robot'),
     'command_interface': ('topics', 'how inverse_dynamics_node sends commands: topics | follow_joint_trajectory '
                           '(the controller at follow_joint_trajectory_action; needs control_msgs)'),
@@ -70,11 +72,13 @@ def generate_launch_description() -> LaunchDescription:
                             'command_input': _arg('sim_command_input'),
                             'follow_joint_trajectory_action': _arg('follow_joint_trajectory_action')}])
     planner = Node(package=PACKAGE, executable='planner_node', name='planner_node', output='screen',
-                   parameters=[_config('planner.yaml'), robot, camera, {'checkpoint': _arg('checkpoint')}])
+                   parameters=[_config('planner.yaml'), robot, camera, {'checkpoint': _arg('checkpoint'),
+                                                                         'idm_checkpoint': _arg('idm_checkpoint')}])
     inverse_dynamics = Node(package=PACKAGE, executable='inverse_dynamics_node', name='inverse_dynamics_node',
                             output='screen',
                             parameters=[_config('inverse_dynamics.yaml'), robot, camera,
                                         {'execute_enabled': _arg('execute', bool),
+                                         'idm_checkpoint': _arg('idm_checkpoint'),
                                          'command_interface': _arg('command_interface'),
                                          'follow_joint_trajectory_action': _arg('follow_joint_trajectory_action')}])
     return LaunchDescription(arguments + [sim, planner, inverse_dynamics,

@@ -37,7 +37,7 @@ def tiny_checkpoint() -> Path:
     return train_tiny_checkpoint(Path(tempfile.mkdtemp(prefix='video_planner_tiny_model_')))
 
 
-def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = False) -> Path:
+def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = False, view: str = 'camera') -> Path:
     """The model engineer's Trainer on the tiny config (with the target hint input if asked), a few steps on
     random clips -> model.pt."""
     import dataclasses
@@ -49,7 +49,7 @@ def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = Fal
     from video_planner.model.video_model import VideoModel
 
     torch.set_num_threads(1)
-    config = dataclasses.replace(load_model_config('tiny'), target_hint=target_hint)
+    config = dataclasses.replace(load_model_config('tiny'), target_hint=target_hint, view=view)
     torch.manual_seed(0)   # the same weights in every test process, so a test can expect one outcome
     model = VideoModel(config)
     rng = torch.Generator().manual_seed(0)
@@ -70,6 +70,12 @@ def train_tiny_checkpoint(out_dir: Path, steps: int = 3, target_hint: bool = Fal
 def tiny_hint_checkpoint() -> Path:
     """A tiny video model that reads a target hint (one per test process)."""
     return train_tiny_checkpoint(Path(tempfile.mkdtemp(prefix='video_planner_tiny_hint_')), target_hint=True)
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_canonical_checkpoint() -> Path:
+    """A tiny video model that plans in the canonical view (one per test process)."""
+    return train_tiny_checkpoint(Path(tempfile.mkdtemp(prefix='video_planner_tiny_canonical_')), view='canonical')
 
 
 @functools.lru_cache(maxsize=None)

@@ -115,12 +115,11 @@ def test_generated_episodes_carry_both_views_and_the_reader_serves_either(tmp_pa
 def test_a_canonical_model_plans_in_the_canonical_view_and_a_mismatched_pair_is_refused(tmp_path):
     import cv2
 
-    from ros_harness import OPEN_GATES, train_tiny_checkpoint
+    from ros_harness import OPEN_GATES, tiny_canonical_checkpoint
     from video_planner.model.video_model import VideoModel
     from video_planner.planner import PlannerConfig, PlanRequest, VideoPlanner
-    tiny = VideoModel.load(train_tiny_checkpoint(tmp_path / 'tiny'))
-    model = VideoModel(dataclasses.replace(tiny.config, view='canonical'))
-    model.load_state_dict(tiny.state_dict())
+    model = VideoModel.load(tiny_canonical_checkpoint())
+    assert model.config.view == 'canonical'
     obs, spec = observe('panda')
     request = PlanRequest(instruction='push the block', rgb=obs.rgb, depth_m=obs.depth_m, camera=obs.camera,
                           T_base_ee=obs.T_base_ee, q_current=obs.joint_positions, ee_mask=obs.ee_mask, seed=0,

@@ -12,7 +12,7 @@ from trajectory_msgs.msg import JointTrajectory
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 
-from ros_harness import (Client, pipeline_params, start, tiny_checkpoint,
+from ros_harness import (Client, pipeline_params, start, tiny_canonical_checkpoint, tiny_checkpoint,
                          tiny_grounding_checkpoint, tiny_hint_checkpoint, wait_future, wait_until)
 from video_planner.model.config import load_model_config
 from video_planner.ros import conversions
@@ -472,3 +472,26 @@ def test_the_camera_pose_source_is_stated_at_start_up(stack):
     said_no_tf = 'tf2_ros is not installed' in stack['planner'].log()
     # Here (PyPI wheels) tf2_ros is absent and the node must say it falls back to camera_pose_topic.
     assert said_no_tf == (importlib.util.find_spec('tf2_ros') is None)
+
+
+def test_a_canonical_model_plans_from_the_robot_state_and_a_mismatched_pair_stops_start_up(tmp_path):
+    # The canonical view needs the arm's joint states and camera pose from the live robot (here the simulator).
+    params = pipeline_params(tiny_canonical_checkpoint(), inverse_dynamics='flow')
+    sim = start('sim_robot_node', tmp_path, {'seed': 8}, namespace='canonical')
+    planner = start('planner_node', tmp_path, params, namespace='canonical')
+    client = Client('canonical_client', namespace='canonical')
+    try:
+        client.wait_for_server()
+        _, result = plan_once_the_camera_runs(client, 'push the red cube to the left', sampling_steps=2)
+        assert len(result.plan.ee_path.poses) == load_model_config('tiny').horizon + 1, result.message
+    finally:
+        client.close()
+        planner.stop()
+        sim.stop()
+    # The shipped learned inverse dynamics reads camera frames: refused at start-up, naming both views.
+    mismatched = start_node('planner_node', {**params, 'inverse_dynamics': 'learned'}, log_dir=tmp_path,
+                            namespace='canonical_mismatched')
+    mismatched.popen.wait(timeout=60)
+    assert mismatched.popen.returncode != 0
+    assert "'canonical' view but the learned inverse dynamics" in mismatched.log(), mismatched.log()[-2000:]
+    mismatched.stop()

@@ -71,15 +71,15 @@ class PlannerConfig:
 
     @property
     def checkpoint_path(self) -> Path:
-        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
+        return _model_file(self.checkpoint, 'default.pt')
 
     @property
     def idm_checkpoint_path(self) -> Path:
-        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
+        return _model_file(self.idm_checkpoint, 'idm_default.pt')
 
     @property
     def grounding_checkpoint_path(self) -> Path:
-        return Path(self.grounding_checkpoint) if self.grounding_checkpoint else model_path('grounding_default.pt')
+        return _model_file(self.grounding_checkpoint, 'grounding_default.pt')
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'PlannerConfig':
@@ -96,3 +96,14 @@ class PlannerConfig:
             data = data[node_name]['ros__parameters']
         known = {f.name for f in dataclasses.fields(cls)}
         return cls.from_dict({k: v for k, v in data.items() if k in known})
+
+
+def _model_file(value: str, default: str) -> Path:
+    """'' -> the shipped default; a bare file name that is not a file here (e.g. 'canonical.pt') -> that
+    shipped model; anything else -> the path as given."""
+    if not value:
+        return model_path(default)
+    path = Path(value)
+    if path.name == value and not path.exists() and model_path(value).is_file():
+        return model_path(value)
+    return path
