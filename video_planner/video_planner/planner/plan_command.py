@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=0, help='task and sampling seed')
     parser.add_argument('--instruction', default='', help="overrides the simulator task's instruction")
     parser.add_argument('--config', default='', help='planner YAML (plain mapping or planner_node ros__parameters)')
-    parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped model)')
+    parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped model; a '
+                        'bare name such as canonical.pt: a shipped model)')
+    parser.add_argument('--idm-checkpoint', default='', help='learned inverse dynamics, in the video model\'s view '
+                        '(default: the shipped one; idm_canonical.pt with canonical.pt)')
     parser.add_argument('--inverse-dynamics', choices=['flow', 'learned'], default=None)
     parser.add_argument('--candidates', type=int, default=0)
     parser.add_argument('--steps', type=int, default=0, help='sampler steps')
@@ -32,6 +35,8 @@ def planner_config(args: argparse.Namespace) -> PlannerConfig:
     values['arm'] = args.arm
     if args.checkpoint:
         values['checkpoint'] = args.checkpoint
+    if args.idm_checkpoint:
+        values['idm_checkpoint'] = args.idm_checkpoint
     if args.inverse_dynamics:
         values['inverse_dynamics'] = args.inverse_dynamics
     return PlannerConfig.from_dict(values)
