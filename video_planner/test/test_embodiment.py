@@ -142,3 +142,18 @@ def test_a_canonical_model_plans_in_the_canonical_view_and_a_mismatched_pair_is_
     no_arm = VideoPlanner(PlannerConfig(inverse_dynamics='flow', **OPEN_GATES), video_model=model)
     with pytest.raises(VideoPlannerError, match='set the arm'):
         no_arm.plan(request)
+
+
+def test_a_bare_model_name_is_a_shipped_model_and_a_path_stays_a_path(tmp_path, monkeypatch):
+    from video_planner.evaluation.config import SuiteConfig
+    from video_planner.planner import PlannerConfig
+    from video_planner.resources import model_path
+    config = PlannerConfig(checkpoint='canonical.pt', idm_checkpoint='idm_canonical.pt')
+    assert config.checkpoint_path == model_path('canonical.pt') and config.checkpoint_path.is_file()
+    assert config.idm_checkpoint_path == model_path('idm_canonical.pt')
+    assert PlannerConfig().checkpoint_path == model_path('default.pt')
+    assert SuiteConfig(checkpoint='canonical.pt').video_checkpoint_path == model_path('canonical.pt')
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'canonical.pt').write_bytes(b'')  # a file of that name here wins
+    assert PlannerConfig(checkpoint='canonical.pt').checkpoint_path.resolve() == tmp_path / 'canonical.pt'
+    assert PlannerConfig(checkpoint='mine.pt').checkpoint_path.name == 'mine.pt'

@@ -25,3 +25,14 @@ def config_path(name: str) -> Path:
 
 def model_path(name: str) -> Path:
     return share_dir() / 'models' / name
+
+
+def model_file(value: str, default: str) -> Path:
+    """A model setting -> its file: '' -> the shipped `default`; a bare file name that is not a file here
+    (e.g. 'canonical.pt') -> that shipped model; anything else -> the path as given."""
+    if not value:
+        return model_path(default)
+    path = Path(value)
+    if path.name == value and not path.exists() and model_path(value).is_file():
+        return model_path(value)
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from video_planner.errors import ConfigError
-from video_planner.resources import config_path, model_path
+from video_planner.resources import config_path, model_file
 
 ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
                'noop')
@@ -101,15 +101,15 @@ class SuiteConfig:
 
     @property
     def video_checkpoint_path(self) -> Path:
-        return Path(self.checkpoint) if self.checkpoint else model_path('default.pt')
+        return model_file(self.checkpoint, 'default.pt')
 
     @property
     def idm_checkpoint_path(self) -> Path:
-        return Path(self.idm_checkpoint) if self.idm_checkpoint else model_path('idm_default.pt')
+        return model_file(self.idm_checkpoint, 'idm_default.pt')
 
     @property
     def policy_checkpoint_path(self) -> Path:
-        return Path(self.policy_checkpoint) if self.policy_checkpoint else model_path('policy_default.pt')
+        return model_file(self.policy_checkpoint, 'policy_default.pt')
 
 
 def arm_group(config: SuiteConfig, arm: str) -> str:

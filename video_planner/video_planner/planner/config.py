@@ -10,7 +10,7 @@ import yaml
 
 from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
-from video_planner.resources import model_path
+from video_planner.resources import model_file
 
 INVERSE_DYNAMICS_METHODS = ('flow', 'learned')
 
@@ -71,15 +71,15 @@ class PlannerConfig:
 
     @property
     def checkpoint_path(self) -> Path:
-        return _model_file(self.checkpoint, 'default.pt')
+        return model_file(self.checkpoint, 'default.pt')
 
     @property
     def idm_checkpoint_path(self) -> Path:
-        return _model_file(self.idm_checkpoint, 'idm_default.pt')
+        return model_file(self.idm_checkpoint, 'idm_default.pt')
 
     @property
     def grounding_checkpoint_path(self) -> Path:
-        return _model_file(self.grounding_checkpoint, 'grounding_default.pt')
+        return model_file(self.grounding_checkpoint, 'grounding_default.pt')
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'PlannerConfig':
@@ -97,13 +97,3 @@ class PlannerConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls.from_dict({k: v for k, v in data.items() if k in known})
 
-
-def _model_file(value: str, default: str) -> Path:
-    """'' -> the shipped default; a bare file name that is not a file here (e.g. 'canonical.pt') -> that
-    shipped model; anything else -> the path as given."""
-    if not value:
-        return model_path(default)
-    path = Path(value)
-    if path.name == value and not path.exists() and model_path(value).is_file():
-        return model_path(value)
-    return path
