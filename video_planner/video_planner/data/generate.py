@@ -17,7 +17,7 @@ from pathlib import Path
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.sim.randomization import DomainRandomization
 
-_WORLDS: dict = {}  # per worker process: arm -> TabletopWorld, reused across episodes
+_WORLDS: dict = {}  # per worker process: (arm, image size, randomization) -> TabletopWorld, reused
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,12 @@ def generate_one(config: GenerateConfig, i: int) -> tuple[int, bool]:
     from video_planner.sim.world import TabletopWorld
 
     arm, family, seed = config.episode_plan(i)
-    world = _WORLDS.get(arm)
+    randomization = (config.randomization or DomainRandomization()) if config.randomize \
+        else DomainRandomization.none()
+    key = (arm, config.image_size, randomization)  # one process may generate several datasets
+    world = _WORLDS.get(key)
     if world is None:
-        randomization = (config.randomization or DomainRandomization()) if config.randomize \
-            else DomainRandomization.none()
-        world = _WORLDS[arm] = TabletopWorld(arm, seed=seed, image_size=config.image_size,
+        world = _WORLDS[key] = TabletopWorld(arm, seed=seed, image_size=config.image_size,
                                              randomization=randomization)
     rng = np.random.default_rng(seed)
     task = sample_task(get_arm(arm), family, rng, split=config.split)
