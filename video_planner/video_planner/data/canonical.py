@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from video_planner.data.episode import CANONICAL_GRIPPER_MASK, CANONICAL_RGB
+from video_planner.data.episode import CANONICAL_GRIPPER_MASK, CANONICAL_RGB, camera_from_attrs
 from video_planner.errors import VideoPlannerError
 _VIEWS: dict = {}  # arm name -> CanonicalView (per process)
 
@@ -50,7 +50,6 @@ def write_canonical_view(group: h5py.Group, frames: np.ndarray, masks: np.ndarra
 
 def add_canonical_view(path: str | Path, overwrite: bool = False) -> bool:
     """Add the canonical view to one episode file in place; False when it had one and not `overwrite`."""
-    from video_planner.camera import CameraModel
     path = Path(path)
     try:
         f = h5py.File(path, 'r+')
@@ -62,8 +61,7 @@ def add_canonical_view(path: str | Path, overwrite: bool = False) -> bool:
         if CANONICAL_RGB in obs and not overwrite:
             return False
         a = g.attrs
-        camera = CameraModel(K=np.array(a['camera_K']), width=int(a['camera_width']),
-                             height=int(a['camera_height']), T_base_camera=np.array(a['T_base_camera']))
+        camera = camera_from_attrs(a)
         frames, masks = canonical_frames(str(a['arm']), camera, obs['rgb'][()], obs['seg'][()], obs['depth_m'][()],
                                          obs['ee_pose'][()], obs['gripper'][()])
         write_canonical_view(obs, frames, masks)

@@ -133,6 +133,12 @@ def _write_attrs(demo: h5py.Group, ep: Episode) -> None:
     demo.attrs['task'] = json.dumps(ep.task)
 
 
+def camera_from_attrs(attrs) -> CameraModel:
+    """The camera stored in a demo group's attributes (`_write_attrs`)."""
+    return CameraModel(K=np.array(attrs['camera_K']), width=int(attrs['camera_width']),
+                       height=int(attrs['camera_height']), T_base_camera=np.array(attrs['T_base_camera']))
+
+
 def read_episode(path: str | Path, demo: str = 'demo_0') -> Episode:
     """Load one demo of an episode file into memory."""
     path = Path(path)
@@ -145,8 +151,7 @@ def read_episode(path: str | Path, demo: str = 'demo_0') -> Episode:
             raise VideoPlannerError(f'episode file {path}: no group data/{demo}')
         g = f[f'data/{demo}']
         a = g.attrs
-        camera = CameraModel(K=np.array(a['camera_K']), width=int(a['camera_width']),
-                             height=int(a['camera_height']), T_base_camera=np.array(a['T_base_camera']))
+        camera = camera_from_attrs(a)
         obs = g['obs']
         return Episode(
             instruction=str(a['instruction']), arm=str(a['arm']), task_family=str(a['task_family']),

@@ -10,7 +10,8 @@ import h5py
 import numpy as np
 import torch
 
-from video_planner.data.episode import CANONICAL_GRIPPER_MASK, CANONICAL_RGB, Episode, read_episode
+from video_planner.data.episode import (CANONICAL_GRIPPER_MASK, CANONICAL_RGB, Episode, camera_from_attrs,
+                                        read_episode)
 from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
 from video_planner.sim.segmentation import SEG_GRIPPER, object_segment
@@ -124,8 +125,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
             ee = g['obs/ee_pose'][frames]
             grip = g['obs/gripper'][frames]
             a = g.attrs
-            camera = CameraModel(K=np.array(a['camera_K']), width=int(a['camera_width']),
-                                 height=int(a['camera_height']), T_base_camera=np.array(a['T_base_camera']))
+            camera = camera_from_attrs(a)
             instruction, arm, family = str(a['instruction']), str(a['arm']), str(a['task_family'])
             task = json.loads(a['task']) if 'task' in a else {}
             target = object_segment(task, task.get('target'))
