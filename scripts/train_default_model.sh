@@ -11,7 +11,7 @@
 # VIEW=canonical trains both the video model and the inverse dynamics in the canonical view (the arm
 # painted out, one canonical gripper drawn: video_planner.embodiment); MODEL_CARD.md says which view ships.
 # Environment knobs: PYTHON, DATA, RUNS, MODELS_OUT, WORKERS, MINUTES (0 = no limit), SKIP_GENERATE=1, EPISODES, VIEW,
-# VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, BATCH, VIDEO_CONFIG.
+# VIDEO_STEPS, IDM_STEPS, POLICY_STEPS, POLICY_BATCH, BATCH, VIDEO_CONFIG.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then bash "$root/scripts/setup.sh"; PYTHON="$root/.venv/bin/python"; fi
@@ -44,8 +44,8 @@ vp train --model idm --data "$DATA" --out "$RUNS/idm" --steps "${IDM_STEPS:-2000
   --seed 0 --view "$VIEW" "${limit[@]}" > "$RUNS/idm.log" 2>&1 &
 idm=$!
 mkdir -p "$RUNS/policy" && cp -r "$VIDEO_PLANNER_TEXT_CACHE" "$RUNS/policy/text_cache" 2>/dev/null || true
-vp train --model policy --data "$DATA" --out "$RUNS/policy" --steps "${POLICY_STEPS:-8000}" \
-  --batch-size "$BATCH" --workers "$WORKERS" --seed 0 > "$RUNS/policy.log" 2>&1 &
+vp train --model policy --data "$DATA" --out "$RUNS/policy" --steps "${POLICY_STEPS:-20000}" \
+  --batch-size "${POLICY_BATCH:-32}" --workers 0 --seed 0 > "$RUNS/policy.log" 2>&1 &
 policy=$!
 vp train --model grounding --data "$DATA" --out "$RUNS/grounding" --steps "${GROUNDING_STEPS:-2500}" --clip-starts 2 \
   --recolourings 3 --seed 5 > "$RUNS/grounding.log" 2>&1 &

@@ -184,6 +184,28 @@ class Client:
         rclpy.try_shutdown(context=self.context)
 
 
+def start_streaming_sim(logs: Path, params: dict[str, Any], client_name: str, tries: int = 2,
+                        timeout_s: float = 30.0) -> tuple[NodeProcess, 'Client']:
+    """sim_robot_node and a Client that receives its camera frames. A pair whose DDS discovery never completes
+    (seen once in CI under load: every test of a module waited for frames that never came) is replaced by a
+    fresh one; the last try's failure names the sim's log."""
+    from sensor_msgs.msg import Image
+    from rclpy.qos import qos_profile_sensor_data
+    for attempt in range(tries):
+        sim, client = start('sim_robot_node', logs, params), Client(client_name)
+        frames = client.record(Image, 'camera/image_raw', qos_profile_sensor_data)
+        deadline = time.monotonic() + timeout_s
+        while not frames and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if frames:
+            return sim, client
+        log = sim.log()
+        client.close()
+        sim.stop()
+    raise AssertionError(f'no camera frame from sim_robot_node in {tries} tries of {timeout_s} s; its log:\n'
+                         f'{log[-3000:]}')
+
+
 def wait_future(future, timeout_s: float, what: str):
     deadline = time.monotonic() + timeout_s
     while not future.done():

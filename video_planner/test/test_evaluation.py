@@ -189,6 +189,30 @@ def test_missing_checkpoints_are_reported_not_faked(tmp_path):
     assert [r.method for r in result.records] == ['noop'] and result.config.methods == ['noop']
 
 
+def test_update_reruns_one_method_on_the_earlier_instances_and_keeps_the_rest(tmp_path):
+    from video_planner.evaluation.suite import main
+    out = tmp_path / 'run'
+    flags = ['--arms', 'panda', '--families', 'reach', '--splits', 'train', '--episodes', '2', '--workers', '1',
+             '--no-gifs', '--out', str(out)]
+    assert main(flags + ['--methods', 'noop', 'random']) == 0
+    first = json.loads((out / 'closed_loop.json').read_text())
+    markdown = tmp_path / 'BENCHMARKS.md'
+    assert main(['--update', str(out), '--methods', 'expert', 'random', '--no-gifs', '--out', str(out),
+                 '--markdown', str(markdown)]) == 0
+    merged = json.loads((out / 'closed_loop.json').read_text())
+    by = lambda data, m: [r for r in data['records'] if r['method'] == m]  # noqa: E731
+    assert by(merged, 'noop') == by(first, 'noop')              # kept, record for record
+    key = lambda r: (r['arm'], r['family'], r['split'], r['index'], r['seed'])  # noqa: E731
+    assert sorted(map(key, by(merged, 'expert'))) == sorted(map(key, by(first, 'noop')))  # the same instances
+    assert len(by(merged, 'random')) == 2 and merged['config']['methods'] == ['noop', 'random', 'expert']
+    assert all(r['success'] for r in by(merged, 'expert'))
+    text = markdown.read_text()
+    assert '`noop`' in text and '`expert`' in text and merged['descriptions']['noop']
+    # An update reruns the earlier instances; asking for others is refused, as is naming no method.
+    assert main(['--update', str(out), '--methods', 'noop', '--arms', 'iiwa', '--out', str(out)]) == 2
+    assert main(['--update', str(out), '--out', str(out)]) == 2
+
+
 def test_failed_episodes_are_tabled_by_their_whole_reason():
     from types import SimpleNamespace
 

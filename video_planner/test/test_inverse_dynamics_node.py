@@ -24,7 +24,7 @@ from video_planner_interfaces.action import ExecutePlan
 from video_planner_interfaces.msg import VideoPlan
 from visualization_msgs.msg import MarkerArray
 
-from ros_harness import ARM, Client, start, wait_future, wait_until
+from ros_harness import ARM, Client, start, start_streaming_sim, wait_future, wait_until
 from video_planner.kinematics import ArmKinematics
 from video_planner.planner import Plan
 from video_planner.ros import conversions
@@ -40,8 +40,8 @@ pytestmark = pytest.mark.timeout(150)
 @pytest.fixture(scope='module')
 def robot(tmp_path_factory):
     logs = tmp_path_factory.mktemp('id_logs')
-    sim = start('sim_robot_node', logs, {'arm': ARM, 'task': 'reach', 'seed': 1, 'rate_hz': 10.0})
-    client = Client('id_test_client')
+    sim, client = start_streaming_sim(logs, {'arm': ARM, 'task': 'reach', 'seed': 1, 'rate_hz': 10.0},
+                                      'id_test_client')
     yield logs, client
     client.close()
     sim.stop()

@@ -25,7 +25,8 @@ LAYERS = [
     ('text',),                                 # the sentence encoder
     ('model',),                                # video diffusion model, trainer, checkpoints, small CNN parts
     ('dynamics',),                             # frames -> end-effector motion (flow+depth, learned)
-    ('grounding', 'policy'),                   # which pixels the instruction names; the image+language baseline
+    ('grounding',),                            # which pixels the instruction names (the target hint)
+    ('policy',),                               # the image+language -> action baseline (reads the target hint)
     ('planner',),                              # frame + instruction -> plan -> poses -> joints
     ('evaluation',),                           # closed-loop benchmark, open-loop plan quality
     ('ros', 'train', 'cli', 'ament_install', '__init__'),  # nodes, command lines, the ament-index installer

@@ -188,7 +188,8 @@ class GroundTruthVideoMethod(Method):
 
 # ---------------------------------------------------------------------------------------- policy
 class PolicyMethod(Method):
-    """Image + language -> next waypoint, one observation at a time (behaviour-cloning baseline)."""
+    """Image + language -> a chunk of waypoints every step, temporally ensembled (ACT-style behaviour
+    cloning): re-observes after every waypoint, one waypoint per recorded frame of the expert's episodes."""
 
     def __init__(self, policy, max_steps: int = 40, name: str = 'policy', description: str = ''):
         self.policy = policy
@@ -197,21 +198,36 @@ class PolicyMethod(Method):
         self.description = description
 
     def run(self, episode: Episode) -> None:
+        from video_planner.policy import ChunkEnsemble
         world, executor, outcome = episode.world, episode.executor, episode.outcome
         R = episode.observation.T_base_ee[:3, :3]
+        ensemble = ChunkEnsemble(self.policy.config.ensemble_decay)
         outcome.status = 'steps used up'
         for _ in range(self.max_steps):
             obs = world.observe()
             t0 = time.perf_counter()
-            action = self.policy.act(obs.rgb, episode.task.instruction, executor.gripper, world.spec.scale)
+            chunk = self.policy.act(obs.rgb, episode.task.instruction, obs.camera, obs.T_base_ee,
+                                    executor.gripper, world.spec.scale)
+            position, gripper = ensemble.add(chunk)
             outcome.timings.append({'policy': time.perf_counter() - t0})
             outcome.plans += 1
             T = np.eye(4)
             T[:3, :3] = R
-            T[:3, 3] = obs.T_base_ee[:3, 3] + action.delta_m
-            executor.move_to(T, action.gripper)
+            T[:3, 3] = position
+            executor.move_to(T, gripper)
             if _succeeded(world):
                 return
+
+
+def description(name: str) -> str:
+    """What the suite's method `name` is, in the report's words."""
+    fixed = {m.name: m.description for m in (NoopMethod, RandomMethod, ExpertMethod)}
+    fixed['policy'] = 'image+language+target hint -> chunks of waypoints (ACT-style behaviour cloning)'
+    if name in fixed:
+        return fixed[name]
+    kind, _, idm = name.rpartition('_')
+    kinds = {'video': f'video plan + {idm} inverse dynamics', 'gt_video': f'expert video + {idm} inverse dynamics'}
+    return kinds.get(kind, '')
 
 
 def budget_status(status: str) -> str:

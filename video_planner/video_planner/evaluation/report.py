@@ -246,6 +246,7 @@ def write_report(result, out_dir: Path, benchmarks_md: Path | None = None) -> li
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     data = {'config': dataclasses.asdict(result.config), 'wall_s': result.wall_s, 'skipped': result.skipped,
+            'descriptions': result.descriptions, 'gifs': {k: caption for k, (caption, _) in result.gifs.items()},
             'records': [_record_dict(r) for r in result.records]}
     paths.append(out_dir / 'closed_loop.json')
     paths[-1].write_text(json.dumps(data, indent=1))
@@ -254,8 +255,11 @@ def write_report(result, out_dir: Path, benchmarks_md: Path | None = None) -> li
         paths.append(plot(result, out_dir / 'closed_loop.png'))
         files['plot'] = 'closed_loop.png'
     for kind, (caption, frames) in sorted(result.gifs.items()):
-        paths.append(write_gif(frames, out_dir / f'closed_loop_{kind}.gif'))
-        files[f'GIF, {caption}'] = paths[-1].name
+        gif = out_dir / f'closed_loop_{kind}.gif'
+        if frames is not None:          # None: an earlier run's GIF, kept by `eval --update`
+            paths.append(write_gif(frames, gif))
+        if gif.is_file():
+            files[f'GIF, {caption}'] = gif.name
     base = Path(benchmarks_md).parent if benchmarks_md else out_dir
     rel = {k: _relative(out_dir / v, base) for k, v in files.items()}
     text = markdown(result, rel if benchmarks_md else files)

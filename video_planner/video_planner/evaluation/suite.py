@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import multiprocessing as mp
 import time
 from dataclasses import dataclass, field
@@ -61,7 +62,8 @@ class Components:
         learned = self._load('learned inverse dynamics', config.idm_checkpoint_path, self._load_idm)
         if learned is not None:
             self.idm['learned'] = learned
-        self.policy = self._load('policy', config.policy_checkpoint_path, self._load_policy)
+        self.policy = (self._load('policy', config.policy_checkpoint_path, self._load_policy)
+                       if 'policy' in config.methods else None)
         self._text_encoder = None
         self._planners: dict[tuple[str, str], object] = {}
 
@@ -84,6 +86,12 @@ class Components:
     def _load_policy(self, path: Path):
         from video_planner.policy.policy import ImageLanguagePolicy
         return ImageLanguagePolicy.load(path, text_encoder=None)
+
+    def policy_grounder(self):
+        """The grounding network the video planners use (one copy), for a policy that reads the target hint."""
+        from video_planner.grounding import Grounder
+        from video_planner.resources import model_file
+        return Grounder.load(model_file(self.config.grounding_checkpoint, 'grounding_default.pt'), self.text_encoder)
 
     @staticmethod
     def _flow_idm():
@@ -130,16 +138,18 @@ class Components:
             elif name.startswith('video_'):
                 self.text_encoder.encode('warm up')  # load the sentence encoder now, not inside a timed plan
                 out.append(m.VideoPlanMethod(name, lambda arm, i=idm: self.planner(i, arm), chunk=chunk,
-                                             max_plans=plans, description=f'video plan + {idm} inverse dynamics'))
+                                             max_plans=plans, description=m.description(name)))
             elif name.startswith('gt_video_'):
                 out.append(m.GroundTruthVideoMethod(name, lambda arm, i=idm: self.planner(i, arm),
-                                                    description=f'expert video + {idm} inverse dynamics'))
+                                                    description=m.description(name)))
             elif name == 'policy' and self.policy is None:
                 skipped[name] = self.skipped['policy']
             elif name == 'policy':
                 self.policy._text_encoder = self.text_encoder
+                if self.policy.config.target_hint:
+                    self.policy.grounder = self.policy_grounder()
                 out.append(m.PolicyMethod(self.policy, max_steps=cfg.policy_max_steps,
-                                          description='image+language -> waypoint (behaviour cloning)'))
+                                          description=m.description(name)))
             elif name == 'expert':
                 out.append(m.ExpertMethod())
             elif name == 'random':
@@ -176,7 +186,8 @@ class SuiteResult:
     config: SuiteConfig
     records: list[EpisodeRecord]
     skipped: dict[str, str]
-    gifs: dict[str, tuple[str, np.ndarray]]   # 'success'/'failure' -> (caption, (T,H,W,3) frames)
+    gifs: dict[str, tuple[str, np.ndarray | None]]   # 'success'/'failure' -> (caption, (T,H,W,3) frames or
+                                                     # None: the file an earlier run wrote)
     wall_s: float = 0.0
     descriptions: dict[str, str] = field(default_factory=dict)
 
@@ -313,10 +324,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='grounding network (`video-planner train --model grounding`) drawing the target hint '
                              "of a video model that reads one; default: the shipped one")
     parser.add_argument('--no-gifs', action='store_true')
+    parser.add_argument('--update', default=None, metavar='RUN',
+                        help='rerun --methods on the instances of an earlier run (its closed_loop.json or folder) '
+                             'and write its report again with their new records, the other methods\' kept')
 
 
-def config_from_args(args: argparse.Namespace) -> SuiteConfig:
-    config = SuiteConfig.from_yaml(args.config) if args.config else SuiteConfig.default()
+INSTANCE_FLAGS = ('episodes', 'arms', 'families', 'splits', 'seed', 'seeds')
+
+
+def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) -> SuiteConfig:
+    """`base` (default: --config or the package's eval.yaml) with the command line's flags applied."""
+    config = base or (SuiteConfig.from_yaml(args.config) if args.config else SuiteConfig.default())
     names = lambda v: [x for item in v for x in item.split(',') if x] if v is not None else None  # noqa: E731
     seeds = args.seeds if args.seeds is not None else ([] if args.seed is not None else None)
     overrides = {'seeds': seeds, 'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
@@ -329,11 +347,53 @@ def config_from_args(args: argparse.Namespace) -> SuiteConfig:
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def load_run(path: str | Path) -> SuiteResult:
+    """An earlier run's closed_loop.json (or the folder holding it) as a SuiteResult; its GIFs are the files
+    it wrote (captions only)."""
+    from video_planner.evaluation.methods import description
+    path = Path(path)
+    path = path / 'closed_loop.json' if path.is_dir() else path
+    try:
+        data = json.loads(path.read_text())
+        config = SuiteConfig(**data['config'])
+        records = [EpisodeRecord(**r) for r in data['records']]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VideoPlannerError(f'eval --update {path}: not a closed_loop.json of `video-planner eval` '
+                                f'({exc})') from exc
+    descriptions = data.get('descriptions') or {m: description(m) for m in config.methods}
+    gifs = {kind: (caption, None) for kind, caption in data.get('gifs', {}).items()}
+    return SuiteResult(config, records, data.get('skipped', {}), gifs, float(data.get('wall_s', 0.0)), descriptions)
+
+
+def merge_runs(earlier: SuiteResult, new: SuiteResult) -> SuiteResult:
+    """`earlier` with every record of the methods `new` ran replaced by `new`'s (same instances)."""
+    rerun = set(new.config.methods)
+    methods = list(earlier.config.methods) + [m for m in new.config.methods if m not in earlier.config.methods]
+    records = [r for r in earlier.records if r.method not in rerun] + new.records
+    skipped = {**{m: why for m, why in earlier.skipped.items() if m not in rerun}, **new.skipped}
+    gifs = {**new.gifs, **earlier.gifs}     # the earlier run's GIF files stay where it wrote them
+    return SuiteResult(dataclasses.replace(new.config, methods=methods), records, skipped, gifs,
+                       earlier.wall_s + new.wall_s, {**earlier.descriptions, **new.descriptions})
+
+
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    earlier = None
+    if getattr(args, 'update', None):
+        given = [f'--{f}' for f in INSTANCE_FLAGS if getattr(args, f, None) is not None]
+        if given:
+            raise VideoPlannerError('eval --update reruns the earlier run\'s own task instances; '
+                                    f'drop {", ".join(given)}')
+        if args.methods is None:
+            raise VideoPlannerError('eval --update: name the methods to rerun with --methods')
+        earlier = load_run(args.update)
+        config = config_from_args(args, earlier.config)
+    else:
+        config = config_from_args(args)
     result = run_suite(config)
+    if earlier is not None:
+        result = merge_runs(earlier, result)
     if args.no_gifs:
-        result.gifs = {}
+        result.gifs = {k: v for k, v in result.gifs.items() if v[1] is None}
     paths = write_report(result, Path(args.out), Path(args.markdown) if args.markdown else None)
     for name, reason in sorted(result.skipped.items()):
         print(f'skipped {name}: {reason}')

@@ -20,7 +20,7 @@ from video_planner.policy.dataset import PolicyStepDataset
 from video_planner.policy.network import PolicyLoss, PolicyNetwork
 from video_planner.policy.policy import KIND
 
-POLICY_TRAINING_DEFAULTS = {'lr': 1e-3, 'warmup_steps': 200, 'ema_decay': 0.995, 'log_every': 50,
+POLICY_TRAINING_DEFAULTS = {'lr': 3e-4, 'warmup_steps': 200, 'ema_decay': 0.995, 'log_every': 50,
                             'checkpoint_every': 2000, 'sample_every': 0, 'weight_decay': 1e-4}
 
 
