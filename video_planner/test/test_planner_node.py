@@ -44,6 +44,10 @@ def stack(tmp_path_factory):
     client.wait_for_server()
     commands = {'trajectories': timed(client, JointTrajectory, 'joint_trajectory'),
                 'ee': timed(client, PoseStamped, 'ee_command'), 'done': client.record(String, 'execution_done')}
+    # A command published before this client has discovered its publisher is lost (seen once in CI under
+    # load: execution_done arrived, the trajectory never did), so the tests start once all three are known.
+    for topic in ('joint_trajectory', 'ee_command', 'execution_done'):
+        wait_until(lambda t=topic: client.node.count_publishers(t) > 0, 20.0, f'a publisher of {topic}')
     yield {'planner': planner, 'inverse_dynamics': inverse_dynamics, 'client': client, 'logs': logs,
            'checkpoint': checkpoint, **commands}
     client.close()
