@@ -146,6 +146,17 @@ def command_counts(stack) -> tuple[int, int]:
     return len(stack['trajectories']), len(stack['ee'])
 
 
+def settled_command_counts(stack, quiet_s: float = 0.5) -> tuple[int, int]:
+    """The counts once no command has arrived for `quiet_s`: an earlier test's last commands can still be in
+    flight on a loaded machine, and must not count as this test's."""
+    counts = command_counts(stack)
+    while True:
+        time.sleep(quiet_s)
+        if command_counts(stack) == counts:
+            return counts
+        counts = command_counts(stack)
+
+
 def test_execute_runs_only_the_winning_candidate_once_and_says_how_it_ended(stack):
     client = stack['client']
     n_traj, _ = command_counts(stack)
@@ -173,7 +184,7 @@ def test_execute_runs_only_the_winning_candidate_once_and_says_how_it_ended(stac
 @pytest.mark.parametrize('stage', ['encoding', 'sampling', 'inverse_dynamics'])
 def test_a_goal_cancelled_before_execution_never_commands(stack, stage):
     client = stack['client']
-    before = command_counts(stack)
+    before = settled_command_counts(stack)
     feedback = []
     # 16 candidates x 64 steps make sampling and the inverse-dynamics round trips (one per candidate) last
     # long enough on a busy machine for the cancel to land inside the stage it names.

@@ -23,7 +23,10 @@ def test_the_demo_recording_imports_with_the_default_mapping(tmp_path):
     operator = Operator(bag)
     try:
         operator.wait_for(lambda: operator.instruction is not None, 30.0, 'the task instruction')
-        time.sleep(2.5)                    # ~25 camera frames with their poses
+        # 25 camera frames recorded (2.5 s idle; a fixed 2.5 s gave fewer than 5 on a loaded CI machine).
+        operator.recording = True
+        operator.wait_for(lambda: len(operator.camera) >= 25, 30.0, '25 camera frames')
+        time.sleep(0.3)                    # the poses and depth images stamped with the last frames
     finally:
         operator.close()
         assert sim.stop() == 0, sim.log()[-3000:]
