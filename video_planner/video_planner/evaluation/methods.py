@@ -190,12 +190,12 @@ class GroundTruthVideoMethod(Method):
 class PolicyMethod(Method):
     """Image + language -> a chunk of waypoints every step, temporally ensembled (ACT-style behaviour
     cloning): re-observes after every waypoint, one waypoint per recorded frame of the expert's episodes."""
+    name = 'policy'
+    description = 'image+language+target hint -> chunks of waypoints (ACT-style behaviour cloning)'
 
-    def __init__(self, policy, max_steps: int = 40, name: str = 'policy', description: str = ''):
+    def __init__(self, policy, max_steps: int = 40):
         self.policy = policy
         self.max_steps = max_steps
-        self.name = name
-        self.description = description
 
     def run(self, episode: Episode) -> None:
         from video_planner.policy import ChunkEnsemble
@@ -221,8 +221,7 @@ class PolicyMethod(Method):
 
 def description(name: str) -> str:
     """What the suite's method `name` is, in the report's words."""
-    fixed = {m.name: m.description for m in (NoopMethod, RandomMethod, ExpertMethod)}
-    fixed['policy'] = 'image+language+target hint -> chunks of waypoints (ACT-style behaviour cloning)'
+    fixed = {m.name: m.description for m in (NoopMethod, RandomMethod, ExpertMethod, PolicyMethod)}
     if name in fixed:
         return fixed[name]
     kind, _, idm = name.rpartition('_')

@@ -88,7 +88,7 @@ class Components:
         return ImageLanguagePolicy.load(path, text_encoder=None)
 
     def policy_grounder(self):
-        """The grounding network the video planners use (one copy), for a policy that reads the target hint."""
+        """The configured grounding network (the video planners' target hint), for a policy that reads the hint."""
         from video_planner.grounding import Grounder
         from video_planner.resources import model_file
         return Grounder.load(model_file(self.config.grounding_checkpoint, 'grounding_default.pt'), self.text_encoder)
@@ -148,8 +148,7 @@ class Components:
                 self.policy._text_encoder = self.text_encoder
                 if self.policy.config.target_hint:
                     self.policy.grounder = self.policy_grounder()
-                out.append(m.PolicyMethod(self.policy, max_steps=cfg.policy_max_steps,
-                                          description=m.description(name)))
+                out.append(m.PolicyMethod(self.policy, max_steps=cfg.policy_max_steps))
             elif name == 'expert':
                 out.append(m.ExpertMethod())
             elif name == 'random':
