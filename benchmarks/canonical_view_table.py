@@ -10,27 +10,21 @@ instances the canonical runs hold (exact McNemar test on the pairs). Writes benc
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from video_planner.evaluation.stats import mcnemar_exact_p, wilson_interval
+from video_planner.evaluation.records import instance_key, load_records
+from video_planner.evaluation.stats import mcnemar_exact_p, percent
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'canonical_view.md'
-KEY = ('suite_seed', 'arm', 'family', 'split', 'index')
 
 
-def records(paths) -> dict[tuple, dict]:
-    """{(method, *KEY): record} of the given closed_loop.json files (later files win)."""
-    out = {}
-    for path in paths:
-        for r in json.loads(Path(path).read_text())['records']:
-            out[(r['method'],) + tuple(r.get(k) for k in KEY)] = r
-    return out
+def keyed(paths) -> dict[tuple, dict]:
+    """{(method, *instance key): record} of the given runs (later files win)."""
+    return {(r['method'],) + instance_key(r): r for r in load_records(*paths)}
 
 
 def pct(wins: int, n: int) -> str:
-    lo, hi = wilson_interval(wins, n)
-    return f'{100 * wins / max(n, 1):.0f} % [{100 * lo:.0f}-{100 * hi:.0f}] ({wins}/{n})'
+    return f'{percent(wins, n)} ({wins}/{n})'
 
 
 def main() -> int:
@@ -40,7 +34,7 @@ def main() -> int:
     ap.add_argument('--note', default='', help='a line on how the runs were made (models, machine)')
     ap.add_argument('--out', type=Path, default=RESULTS)
     args = ap.parse_args()
-    camera, canonical = records(args.camera), records(args.canonical)
+    camera, canonical = keyed(args.camera), keyed(args.canonical)
     keys = sorted(k for k in canonical if k in camera)
     methods = sorted({k[0] for k in keys})
     held = {canonical[k]['arm'] for k in keys if canonical[k].get('arm_group') == 'held-out'}

@@ -9,20 +9,15 @@ split is if the two do equally well. Prints one Markdown table row per method pr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from video_planner.evaluation.records import instance_key, load_records
 from video_planner.evaluation.stats import mcnemar_exact_p
 
-# suite_seed: runs with several instance seeds (`--seeds`) hold one instance per seed at each position.
-KEY = ('method', 'suite_seed', 'arm', 'family', 'split', 'index')
-
-
 def outcomes(path: str) -> dict[tuple, bool]:
-    """{(method, arm, family, split, index): success} of one run's closed_loop.json."""
-    records = json.loads(Path(path).read_text())['records']
-    return {tuple(r.get(k) for k in KEY): bool(r['success']) for r in records}
+    """{(method, *instance key): success} of one run's closed_loop.json."""
+    return {(r['method'],) + instance_key(r): bool(r['success']) for r in load_records(path)}
 
 
 def compare(a: dict[tuple, bool], b: dict[tuple, bool], method: str) -> dict:

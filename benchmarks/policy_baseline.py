@@ -24,27 +24,16 @@ from pathlib import Path
 
 import yaml
 
-from video_planner.evaluation.stats import mcnemar_exact_p, wilson_interval
+from video_planner.evaluation.records import by_instance, load_records, solved
+from video_planner.evaluation.stats import mcnemar_exact_p, percent, wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'benchmarks' / 'results'
-KEY = ('suite_seed', 'arm', 'family', 'split', 'index')
 
 
 def outcomes(path: Path, method: str) -> dict[tuple, dict]:
     """{instance key: record} of `method` in one closed_loop.json."""
-    records = json.loads(Path(path).read_text())['records']
-    return {tuple(r.get(k) for k in KEY): r for r in records if r['method'] == method}
-
-
-def pct(wins: int, n: int) -> str:
-    lo, hi = wilson_interval(wins, n)
-    return f'{100 * wins / max(n, 1):.0f} % [{100 * lo:.0f}-{100 * hi:.0f}]'
-
-
-def rate(records) -> tuple[int, int]:
-    records = list(records)
-    return sum(bool(r['success']) for r in records), len(records)
+    return by_instance(load_records(path), method)
 
 
 def flops_per_sample() -> dict[str, float]:
@@ -81,14 +70,14 @@ def family_table(video: dict, policy: dict, random: dict) -> list[str]:
     families = sorted({k[2] for k in video}, key=['reach', 'push', 'pick_place', 'lift'].index)
     for family in families + ['all']:
         keys = [k for k in video if k in policy and (family == 'all' or k[2] == family)]
-        v, p = rate(video[k] for k in keys), rate(policy[k] for k in keys)
-        r = rate(random[k] for k in keys if k in random)
+        v, p = solved(video[k] for k in keys), solved(policy[k] for k in keys)
+        r = solved(random[k] for k in keys if k in random)
         only_v = sum(video[k]['success'] and not policy[k]['success'] for k in keys)
         only_p = sum(policy[k]['success'] and not video[k]['success'] for k in keys)
         p_value = mcnemar_exact_p(only_v, only_p)
         shown = '< 0.001' if p_value < 0.001 else f'{p_value:.3f}'
         name = f'**{family}**' if family == 'all' else family
-        lines.append(f'| {name} | {pct(*v)} ({v[0]}/{v[1]}) | {pct(*p)} ({p[0]}/{p[1]}) | {pct(*r)} | {only_v} | '
+        lines.append(f'| {name} | {percent(*v)} ({v[0]}/{v[1]}) | {percent(*p)} ({p[0]}/{p[1]}) | {percent(*r)} | {only_v} | '
                      f'{only_p} | {shown} |')
     return lines
 
@@ -98,8 +87,8 @@ def group_table(video: dict, policy: dict) -> list[str]:
     for name, runs in (('video planner', video), ('policy', policy)):
         cells = []
         for group in ('seen', 'held-out'):
-            cells.append(pct(*rate(r for r in runs.values() if r['arm_group'] == group)))
-        seeds = ' / '.join(pct(*rate(r for k, r in runs.items() if k[0] == s)).split(' [')[0]
+            cells.append(percent(*solved(r for r in runs.values() if r['arm_group'] == group)))
+        seeds = ' / '.join(percent(*solved(r for k, r in runs.items() if k[0] == s)).split(' [')[0]
                            for s in sorted({k[0] for k in runs}, reverse=True))
         lines.append(f'| {name} | ' + ' | '.join(cells) + f' | {seeds} |')
     return lines
@@ -114,9 +103,9 @@ def sweep_table(sweep: list[dict]) -> list[str]:
         per = defaultdict(list)
         for k, r in runs.items():
             per[k[2]].append(r)
-        fams = ' / '.join(f'{rate(per[f])[0]}/{rate(per[f])[1]}' for f in ('reach', 'push', 'pick_place', 'lift'))
+        fams = ' / '.join(f'{solved(per[f])[0]}/{solved(per[f])[1]}' for f in ('reach', 'push', 'pick_place', 'lift'))
         lines.append(f"| {s['name']} | {s['change']} | {s['steps']} x {s['batch']} | {s['cpu_minutes']:.0f} | "
-                     f'{pct(*rate(runs.values()))} | {fams} |')
+                     f'{percent(*solved(runs.values()))} | {fams} |')
     return lines
 
 
@@ -173,15 +162,15 @@ def main() -> int:
     for c in spec['curve']:
         runs = outcomes(ROOT / c['run'], 'policy')
         curve.append({**c, 'flops': c['steps'] * c['batch'] * flops['policy'],
-                      'success': rate(r for k, r in runs.items() if k[0] in seeds)})
+                      'success': solved(r for k, r in runs.items() if k[0] in seeds)})
     v = spec['video']
     video_points = [{'name': s['name'], 'samples': s['samples'], 'cpu_minutes': s['cpu_minutes'],
                      'gpu_minutes': s['gpu_minutes'], 'flops': s['samples'] * flops['video'],
-                     'success': rate(r for k, r in outcomes(ROOT / s['run'], v['method']).items() if k[0] in seeds)}
+                     'success': solved(r for k, r in outcomes(ROOT / s['run'], v['method']).items() if k[0] in seeds)}
                     for s in v.get('earlier', [])]
     video_points.append({'name': 'shipped', 'samples': v['samples'], 'cpu_minutes': v['cpu_minutes'],
                          'gpu_minutes': v['gpu_minutes'], 'flops': v['samples'] * flops['video'],
-                         'success': rate(r for k, r in video.items() if k[0] in seeds)})
+                         'success': solved(r for k, r in video.items() if k[0] in seeds)})
     plot_path = plot(curve, video_points, args.out.with_name('policy_vs_compute.png'))
     final = curve[-1]
     lines = [
@@ -201,10 +190,10 @@ def main() -> int:
         '(one frame).', '',
         '| model | samples seen | training FLOPs | CPU-min | GPU-min | success |', '|---|---|---|---|---|---|',
         *[f"| video model, {p['name']} | {p['samples']:,} | {p['flops']:.2e} | {p['cpu_minutes']} | "
-          f"{p['gpu_minutes']} | {pct(*p['success'])} (n={p['success'][1]}) |" for p in video_points],
+          f"{p['gpu_minutes']} | {percent(*p['success'])} (n={p['success'][1]}) |" for p in video_points],
         *[f"| policy, {c['steps']:,} steps | {c['steps'] * c['batch']:,} | {c['flops']:.2e} | "
           f"{c['cpu_minutes']:.0f} | 0 | "
-          f"{pct(*c['success'])} (n={c['success'][1]}) |" for c in curve], '',
+          f"{percent(*c['success'])} (n={c['success'][1]}) |" for c in curve], '',
         f"The shipped policy ({final['steps']:,} steps) had {100 * final['flops'] / video_points[-1]['flops']:.1f} % "
         "of the video model's training FLOPs.", '',
         '## Tuning sweep', '', spec['sweep_note'].strip(), '', *sweep_table(spec['sweep']), '']

@@ -79,6 +79,8 @@ def test_bad_inputs_and_configs(trained):
         idm.estimate(c.frames, c.depth0_m, c.camera, behind)
     with pytest.raises(ConfigError, match='channels'):
         IdmConfig(channels=6)
+    with pytest.raises(ConfigError, match=r"IdmConfig.view: expected one of \['camera', 'canonical'\]"):
+        IdmConfig(view='Canonical')
     with pytest.raises(ConfigError, match='unknown'):
         IdmConfig.from_dict({'colour': 1})
 

@@ -11,7 +11,8 @@ import torch
 from video_planner.errors import VideoPlannerError
 from video_planner.evaluation import SuiteConfig, run_suite, task_instances, wilson_interval
 from video_planner.evaluation.report import BEGIN, END, write_report
-from video_planner.evaluation.stats import SuccessRate, mcnemar_exact_p
+from video_planner.evaluation.records import by_instance, load_records, solved
+from video_planner.evaluation.stats import SuccessRate, mcnemar_exact_p, percent
 from video_planner.evaluation.suite import ALL_METHODS
 
 torch.set_num_threads(1)
@@ -45,6 +46,37 @@ def test_mcnemar_exact_p_matches_the_binomial_test(only_a, only_b, p):
 def test_mcnemar_refuses_negative_counts():
     with pytest.raises(VideoPlannerError, match='counts'):
         mcnemar_exact_p(-1, 3)
+
+
+def test_records_pair_runs_by_instance_and_later_runs_win(tmp_path):
+    def record(method, arm, success, seed=2026, index=0):
+        return {'method': method, 'suite_seed': seed, 'arm': arm, 'family': 'push', 'split': 'train',
+                'index': index, 'success': success}
+    first = tmp_path / 'a' / 'closed_loop.json'
+    first.parent.mkdir()
+    first.write_text(json.dumps({'records': [record('policy', 'panda', False), record('policy', 'z1', True),
+                                             record('random', 'panda', False)]}))
+    second = tmp_path / 'b.json'
+    second.write_text(json.dumps({'records': [record('policy', 'panda', True), record('policy', 'panda', True, 777)]}))
+    records = load_records(first.parent, second)   # a folder holding closed_loop.json, or the file
+    policy = by_instance(records, 'policy')
+    assert len(policy) == 3 and policy[(2026, 'panda', 'push', 'train', 0)]['success'] is True
+    assert solved(policy.values()) == (3, 3) and solved(by_instance(records, 'random').values()) == (0, 1)
+    assert percent(3, 4) == '75 % [30-95]'
+    (tmp_path / 'bad.json').write_text('{"config": {}}')
+    with pytest.raises(VideoPlannerError, match='not a closed_loop.json'):
+        load_records(tmp_path / 'bad.json')
+
+
+def test_the_shipped_benchmark_run_meets_every_method_on_the_same_instances():
+    from pathlib import Path
+    run = Path(__file__).resolve().parents[2] / 'benchmarks' / 'results' / 'closed_loop.json'
+    if not run.exists():
+        pytest.skip('benchmarks/ is not beside the package (installed without the repository)')
+    records = load_records(run)
+    instances = {m: set(by_instance(records, m)) for m in {r['method'] for r in records}}
+    assert len(instances) >= 5 and len(set(map(frozenset, instances.values()))) == 1, \
+        {m: len(k) for m, k in instances.items()}
 
 
 def test_instances_are_seeded_by_their_place_in_the_registry():

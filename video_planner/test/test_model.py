@@ -55,6 +55,8 @@ def test_config_yaml_errors_name_the_field(tmp_path):
         load_model_config(bad)
     with pytest.raises(ConfigError, match='divisible'):
         VideoModelConfig(image_size=60)
+    with pytest.raises(ConfigError, match=r"VideoModelConfig.view: expected one of \['camera', 'canonical'\]"):
+        VideoModelConfig(view='top_down')
     with pytest.raises(ConfigError, match='does not exist'):
         load_model_config(tmp_path / 'missing.yaml')
     with pytest.raises(ConfigError, match="'tiny', 'default'"):

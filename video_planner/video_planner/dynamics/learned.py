@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 
 from video_planner.camera import CameraModel
 from video_planner.dynamics.motion import EeMotion, InverseDynamics, check_inputs
+from video_planner.embodiment import check_view
 from video_planner.errors import ConfigError, VideoPlannerError
 
 KIND = 'idm'
@@ -56,8 +57,7 @@ class IdmConfig:
             raise ConfigError(f'IdmConfig.channels: expected a multiple of 4 >= 8, got {self.channels!r}')
         if not (isinstance(self.blocks, int) and self.blocks >= 1):
             raise ConfigError(f'IdmConfig.blocks: expected an int >= 1, got {self.blocks!r}')
-        if self.view not in ('camera', 'canonical'):
-            raise ConfigError(f"IdmConfig.view: expected 'camera' or 'canonical', got {self.view!r}")
+        check_view(self.view, 'IdmConfig.view')
         for name in ('hint_sigma_px', 'cycle_scale_m'):
             if not getattr(self, name) > 0:
                 raise ConfigError(f'IdmConfig.{name}: expected > 0, got {getattr(self, name)!r}')

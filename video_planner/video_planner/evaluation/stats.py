@@ -44,6 +44,12 @@ class SuccessRate:
         return f'{100 * self.rate:.0f}% [{100 * lo:.0f}-{100 * hi:.0f}] (n={self.n})'
 
 
+def percent(successes: int, n: int) -> str:
+    """'62 % [41-79]': rate and 95 % Wilson interval in percent, as the reports print them."""
+    lo, hi = wilson_interval(successes, n)
+    return f'{100 * successes / max(n, 1):.0f} % [{100 * lo:.0f}-{100 * hi:.0f}]'
+
+
 def mcnemar_exact_p(only_a: int, only_b: int) -> float:
     """Two-sided exact McNemar p-value for two methods run on the same instances.
 

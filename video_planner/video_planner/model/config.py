@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from video_planner.config_fields import dataclass_from_dict
+from video_planner.embodiment import check_view
 from video_planner.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'config'
@@ -79,7 +80,7 @@ class VideoModelConfig:
         need(isinstance(self.image_size, int) and self.image_size >= 8,
              f'image_size must be an int >= 8, got {self.image_size!r}')
         need(len(self.channel_mults) >= 1, 'channel_mults must have at least one level')
-        need(self.view in ('camera', 'canonical'), f"view must be 'camera' or 'canonical', got {self.view!r}")
+        check_view(self.view, 'VideoModelConfig.view')
         need(isinstance(self.patch_size, int) and self.patch_size >= 1,
              f'patch_size must be an int >= 1, got {self.patch_size!r}')
         factor = self.patch_size * 2 ** (len(self.channel_mults) - 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from video_planner.embodiment import VIEWS
 from video_planner.errors import VideoPlannerError
 from video_planner.model.config import config_yaml_path, load_model_config, load_yaml_section
 from video_planner.model.dataset import ClipTensorDataset, DeviceClips, find_episode_files
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--recolourings', type=int, default=None,
                         help='grounding network: recoloured copies of every frame, objects repainted and the '
                              'instruction naming their new colours (video_planner.data.recolour); default 3')
-    parser.add_argument('--view', choices=('camera', 'canonical'), default=None,
+    parser.add_argument('--view', choices=VIEWS, default=None,
                         help="frames to train on: 'canonical' paints the arm out and draws one canonical gripper "
                              "(arm-independent; `video-planner canonicalize` adds it to older episodes); "
                              "default: the config's (video, idm)")
