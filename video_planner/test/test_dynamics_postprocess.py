@@ -83,8 +83,9 @@ def test_gripper_binarised_when_the_method_gives_it():
     assert postprocess(m, PostprocessConfig(gripper_source='estimate')).gripper.tolist() == [0, 0, 1, 1, 1, 0]
 
 
-def _path(heights):
-    return np.stack([pose([0.5, 0.1 * i, z], [np.pi, 0, 0]) for i, z in enumerate(heights)])
+def _path(heights, ys=None):
+    ys = [0.1] * len(heights) if ys is None else ys   # straight up and down unless the hand travels sideways
+    return np.stack([pose([0.5, y, z], [np.pi, 0, 0]) for y, z in zip(ys, heights)])
 
 
 @pytest.mark.parametrize('heights, start, expected', [
@@ -105,6 +106,27 @@ def test_gripper_toggles_at_the_low_points_of_the_path(heights, start, expected)
     m = EeMotion(T, np.full(len(T), 0.5), np.ones(len(T)), method='test')
     out = postprocess(m, PostprocessConfig(max_step_m=1.0), gripper_now=start)
     assert out.gripper.tolist() == expected
+
+
+@pytest.mark.parametrize('heights, ys, start, expected', [
+    # push: down behind the object, 8 cm sideways while down, up: closed at the top of the descent, in the
+    # air, and kept closed (closing at the bottom would grip the object it pushes)
+    ([0.20, 0.25, 0.08, 0.08, 0.08, 0.20], [0.0, 0.0, 0.0, 0.04, 0.08, 0.08], 0.0, [0, 1, 1, 1, 1, 1]),
+    # the same push from a closed gripper: nothing changes
+    ([0.20, 0.25, 0.08, 0.08, 0.08, 0.20], [0.0, 0.0, 0.0, 0.04, 0.08, 0.08], 1.0, [1, 1, 1, 1, 1, 1]),
+    # a grasp whose bottom drifts 2 cm (a generated plan's noise) is still a grasp
+    ([0.25, 0.10, 0.05, 0.05, 0.20], [0.0, 0.0, 0.0, 0.02, 0.02], 0.0, [0, 0, 1, 1, 1]),
+    # a push, then a grasp elsewhere: closed for the push; opened above the object, closed at the bottom
+    ([0.25, 0.08, 0.08, 0.25, 0.06, 0.25], [0.0, 0.0, 0.06, 0.06, 0.3, 0.3], 0.0, [1, 1, 1, 0, 1, 1]),
+])
+def test_a_push_closes_the_gripper_in_the_air(heights, ys, start, expected):
+    from video_planner.dynamics.gripper import gripper_from_height
+    T = _path(heights, ys)
+    assert gripper_from_height(T[:, :3, 3], start, min_dip_m=0.02, sweep_m=0.04).tolist() == expected
+    m = EeMotion(T, np.full(len(T), 0.5), np.ones(len(T)), method='test')
+    assert postprocess(m, PostprocessConfig(max_step_m=1.0), gripper_now=start).gripper.tolist() == expected
+    with pytest.raises(ConfigError, match='gripper_sweep_m'):
+        PostprocessConfig(gripper_sweep_m=0)
 
 
 def test_ee_motion_validates_shapes():

@@ -70,6 +70,12 @@ def test_the_shipped_canonical_model_reads_held_out_arms_as_well_as_seen_ones(tm
     generate(GenerateConfig(arms=seen + held_out, tasks=('pick_place', 'push'), episodes=12, seed=50_000,
                             out=tmp_path), progress=False)
     clips = dataset_clips(tmp_path, view='canonical')
-    errors = {name: evaluate(canonical, [c for c in clips if c.arm in arms], use_mask=False).translation_mm.mean()
-              for name, arms in (('seen', seen), ('held-out', held_out))}
+    results = {name: evaluate(canonical, [c for c in clips if c.arm in arms], use_mask=False)
+               for name, arms in (('seen', seen), ('held-out', held_out))}
+    errors = {name: r.translation_mm.mean() for name, r in results.items()}
     assert errors['seen'] < MAX_MEAN_ERROR_MM and errors['held-out'] < MAX_MEAN_ERROR_MM, errors
+    # The canonical gripper is drawn to show its opening, so the model reads it (the planner's gripper
+    # commands come from this reading in the canonical view): all of 32 expert videos in an ad-hoc check;
+    # the camera-view fingers are a pixel or two and read near chance.
+    grip = {name: r.gripper_accuracy for name, r in results.items()}
+    assert grip['seen'] > 0.9 and grip['held-out'] > 0.9, grip

@@ -157,3 +157,33 @@ def test_a_bare_model_name_is_a_shipped_model_and_a_path_stays_a_path(tmp_path, 
     (tmp_path / 'canonical.pt').write_bytes(b'')  # a file of that name here wins
     assert PlannerConfig(checkpoint='canonical.pt').checkpoint_path.resolve() == tmp_path / 'canonical.pt'
     assert PlannerConfig(checkpoint='mine.pt').checkpoint_path.name == 'mine.pt'
+
+
+@pytest.mark.parametrize('family, expected', [
+    ('push', [1] * 8),                      # closed in the air before going down, never gripping the object
+    ('lift', [0, 0, 0, 0, 1, 1, 1, 1]),     # open on the way down, closed at the object, carried up
+])
+def test_in_the_canonical_view_the_gripper_commands_are_read_from_the_drawn_gripper(family, expected):
+    # The expert's own video of an arm never trained on, through the shipped canonical pair: the plan's
+    # gripper commands are the inverse dynamics' reading of the drawn opening ('auto'), where the height
+    # rule would close at the bottom of the push and grip the object it is meant to push.
+    from video_planner.evaluation.methods import expert_video
+    from video_planner.planner import PlannerConfig, VideoPlanner
+    from video_planner.sim.arms import get_arm
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    planner = VideoPlanner(PlannerConfig(arm='kinova', checkpoint='canonical.pt', idm_checkpoint='idm_canonical.pt'))
+    assert planner.gripper_source == 'estimate'
+    with TabletopWorld('kinova', seed=1) as world:
+        task = sample_task(get_arm('kinova'), family, np.random.default_rng(1))
+        first = world.reset(task, seed=1)
+        video = expert_video(world, task, first, planner.video_model.config.horizon + 1)
+    views = [planner.in_model_view(o.rgb, o.camera, o.T_base_ee, o.gripper, o.joint_positions, o.depth_m, None)
+             for o in video]
+    assert [o.gripper for o in video[1:]] == expected
+    plan = planner.frames_to_plan(task.instruction, np.stack([f for f, _ in views]), first.depth_m, first.camera,
+                                  first.T_base_ee, first.joint_positions, views[0][1])
+    assert plan.ok, plan.status
+    assert plan.gripper[1:].tolist() == expected
+    height = VideoPlanner(dataclasses.replace(planner.config, gripper_source='height'))
+    assert height.gripper_source == 'height'

@@ -33,6 +33,7 @@ class PostprocessConfig:
     # 'height': toggle at the path's low points (dynamics/gripper.py); 'estimate': the method's own output.
     gripper_source: str = 'height'
     gripper_min_dip_m: float = 0.02  # how far the hand must go down and back up for a low point to count
+    gripper_sweep_m: float = 0.04   # sideways travel while down that makes a low point a push, not a grasp
 
     def __post_init__(self):
         if not self.max_step_m > 0:
@@ -51,6 +52,8 @@ class PostprocessConfig:
                               f'got {self.gripper_source!r}')
         if not self.gripper_min_dip_m > 0:
             raise ConfigError(f'postprocess.gripper_min_dip_m: expected > 0, got {self.gripper_min_dip_m!r}')
+        if not self.gripper_sweep_m > 0:
+            raise ConfigError(f'postprocess.gripper_sweep_m: expected > 0, got {self.gripper_sweep_m!r}')
 
 
 def rotation_angle(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
@@ -138,7 +141,7 @@ def postprocess(motion: EeMotion, config: PostprocessConfig | None = None,
     out = flag_jumps(motion, cfg.max_step_m, cfg.max_step_rad)
     out = smooth(out, cfg.smoothing_window)
     if cfg.gripper_source == 'height':
-        gripper = gripper_from_height(out.positions, gripper_now, cfg.gripper_min_dip_m)
+        gripper = gripper_from_height(out.positions, gripper_now, cfg.gripper_min_dip_m, cfg.gripper_sweep_m)
     else:
         gripper = (out.gripper >= cfg.gripper_threshold).astype(np.float64)
     out = replace(out, gripper=gripper)

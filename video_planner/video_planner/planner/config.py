@@ -13,6 +13,10 @@ from video_planner.errors import ConfigError
 from video_planner.resources import model_file
 
 INVERSE_DYNAMICS_METHODS = ('flow', 'learned')
+# Where a plan's gripper commands come from: 'estimate', the inverse dynamics' own reading of the frames;
+# 'height', the path's low points (dynamics/gripper.py); 'auto', the estimate where the learned inverse
+# dynamics reads the canonical view (its gripper is drawn to show the opening), the height rule otherwise.
+GRIPPER_SOURCES = ('auto', 'height', 'estimate')
 
 
 @dataclass
@@ -37,6 +41,7 @@ class PlannerConfig:
     frame_period_s: float = 0.5          # time between plan frames when executed
     max_step_m: float = 0.15             # largest end-effector move between two plan frames (expert: p95 0.12)
     min_confidence: float = 0.2          # lowest allowed mean inverse-dynamics confidence
+    gripper_source: str = 'auto'         # one of GRIPPER_SOURCES
     workspace_min: list[float] = field(default_factory=lambda: [-0.2, -0.8, -0.05])
     workspace_max: list[float] = field(default_factory=lambda: [1.0, 0.8, 0.9])
     max_joint_velocity_scale: float = 0.5
@@ -48,6 +53,8 @@ class PlannerConfig:
     def validate(self) -> None:
         if self.inverse_dynamics not in INVERSE_DYNAMICS_METHODS:
             raise ConfigError(f"inverse_dynamics must be one of {INVERSE_DYNAMICS_METHODS}, got {self.inverse_dynamics!r}")
+        if self.gripper_source not in GRIPPER_SOURCES:
+            raise ConfigError(f'gripper_source must be one of {GRIPPER_SOURCES}, got {self.gripper_source!r}')
         for name in ('num_candidates', 'sampling_steps'):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= 64:

@@ -98,6 +98,14 @@ class VideoPlanner:
                                     f'view but the learned inverse dynamics ({self.config.idm_checkpoint_path}) '
                                     f'reads {idm_view!r} frames: use a matching pair')
 
+    @property
+    def gripper_source(self) -> str:
+        """'height' or 'estimate': the config's choice, 'auto' resolved for this inverse dynamics."""
+        if self.config.gripper_source != 'auto':
+            return self.config.gripper_source
+        idm_view = getattr(getattr(self.inverse_dynamics, 'config', None), 'view', None)
+        return 'estimate' if idm_view == 'canonical' else 'height'
+
     def in_model_view(self, rgb: np.ndarray, camera: CameraModel, T_base_ee: np.ndarray, gripper: float,
                       q: Optional[np.ndarray], depth_m: Optional[np.ndarray],
                       ee_mask: Optional[np.ndarray]) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -235,7 +243,8 @@ class VideoPlanner:
         if np.all(np.isfinite(motion.T_base_ee)):  # non-finite poses go to the gates untouched, to be named
             # Built from the current config (the nodes replace it when a parameter changes), so jumps are
             # flagged by the same max_step_m the gates use.
-            limits = PostprocessConfig(max_step_m=self.config.max_step_m, min_confidence=self.config.min_confidence)
+            limits = PostprocessConfig(max_step_m=self.config.max_step_m, min_confidence=self.config.min_confidence,
+                                       gripper_source=self.gripper_source)
             motion = postprocess(motion, limits, refuse=False, gripper_now=gripper_now)
         timings['inverse_dynamics'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,

@@ -38,6 +38,7 @@ from video_planner_interfaces.msg import VideoPlan
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.model.threads import set_torch_threads
 from video_planner.planner import PlanCancelled, PlannerConfig, PlanRequest, VideoPlanner
+from video_planner.planner.config import GRIPPER_SOURCES
 from video_planner.planner.goal_limits import GoalLimits, GoalRequest, check_goal
 from video_planner.planner.pipeline import best_candidate
 from video_planner.ros import conversions
@@ -98,6 +99,9 @@ class PipelineParams:
     max_step_m: float = param(0.15, 'safety gate: largest end-effector move between two frames (m)',
                               low=0.001, high=10.0)
     min_confidence: float = param(0.2, 'safety gate: lowest mean inverse-dynamics confidence', low=0.0, high=1.0)
+    gripper_source: str = param('auto', "gripper commands from: 'estimate' (the inverse dynamics' reading of the "
+                                "frames), 'height' (the path's low points) or 'auto' (estimate for canonical-view "
+                                "inverse dynamics, height otherwise)", choices=GRIPPER_SOURCES)
     workspace_min: list[float] = param([-0.2, -0.8, -0.05], 'safety gate: workspace box lower corner x y z (m)')
     workspace_max: list[float] = param([1.0, 0.8, 0.9], 'safety gate: workspace box upper corner x y z (m)')
     max_joint_velocity_scale: float = param(0.5, 'fraction of the URDF joint velocity limits used', low=0.01,
@@ -131,7 +135,7 @@ class PipelineParams:
             grounding_checkpoint=self.grounding_checkpoint,
             sampling_steps=self.sampling_steps, hint_guidance=self.hint_guidance,
             frame_period_s=self.frame_period_s,
-            max_step_m=self.max_step_m, min_confidence=self.min_confidence,
+            max_step_m=self.max_step_m, min_confidence=self.min_confidence, gripper_source=self.gripper_source,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
             max_joint_velocity_scale=self.max_joint_velocity_scale, device=self.device)
 
