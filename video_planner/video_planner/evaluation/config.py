@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from video_planner.errors import ConfigError
+from video_planner.planner.config import GRIPPER_SOURCES
 from video_planner.resources import config_path, model_file
 
 ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
@@ -40,6 +41,7 @@ class SuiteConfig:
     grounding_checkpoint: str = ''    # target hint of a video model that reads one; '' = the shipped one
     sampling_steps: int = 10
     hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
+    gripper_source: str = 'auto'      # where a plan's gripper commands come from (PlannerConfig.gripper_source)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
     step_m: float = 0.009
@@ -75,6 +77,8 @@ class SuiteConfig:
         if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
             raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
                               f'got {self.hint_guidance!r}')
+        if self.gripper_source not in GRIPPER_SOURCES:
+            raise ConfigError(f'eval gripper_source: expected one of {GRIPPER_SOURCES}, got {self.gripper_source!r}')
         if not self.step_m > 0:
             raise ConfigError(f'eval step_m: expected > 0, got {self.step_m}')
 

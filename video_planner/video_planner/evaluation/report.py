@@ -228,7 +228,7 @@ def _flags(cfg) -> str:
 
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'seeds', 'workers', 'threads', 'loop',
                'chunk', 'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps',
-               'num_candidates', 'grounding_checkpoint', 'hint_guidance')
+               'num_candidates', 'grounding_checkpoint', 'hint_guidance', 'gripper_source')
 
 
 def _hint_guidance(cfg) -> str:

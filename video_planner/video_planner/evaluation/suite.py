@@ -21,6 +21,7 @@ import numpy as np
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.evaluation.config import ALL_METHODS, SuiteConfig, arm_group
 from video_planner.evaluation.report import write_report
+from video_planner.planner.config import GRIPPER_SOURCES
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class Components:
                                 num_candidates=self.config.num_candidates,
                                 grounding_checkpoint=self.config.grounding_checkpoint,
                                 sampling_steps=self.config.sampling_steps,
-                                hint_guidance=self.config.hint_guidance)
+                                hint_guidance=self.config.hint_guidance,
+                                gripper_source=self.config.gripper_source)
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
         return self._planners[key]
@@ -319,6 +321,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='guidance towards the target hint (1 = none; else one more network call per step)')
     parser.add_argument('--num-candidates', type=int, default=None,
                         help='video plans sampled per planning call; the most confident one is executed')
+    parser.add_argument('--gripper-source', choices=GRIPPER_SOURCES, default=None,
+                        help="gripper commands from the inverse dynamics' reading ('estimate'), the path's low "
+                             "points ('height'), or 'auto' (PlannerConfig.gripper_source)")
     parser.add_argument('--grounding-checkpoint', default=None,
                         help='grounding network (`video-planner train --model grounding`) drawing the target hint '
                              "of a video model that reads one; default: the shipped one")
@@ -342,7 +347,8 @@ def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) 
                  'max_plans': args.max_plans, 'checkpoint': args.checkpoint, 'idm_checkpoint': args.idm_checkpoint,
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
                  'num_candidates': args.num_candidates,
-                 'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance}
+                 'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance,
+                 'gripper_source': args.gripper_source}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
