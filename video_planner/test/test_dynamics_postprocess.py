@@ -129,23 +129,6 @@ def test_a_push_closes_the_gripper_in_the_air(heights, ys, start, expected):
         PostprocessConfig(gripper_sweep_m=0)
 
 
-@pytest.mark.parametrize('heights, estimate, start, expected', [
-    # lift: the estimate fades open while the hand rises; the object is not dropped in the air
-    ([0.25, 0.10, 0.05, 0.05, 0.15, 0.25], [0, 0, 0, 1, 1, 0], 0.0, [0, 0, 0, 1, 1, 1]),
-    # pick and place: opened once the hand is back down where it grasped
-    ([0.25, 0.05, 0.05, 0.20, 0.06, 0.20], [0, 0, 1, 1, 0, 0], 0.0, [0, 0, 1, 1, 0, 0]),
-    # closed and opened again in the air (nothing held): allowed
-    ([0.25, 0.20, 0.20, 0.10, 0.05], [0, 1, 0, 0, 1], 0.0, [0, 1, 0, 0, 1]),
-    # a replan while holding: no opening above the height it started at
-    ([0.10, 0.20, 0.25, 0.10], [1, 1, 0, 0], 1.0, [1, 1, 1, 0]),
-])
-def test_the_estimated_gripper_never_drops_what_it_holds_in_the_air(heights, estimate, start, expected):
-    T = _path(heights)
-    m = EeMotion(T, np.asarray(estimate, float), np.ones(len(T)), method='test')
-    out = postprocess(m, PostprocessConfig(max_step_m=1.0, gripper_source='estimate'), gripper_now=start)
-    assert out.gripper.tolist() == expected
-
-
 def test_ee_motion_validates_shapes():
     with pytest.raises(VideoPlannerError, match='T_base_ee'):
         EeMotion(np.zeros((3, 3, 3)), np.zeros(3), np.zeros(3))

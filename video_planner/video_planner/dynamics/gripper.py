@@ -81,21 +81,3 @@ def gripper_from_height(positions: np.ndarray, start: float = 0.0, min_dip_m: fl
         out[i] = float(closed)
     return out
 
-
-def release_only_when_lowered(gripper: np.ndarray, positions: np.ndarray, start: float = 0.0,
-                              min_dip_m: float = 0.02) -> np.ndarray:
-    """`gripper` (0 open / 1 closed per waypoint) with every opening held back until the hand is within
-    `min_dip_m` of the height where the gripper closed: a plan may set down what it holds, never drop it
-    in the air (a generated plan's gripper often fades open while it lifts)."""
-    z = np.asarray(positions, dtype=np.float64)[:, 2]
-    closed = float(start) >= 0.5
-    closed_at = z[0] if closed else np.inf
-    out = np.empty(len(gripper))
-    for i, g in enumerate(np.asarray(gripper) >= 0.5):
-        if g and not closed:
-            closed, closed_at = True, z[i]
-        elif not g and closed and z[i] <= closed_at + min_dip_m:
-            closed = False
-        out[i] = float(closed)
-    return out
-

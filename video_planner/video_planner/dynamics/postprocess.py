@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import transforms3d
 
-from video_planner.dynamics.gripper import GRIPPER_SOURCES, gripper_from_height, release_only_when_lowered
+from video_planner.dynamics.gripper import GRIPPER_SOURCES, gripper_from_height
 from video_planner.dynamics.motion import EeMotion, InverseDynamicsRefused
 from video_planner.errors import ConfigError
 
@@ -143,8 +143,7 @@ def postprocess(motion: EeMotion, config: PostprocessConfig | None = None,
     if cfg.gripper_source == 'height':
         gripper = gripper_from_height(out.positions, gripper_now, cfg.gripper_min_dip_m, cfg.gripper_sweep_m)
     else:
-        gripper = release_only_when_lowered(out.gripper >= cfg.gripper_threshold, out.positions, gripper_now,
-                                            cfg.gripper_min_dip_m)
+        gripper = (out.gripper >= cfg.gripper_threshold).astype(np.float64)
     out = replace(out, gripper=gripper)
     if refuse:
         check(out, cfg.min_confidence)
