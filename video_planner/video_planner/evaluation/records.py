@@ -18,18 +18,25 @@ def instance_key(record: dict) -> tuple:
     return tuple(record.get(k) for k in INSTANCE_KEY)
 
 
+def read_run(path: str | Path) -> dict:
+    """The parsed closed_loop.json of a run (the file, or the folder holding it)."""
+    path = Path(path)
+    path = path / 'closed_loop.json' if path.is_dir() else path
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise VideoPlannerError(f'{path}: not a closed_loop.json of `video-planner eval` ({exc})') from exc
+    if not isinstance(data, dict) or not isinstance(data.get('records'), list):
+        raise VideoPlannerError(f'{path}: not a closed_loop.json of `video-planner eval` (no list of records)')
+    return data
+
+
 def load_records(*paths: str | Path) -> list[dict]:
-    """The episode records of the closed_loop.json files (or folders holding one) in `paths`; where two
-    files hold the same method on the same instance, the later file's record is kept."""
+    """The episode records of the runs in `paths` (closed_loop.json files or folders holding one); where two
+    runs hold the same method on the same instance, the later run's record is kept."""
     out: dict[tuple, dict] = {}
     for path in paths:
-        path = Path(path)
-        path = path / 'closed_loop.json' if path.is_dir() else path
-        try:
-            records = json.loads(path.read_text())['records']
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise VideoPlannerError(f'{path}: not a closed_loop.json of `video-planner eval` ({exc})') from exc
-        for r in records:
+        for r in read_run(path)['records']:
             out[(r['method'],) + instance_key(r)] = r
     return list(out.values())
 

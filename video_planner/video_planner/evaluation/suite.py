@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import multiprocessing as mp
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import numpy as np
 
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.evaluation.config import ALL_METHODS, SuiteConfig, arm_group
+from video_planner.evaluation.records import read_run
 from video_planner.evaluation.report import write_report
 from video_planner.planner.config import GRIPPER_SOURCES
 
@@ -356,13 +356,11 @@ def load_run(path: str | Path) -> SuiteResult:
     """An earlier run's closed_loop.json (or the folder holding it) as a SuiteResult; its GIFs are the files
     it wrote (captions only)."""
     from video_planner.evaluation.methods import description
-    path = Path(path)
-    path = path / 'closed_loop.json' if path.is_dir() else path
+    data = read_run(path)
     try:
-        data = json.loads(path.read_text())
         config = SuiteConfig(**data['config'])
         records = [EpisodeRecord(**r) for r in data['records']]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise VideoPlannerError(f'eval --update {path}: not a closed_loop.json of `video-planner eval` '
                                 f'({exc})') from exc
     descriptions = data.get('descriptions') or {m: description(m) for m in config.methods}

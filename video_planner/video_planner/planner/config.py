@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from video_planner.config_fields import dataclass_from_dict
+from video_planner.dynamics.gripper import GRIPPER_SOURCES as PLAN_GRIPPER_SOURCES
 from video_planner.errors import ConfigError
 from video_planner.resources import model_file
 
@@ -16,7 +17,7 @@ INVERSE_DYNAMICS_METHODS = ('flow', 'learned')
 # Where a plan's gripper commands come from: 'estimate', the inverse dynamics' own reading of the frames;
 # 'height', the path's low points (dynamics/gripper.py); 'auto', the estimate where the learned inverse
 # dynamics reads the canonical view (its gripper is drawn to show the opening), the height rule otherwise.
-GRIPPER_SOURCES = ('auto', 'height', 'estimate')
+GRIPPER_SOURCES = ('auto',) + PLAN_GRIPPER_SOURCES
 
 
 @dataclass

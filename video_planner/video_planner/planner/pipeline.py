@@ -90,9 +90,14 @@ class VideoPlanner:
             self._canonical = CanonicalView(get_arm(self.config.arm))
         return self._canonical
 
+    @property
+    def idm_view(self) -> Optional[str]:
+        """The view a learned inverse dynamics reads; None for one that reads any (flow + depth)."""
+        return getattr(getattr(self.inverse_dynamics, 'config', None), 'view', None)
+
     def check_views(self) -> None:
         """The learned inverse dynamics must read the view the video model draws."""
-        idm_view = getattr(getattr(self.inverse_dynamics, 'config', None), 'view', None)
+        idm_view = self.idm_view
         if idm_view is not None and idm_view != self.view:
             raise VideoPlannerError(f'the video model ({self.config.checkpoint_path}) plans in the {self.view!r} '
                                     f'view but the learned inverse dynamics ({self.config.idm_checkpoint_path}) '
@@ -103,8 +108,7 @@ class VideoPlanner:
         """'height' or 'estimate': the config's choice, 'auto' resolved for this inverse dynamics."""
         if self.config.gripper_source != 'auto':
             return self.config.gripper_source
-        idm_view = getattr(getattr(self.inverse_dynamics, 'config', None), 'view', None)
-        return 'estimate' if idm_view == 'canonical' else 'height'
+        return 'estimate' if self.idm_view == 'canonical' else 'height'
 
     def in_model_view(self, rgb: np.ndarray, camera: CameraModel, T_base_ee: np.ndarray, gripper: float,
                       q: Optional[np.ndarray], depth_m: Optional[np.ndarray],
