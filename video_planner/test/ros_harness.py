@@ -165,6 +165,23 @@ class Client:
         handle = wait_future(future, timeout_s, 'goal response')
         return handle if handle.accepted else None
 
+    def send_goal_until_answered(self, instruction: str, timeout_s: float = 90.0, resend_s: float = 15.0,
+                                 **fields):
+        """Send a goal to a server that was just restarted, resending until one copy is answered. The graph
+        keeps a killed server's endpoints until their lease runs out, so wait_for_server returns at once and a
+        goal sent before the new server's endpoints are matched is lost with no error."""
+        deadline = time.monotonic() + timeout_s
+        goal = PlanVideo.Goal(instruction=instruction, **fields)
+        while True:
+            future = self.action.send_goal_async(goal)
+            try:
+                handle = wait_future(future, min(resend_s, max(deadline - time.monotonic(), 0.0)), 'goal response')
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f'no goal response within {timeout_s} s of resending every {resend_s} s')
+                continue
+            return handle if handle.accepted else None
+
     def result(self, handle, timeout_s: float = 60.0):
         """(status, PlanVideo.Result) of an accepted goal."""
         response = wait_future(handle.get_result_async(), timeout_s, 'goal result')

@@ -34,8 +34,14 @@ def stack(tmp_path_factory):
         proc.stop()
 
 
-def good_goal_succeeds(client: Client) -> None:
-    status, result = client.plan('reach the red cube', sampling_steps=1, return_frames=True)
+def good_goal_succeeds(client: Client, server_restarted: bool = False) -> None:
+    fields = dict(sampling_steps=1, return_frames=True)
+    if server_restarted:
+        handle = client.send_goal_until_answered('reach the red cube', **fields)
+        assert handle is not None, 'the restarted planner rejected a good goal'
+        status, result = client.result(handle)
+    else:
+        status, result = client.plan('reach the red cube', **fields)
     assert status == GoalStatus.STATUS_SUCCEEDED and result.success, result.message
     assert len(result.plan.ee_path.poses) == len(result.plan.frames) > 1
 
@@ -199,7 +205,7 @@ def test_killing_and_restarting_nodes_mid_run_recovers(stack):
     procs['planner'] = start('planner_node', logs, pipeline_params(stack['checkpoint'], result_timeout_s=15.0),
                              namespace=NS)
     client.wait_for_server()
-    good_goal_succeeds(client)
+    good_goal_succeeds(client, server_restarted=True)
 
 
 def test_parameters_are_validated_at_start_up_and_on_change(stack, tmp_path):
