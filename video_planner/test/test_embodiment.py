@@ -135,8 +135,9 @@ def test_a_canonical_model_plans_in_the_canonical_view_and_a_mismatched_pair_is_
     assert np.array_equal(plan.frames[0], expected), 'the plan does not start from the canonical frame'
     assert plan.T_base_ee.shape == (model.config.horizon + 1, 4, 4)
 
-    # The shipped learned inverse dynamics reads camera frames: the pair is refused before sampling.
-    learned = VideoPlanner(dataclasses.replace(config, inverse_dynamics='learned'), video_model=model)
+    # A learned inverse dynamics that reads camera frames: the pair is refused before sampling.
+    learned = VideoPlanner(dataclasses.replace(config, inverse_dynamics='learned', idm_checkpoint='idm_default.pt'),
+                           video_model=model)
     with pytest.raises(VideoPlannerError, match="'canonical' view but the learned inverse dynamics"):
         learned.plan(request)
     no_arm = VideoPlanner(PlannerConfig(inverse_dynamics='flow', **OPEN_GATES), video_model=model)
@@ -150,13 +151,37 @@ def test_a_bare_model_name_is_a_shipped_model_and_a_path_stays_a_path(tmp_path, 
     from video_planner.resources import model_path
     config = PlannerConfig(checkpoint='canonical.pt', idm_checkpoint='idm_canonical.pt')
     assert config.checkpoint_path == model_path('canonical.pt') and config.checkpoint_path.is_file()
-    assert config.idm_checkpoint_path == model_path('idm_canonical.pt')
-    assert PlannerConfig().checkpoint_path == model_path('default.pt')
+    assert config.idm_checkpoint_for('camera') == model_path('idm_canonical.pt')  # as configured, any view
     assert SuiteConfig(checkpoint='canonical.pt').video_checkpoint_path == model_path('canonical.pt')
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'canonical.pt').write_bytes(b'')  # a file of that name here wins
     assert PlannerConfig(checkpoint='canonical.pt').checkpoint_path.resolve() == tmp_path / 'canonical.pt'
     assert PlannerConfig(checkpoint='mine.pt').checkpoint_path.name == 'mine.pt'
+
+
+def test_a_known_arm_plans_in_the_canonical_view_by_default_and_each_view_gets_its_inverse_dynamics(tmp_path):
+    from video_planner.evaluation.config import SuiteConfig
+    from video_planner.planner import PlannerConfig, VideoPlanner
+    from video_planner.resources import model_path
+    # An arm (name or arm YAML) says where the arm is in the frame: the shipped canonical pair. A bare URDF
+    # or no arm: the camera-view pair.
+    assert PlannerConfig(arm='panda').checkpoint_path == model_path('canonical.pt')
+    assert PlannerConfig(arm='panda', urdf='/some/arm.urdf').checkpoint_path == model_path('default.pt')
+    assert PlannerConfig().checkpoint_path == model_path('default.pt')
+    planner = VideoPlanner(PlannerConfig(arm='kinova'))
+    assert planner.view == 'canonical' and planner.gripper_source == 'estimate'
+    assert planner.inverse_dynamics.config.view == 'canonical'
+    # Frames from a camera-view planner (another node's video model) get the camera-view inverse dynamics.
+    assert planner.inverse_dynamics_for('camera').config.view == 'camera'
+    assert planner.gripper_source_for('camera') == 'height'
+    pinned = VideoPlanner(PlannerConfig(arm='kinova', idm_checkpoint='idm_default.pt'))
+    with pytest.raises(VideoPlannerError, match="frames are in the 'canonical' view but the learned inverse "
+                                                "dynamics .*idm_default.pt.* reads 'camera' frames"):
+        pinned.check_views()
+    # The benchmark's arms are all known: it runs the canonical pair unless told otherwise.
+    assert SuiteConfig().video_checkpoint_path == model_path('canonical.pt')
+    assert SuiteConfig().idm_checkpoint_path == model_path('idm_canonical.pt')
+    assert SuiteConfig(checkpoint='default.pt').idm_checkpoint_path == model_path('idm_default.pt')
 
 
 @pytest.mark.parametrize('family, expected', [

@@ -81,7 +81,7 @@ class Session:
         # sent before that loses its response (a DDS discovery race, seen once in 3 runs under load).
         time.sleep(1.0)
 
-    def send_still_video(self, execute: bool) -> str:
+    def send_still_video(self, execute: bool, view: str = 'camera') -> str:
         # A frame taken after the node started, so its depth and state are in the node's history.
         seen = len(self.camera)
         wait_until(lambda: len(self.camera) >= seen + 3, 10.0, 'fresh camera frames')
@@ -93,7 +93,7 @@ class Session:
         plan_id = f'test-{uuid.uuid4().hex[:8]}'
         envelope = conversions.VideoPlanEnvelope(plan=plan, plan_id=plan_id, execute=execute,
                                                  stamp_ns=conversions.time_to_ns(latest.header.stamp),
-                                                 camera_frame_id=latest.header.frame_id)
+                                                 camera_frame_id=latest.header.frame_id, view=view)
         self.frames_pub.publish(conversions.video_plan_to_msg(envelope))
         return plan_id
 
@@ -365,6 +365,29 @@ def test_a_plan_without_frames_is_answered_with_the_reason(robot):
         session.frames_pub.publish(VideoPlan(plan_id='empty-plan', instruction='do it', execute=True))
         answer = session.answer('empty-plan')
         assert answer.status.startswith('rejected:') and 'frames' in answer.status
+        assert node.alive()
+    finally:
+        node.stop()
+
+
+def test_frames_in_a_view_the_inverse_dynamics_cannot_read_are_answered_with_the_reason(robot):
+    # Pinned to the canonical-view inverse dynamics, the node refuses camera frames (a camera-view video
+    # model's plan) instead of reading them wrongly, and an unknown view by name; it keeps serving.
+    logs, client = robot
+    node = id_node(logs, idm_checkpoint='idm_canonical.pt')
+    try:
+        session = Session(client)
+        answer = session.answer(session.send_still_video(execute=False, view='camera'))
+        assert answer.status.startswith('rejected:') and "frames are in the 'camera' view" in answer.status, \
+            answer.status
+        msg = conversions.video_plan_to_msg(conversions.VideoPlanEnvelope(
+            plan=Plan(instruction='stay', frames=np.zeros((FRAMES, 64, 64, 3), np.uint8), frame_period_s=0.1,
+                      T_base_ee=np.zeros((0, 4, 4)), gripper=np.zeros(0, np.float32),
+                      confidence=np.zeros(0, np.float32), status='pending'),
+            plan_id='sideways-plan', view='sideways'))
+        session.frames_pub.publish(msg)
+        answer = session.answer('sideways-plan')
+        assert answer.status.startswith('rejected:') and "'sideways'" in answer.status, answer.status
         assert node.alive()
     finally:
         node.stop()

@@ -503,9 +503,10 @@ def test_a_canonical_model_plans_from_the_robot_state_and_a_mismatched_pair_stop
         client.close()
         planner.stop()
         sim.stop()
-    # The shipped learned inverse dynamics reads camera frames: refused at start-up, naming both views.
-    mismatched = start_node('planner_node', {**params, 'inverse_dynamics': 'learned'}, log_dir=tmp_path,
-                            namespace='canonical_mismatched')
+    # A learned inverse dynamics that reads camera frames: refused at start-up, naming both views.
+    mismatched = start_node('planner_node', {**params, 'inverse_dynamics': 'learned',
+                                             'idm_checkpoint': 'idm_default.pt'},
+                            log_dir=tmp_path, namespace='canonical_mismatched')
     mismatched.popen.wait(timeout=60)
     assert mismatched.popen.returncode != 0
     assert "'canonical' view but the learned inverse dynamics" in mismatched.log(), mismatched.log()[-2000:]

@@ -83,7 +83,8 @@ def test_tiny_model_loss_falls_and_run_outputs_are_written(tmp_path):
         assert (tmp_path / name).is_file(), name
     grid = cv2.imread(str(tmp_path / 'samples/step_0000060.png'))
     assert grid.shape[0] > 2 * 16 and grid.shape[1] > 4 * 16  # 2 clips x (truth, plan) rows, K+1 columns
-    assert json.loads((tmp_path / 'train_summary.json').read_text())['step'] == 60
+    summary = json.loads((tmp_path / 'train_summary.json').read_text())
+    assert summary['step'] == 60 and summary['recent_loss'] == pytest.approx(np.mean(losses[-10:]))
 
 
 def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from video_planner.errors import ConfigError
-from video_planner.planner.config import GRIPPER_SOURCES
+from video_planner.planner.config import GRIPPER_SOURCES, SHIPPED_IDMS, SHIPPED_VIDEO_MODELS
 from video_planner.resources import config_path, model_file
 
 ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
@@ -105,11 +105,22 @@ class SuiteConfig:
 
     @property
     def video_checkpoint_path(self) -> Path:
-        return model_file(self.checkpoint, 'default.pt')
+        # Every benchmark arm is known (a name or an arm YAML): the planner's default for those.
+        return model_file(self.checkpoint, SHIPPED_VIDEO_MODELS['canonical'])
+
+    def video_view(self) -> str:
+        """The view the video model plans in (its checkpoint says), which the learned inverse dynamics must
+        read; the shipped default's where there is no video model file."""
+        path = self.video_checkpoint_path
+        if not path.is_file():
+            return 'canonical'
+        from video_planner.model.checkpoint import load_checkpoint
+        return load_checkpoint(path, 'video').config.get('view', 'camera')
 
     @property
     def idm_checkpoint_path(self) -> Path:
-        return model_file(self.idm_checkpoint, 'idm_default.pt')
+        """The configured learned inverse dynamics, else the shipped one of the video model's view."""
+        return model_file(self.idm_checkpoint, SHIPPED_IDMS[self.video_view()])
 
     @property
     def policy_checkpoint_path(self) -> Path:

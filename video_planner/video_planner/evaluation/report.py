@@ -181,7 +181,9 @@ def markdown(result, files: dict[str, str]) -> str:
     parts = [
         f'Task instances: {n_inst} ({len(cfg.arms)} arms x {len(cfg.families)} task families x '
         f'{len(cfg.splits)} instruction splits x {cfg.episodes} episode(s)), {seed_text}; every method met '
-        f'the same instances. Video-plan methods: {loop}; {cfg.num_candidates} candidate(s), '
+        f'the same instances. Models: video `{cfg.video_checkpoint_path.name}` ({cfg.video_view()} view), '
+        f'learned inverse dynamics `{cfg.idm_checkpoint_path.name}`. Video-plan methods: {loop}; '
+        f'{cfg.num_candidates} candidate(s), '
         f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}. Budget: {cfg.max_control_steps} control steps '
         f'per episode for every method; an episode ends at its first success. Wall time '
         f'{result.wall_s / 60:.1f} min with {cfg.workers} process(es) x {cfg.threads} torch thread(s). '

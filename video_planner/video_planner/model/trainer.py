@@ -321,6 +321,12 @@ class Trainer:
         cv2.imwrite(str(path), cv2.cvtColor(np.asarray(image, np.uint8), cv2.COLOR_RGB2BGR))
         return path
 
+    def recent_loss(self, logs: int = 10) -> float:
+        """Mean of the last `logs` logged losses: one log is a mean over log_every batches, and a diffusion
+        loss varies by tens of percent from one such window to the next (the noise levels drawn)."""
+        recent = [loss for _, loss in self.loss_history[-logs:]]
+        return float(np.mean(recent)) if recent else math.nan
+
     def write_loss_curve(self) -> Path | None:
         if self.rank != 0 or not self.loss_history:
             return None
@@ -406,5 +412,6 @@ class Trainer:
             (self.out_dir / 'train_summary.json').write_text(json.dumps({
                 'kind': self.kind, 'step': self.step, 'steps_this_run': done, 'seconds': round(elapsed, 3),
                 'steps_per_s': round(rate, 4), 'world_size': self.world_size,
-                'final_loss': self.loss_history[-1][1] if self.loss_history else math.nan}, indent=2))
+                'final_loss': self.loss_history[-1][1] if self.loss_history else math.nan,
+                'recent_loss': self.recent_loss()}, indent=2))
         return TrainResult(step=self.step, losses=list(self.loss_history), steps_per_s=rate, checkpoint=path)

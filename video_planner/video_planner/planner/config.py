@@ -10,6 +10,7 @@ import yaml
 
 from video_planner.config_fields import dataclass_from_dict
 from video_planner.dynamics.gripper import GRIPPER_SOURCES as PLAN_GRIPPER_SOURCES
+from video_planner.embodiment.canonical_view import check_view
 from video_planner.errors import ConfigError
 from video_planner.resources import model_file
 
@@ -18,13 +19,17 @@ INVERSE_DYNAMICS_METHODS = ('flow', 'learned')
 # 'height', the path's low points (dynamics/gripper.py); 'auto', the estimate where the learned inverse
 # dynamics reads the canonical view (its gripper is drawn to show the opening), the height rule otherwise.
 GRIPPER_SOURCES = ('auto',) + PLAN_GRIPPER_SOURCES
+# The shipped models of each view (video_planner.embodiment): the video model, and the learned inverse
+# dynamics that reads its frames.
+SHIPPED_VIDEO_MODELS = {'camera': 'default.pt', 'canonical': 'canonical.pt'}
+SHIPPED_IDMS = {'camera': 'idm_default.pt', 'canonical': 'idm_canonical.pt'}
 
 
 @dataclass
 class PlannerConfig:
-    checkpoint: str = ''                 # video model; '' = the shipped default model
+    checkpoint: str = ''                 # video model; '' = the shipped one of `default_view`
     inverse_dynamics: str = 'learned'    # 'learned' (UniPi-style IDM, shipped) or 'flow' (optical flow + depth, AVDC)
-    idm_checkpoint: str = ''             # learned inverse-dynamics model; '' = the shipped one
+    idm_checkpoint: str = ''             # learned inverse-dynamics model; '' = the shipped one of the frames' view
     arm: str = ''                        # simulator arm name or arm YAML: its URDF and frames serve when urdf is ''
     urdf: str = ''                       # URDF file path or XML string ('' = no joint targets unless arm is set)
     base_frame: str = ''                 # '' = guessed from the URDF tree
@@ -78,12 +83,19 @@ class PlannerConfig:
             raise ConfigError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
 
     @property
-    def checkpoint_path(self) -> Path:
-        return model_file(self.checkpoint, 'default.pt')
+    def default_view(self) -> str:
+        """The view of the shipped video model taken when `checkpoint` is '': canonical wherever an arm (name
+        or arm YAML) is set, whose URDF finds the arm in the frame so that the plan does not depend on how it
+        looks; the camera view for a bare URDF or no arm."""
+        return 'canonical' if self.arm and not self.urdf else 'camera'
 
     @property
-    def idm_checkpoint_path(self) -> Path:
-        return model_file(self.idm_checkpoint, 'idm_default.pt')
+    def checkpoint_path(self) -> Path:
+        return model_file(self.checkpoint, SHIPPED_VIDEO_MODELS[self.default_view])
+
+    def idm_checkpoint_for(self, view: str) -> Path:
+        """The learned inverse dynamics for frames in `view`: the configured one, else the shipped one."""
+        return model_file(self.idm_checkpoint, SHIPPED_IDMS[check_view(view, 'planner view')])
 
     @property
     def grounding_checkpoint_path(self) -> Path:

@@ -40,7 +40,8 @@ class VideoPlanner:
         self.config = config
         self._video_model = video_model
         self._text_encoder = text_encoder
-        self._inverse_dynamics = inverse_dynamics
+        self._inverse_dynamics = inverse_dynamics   # one given here serves every view it reads
+        self._inverse_dynamics_by_view: dict[str, object] = {}
         self._kinematics = kinematics
         self._kinematics_loaded = kinematics is not None
         self._grounder = None
@@ -63,14 +64,30 @@ class VideoPlanner:
 
     @property
     def inverse_dynamics(self):
+        """The inverse dynamics for the frames this planner's video model draws."""
+        return self.inverse_dynamics_for(self.view)
+
+    def inverse_dynamics_for(self, view: str):
+        """The inverse dynamics for frames in `view`; a learned one must have been trained on that view."""
+        if self._inverse_dynamics is not None:
+            method = self._inverse_dynamics
+        elif view in self._inverse_dynamics_by_view:
+            return self._inverse_dynamics_by_view[view]
+        elif self.config.inverse_dynamics == 'learned':
+            from video_planner.dynamics.learned import LearnedInverseDynamics
+            method = LearnedInverseDynamics.load(self.config.idm_checkpoint_for(view))
+        else:
+            from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
+            method = FlowDepthInverseDynamics()
+        reads = getattr(getattr(method, 'config', None), 'view', None)
+        if reads is not None and reads != view:
+            where = f' ({self.config.idm_checkpoint_for(view)})' if self._inverse_dynamics is None else ''
+            raise VideoPlannerError(f'the frames are in the {view!r} view but the learned inverse dynamics{where} '
+                                    f'reads {reads!r} frames: use the pair of one view (video model '
+                                    f'{self.config.checkpoint_path.name} plans in the {self.view!r} view)')
         if self._inverse_dynamics is None:
-            if self.config.inverse_dynamics == 'learned':
-                from video_planner.dynamics.learned import LearnedInverseDynamics
-                self._inverse_dynamics = LearnedInverseDynamics.load(self.config.idm_checkpoint_path)
-            else:
-                from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
-                self._inverse_dynamics = FlowDepthInverseDynamics()
-        return self._inverse_dynamics
+            self._inverse_dynamics_by_view[view] = method
+        return method
 
     @property
     def view(self) -> str:
@@ -90,25 +107,21 @@ class VideoPlanner:
             self._canonical = CanonicalView(get_arm(self.config.arm))
         return self._canonical
 
-    @property
-    def idm_view(self) -> Optional[str]:
-        """The view a learned inverse dynamics reads; None for one that reads any (flow + depth)."""
-        return getattr(getattr(self.inverse_dynamics, 'config', None), 'view', None)
-
     def check_views(self) -> None:
         """The learned inverse dynamics must read the view the video model draws."""
-        idm_view = self.idm_view
-        if idm_view is not None and idm_view != self.view:
-            raise VideoPlannerError(f'the video model ({self.config.checkpoint_path}) plans in the {self.view!r} '
-                                    f'view but the learned inverse dynamics ({self.config.idm_checkpoint_path}) '
-                                    f'reads {idm_view!r} frames: use a matching pair')
+        _ = self.inverse_dynamics
+
+    def gripper_source_for(self, view: str) -> str:
+        """'height' or 'estimate': the config's choice, 'auto' resolved for the inverse dynamics of `view`:
+        the estimate where a learned one reads the canonical view (its gripper is drawn to show the opening)."""
+        if self.config.gripper_source != 'auto':
+            return self.config.gripper_source
+        reads = getattr(getattr(self.inverse_dynamics_for(view), 'config', None), 'view', None)
+        return 'estimate' if reads == 'canonical' else 'height'
 
     @property
     def gripper_source(self) -> str:
-        """'height' or 'estimate': the config's choice, 'auto' resolved for this inverse dynamics."""
-        if self.config.gripper_source != 'auto':
-            return self.config.gripper_source
-        return 'estimate' if self.idm_view == 'canonical' else 'height'
+        return self.gripper_source_for(self.view)
 
     def in_model_view(self, rgb: np.ndarray, camera: CameraModel, T_base_ee: np.ndarray, gripper: float,
                       q: Optional[np.ndarray], depth_m: Optional[np.ndarray],
@@ -232,8 +245,12 @@ class VideoPlanner:
 
     def frames_to_plan(self, instruction: str, frames: np.ndarray, depth_m: Optional[np.ndarray],
                        camera: CameraModel, T_base_ee: np.ndarray, q_current: Optional[np.ndarray] = None,
-                       ee_mask: Optional[np.ndarray] = None, gripper_now: float = 0.0) -> Plan:
-        """Inverse dynamics, safety gates and IK for one video; failures come back as plan.status."""
+                       ee_mask: Optional[np.ndarray] = None, gripper_now: float = 0.0,
+                       view: Optional[str] = None) -> Plan:
+        """Inverse dynamics, safety gates and IK for one video whose frames are in `view` (default: the view
+        this planner's video model draws); failures come back as plan.status."""
+        view = view or self.view
+        inverse_dynamics = self.inverse_dynamics_for(view)
         size = (frames.shape[2], frames.shape[1])
         if (camera.width, camera.height) != size:
             camera = camera.resized(*size)
@@ -243,12 +260,12 @@ class VideoPlanner:
             depth_m = np.full(frames.shape[1:3], np.nan, np.float32)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        motion = self.inverse_dynamics.estimate(frames, depth_m, camera, np.asarray(T_base_ee, float), ee_mask)
+        motion = inverse_dynamics.estimate(frames, depth_m, camera, np.asarray(T_base_ee, float), ee_mask)
         if np.all(np.isfinite(motion.T_base_ee)):  # non-finite poses go to the gates untouched, to be named
             # Built from the current config (the nodes replace it when a parameter changes), so jumps are
             # flagged by the same max_step_m the gates use.
             limits = PostprocessConfig(max_step_m=self.config.max_step_m, min_confidence=self.config.min_confidence,
-                                       gripper_source=self.gripper_source)
+                                       gripper_source=self.gripper_source_for(view))
             motion = postprocess(motion, limits, refuse=False, gripper_now=gripper_now)
         timings['inverse_dynamics'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,

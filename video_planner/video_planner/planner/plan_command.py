@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=0, help='task and sampling seed')
     parser.add_argument('--instruction', default='', help="overrides the simulator task's instruction")
     parser.add_argument('--config', default='', help='planner YAML (plain mapping or planner_node ros__parameters)')
-    parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped model; a '
-                        'bare name such as canonical.pt: a shipped model)')
+    parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped canonical.pt, '
+                        'which plans with the arm painted out; a bare name such as default.pt: a shipped model)')
     parser.add_argument('--idm-checkpoint', default='', help='learned inverse dynamics, in the video model\'s view '
-                        '(default: the shipped one; idm_canonical.pt with canonical.pt)')
+                        '(default: the shipped one of that view)')
     parser.add_argument('--inverse-dynamics', choices=['flow', 'learned'], default=None)
     parser.add_argument('--candidates', type=int, default=0)
     parser.add_argument('--steps', type=int, default=0, help='sampler steps')

@@ -24,6 +24,7 @@ from trajectory_msgs.msg import JointTrajectoryPoint
 from video_planner_interfaces.msg import VideoPlan
 from visualization_msgs.msg import Marker, MarkerArray
 
+from video_planner.embodiment.canonical_view import VIEWS
 from video_planner.errors import ImageConversionError, VideoPlannerError
 from video_planner.kinematics.rotations import pose_from_position_quat_xyzw, pose_to_position_quat_xyzw
 from video_planner.data.image_encoding import (  # noqa: F401  (re-exported: the one place nodes import from)
@@ -298,6 +299,7 @@ class VideoPlanEnvelope:
     stamp_ns: int = 0              # stamp of the conditioning camera frame
     camera_frame_id: str = ''      # header.frame_id: the camera the plan was conditioned on
     base_frame_id: str = 'base_link'  # frame of ee_path / markers
+    view: str = 'camera'           # what the frames show (video_planner.embodiment.VIEWS)
 
 
 def video_plan_to_msg(envelope: VideoPlanEnvelope) -> VideoPlan:
@@ -313,7 +315,7 @@ def video_plan_to_msg(envelope: VideoPlanEnvelope) -> VideoPlan:
         instruction=plan.instruction, execute=bool(envelope.execute), arm=envelope.arm,
         frames=[rgb_to_png(f, stamp + int(round(i * period * NS_PER_S)), envelope.camera_frame_id)
                 for i, f in enumerate(frames)],
-        frame_period_s=period,
+        frame_period_s=period, view=envelope.view,
         ee_path=poses_to_path(plan.T_base_ee, stamp, envelope.base_frame_id, period),
         gripper=array.array('f', np.asarray(plan.gripper, dtype=np.float32).tobytes()),
         confidence=array.array('f', np.asarray(plan.confidence, dtype=np.float32).tobytes()),
@@ -339,6 +341,10 @@ def video_plan_from_msg(msg: VideoPlan) -> VideoPlanEnvelope:
                 confidence=np.asarray(msg.confidence, dtype=np.float32),
                 joint_trajectory=joint_trajectory_from_msg(msg.joint_trajectory),
                 score=float(msg.score), status=msg.status)
+    view = msg.view or 'camera'
+    if view not in VIEWS:
+        raise VideoPlannerError(f"VideoPlan.view of plan '{msg.plan_id}': expected one of {list(VIEWS)} or '', "
+                                f'got {msg.view!r}')
     return VideoPlanEnvelope(plan=plan, plan_id=msg.plan_id, arm=msg.arm, execute=bool(msg.execute),
                              stamp_ns=time_to_ns(msg.header.stamp), camera_frame_id=msg.header.frame_id,
-                             base_frame_id=msg.ee_path.header.frame_id or 'base_link')
+                             base_frame_id=msg.ee_path.header.frame_id or 'base_link', view=view)

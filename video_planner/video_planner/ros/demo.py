@@ -44,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=0, help='task seed')
     parser.add_argument('--max-replans', type=int, default=10, help='most plans to try before giving up')
     parser.add_argument('--out', default='out/demo', help='output folder (GIF, bag, summary, logs)')
-    parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped model; a bare '
-                        'name such as canonical.pt: a shipped model)')
+    parser.add_argument('--checkpoint', default='', help='video model checkpoint (default: the shipped canonical.pt, '
+                        'which plans with the arm painted out; a bare name such as default.pt: a shipped model)')
     parser.add_argument('--idm-checkpoint', default='', help='learned inverse dynamics in the video model\'s view '
-                        '(default: the shipped one)')
+                        '(default: the shipped one of that view)')
     parser.add_argument('--sampling-steps', type=int, default=0, help='sampler steps (0 = planner default)')
     parser.add_argument('--candidates', type=int, default=0,
                         help='video plans sampled per goal, the most confident executed (0 = planner default)')
@@ -236,8 +236,9 @@ def run(args) -> int:
         if not 0 <= value <= 255:  # uint8 fields of the PlanVideo goal
             raise VideoPlannerError(f'{flag} must be in 0..255 (0 = the planner default), got {value}')
     from video_planner.planner import PlannerConfig
-    config = PlannerConfig(checkpoint=args.checkpoint, idm_checkpoint=args.idm_checkpoint)
-    for what, checkpoint in (('video model', config.checkpoint_path), ('inverse dynamics', config.idm_checkpoint_path)):
+    config = PlannerConfig(checkpoint=args.checkpoint, idm_checkpoint=args.idm_checkpoint, arm=args.arm)
+    for what, checkpoint in (('video model', config.checkpoint_path),
+                             ('inverse dynamics', config.idm_checkpoint_for(config.default_view))):
         if not checkpoint.is_file():
             raise VideoPlannerError(f'{what} checkpoint {checkpoint} does not exist: train one with '
                                     '`video-planner train` or pass --checkpoint / --idm-checkpoint PATH')

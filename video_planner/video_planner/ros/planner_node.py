@@ -78,9 +78,12 @@ class PipelineParams:
     ee_pose_topic: str = param('ee_pose', "PoseStamped of the end effector in the base frame; '' = forward "
                                'kinematics of joint_states through the URDF')
     max_frame_age_s: float = param(5.0, 'inputs older than this are refused (0 = no check)', low=0.0, high=3600.0)
-    checkpoint: str = param('', "video model checkpoint; '' = the shipped default", read_only=True)
+    checkpoint: str = param('', "video model checkpoint; '' = the shipped one: canonical.pt (plans with the arm "
+                            "painted out) when `arm` is set and urdf_path / robot_description are not, else "
+                            'default.pt', read_only=True)
     inverse_dynamics: str = param('learned', 'frames -> poses method', choices=('flow', 'learned'), read_only=True)
-    idm_checkpoint: str = param('', "learned inverse-dynamics checkpoint; '' = the shipped one", read_only=True)
+    idm_checkpoint: str = param('', "learned inverse-dynamics checkpoint; '' = the shipped one of the frames' view",
+                                read_only=True)
     arm: str = param('', 'simulator arm name or arm YAML path whose URDF is used when robot_description and '
                      'urdf_path are empty',
                      read_only=True)
@@ -426,7 +429,7 @@ class PlannerNode(Node):
         envelope = conversions.VideoPlanEnvelope(
             plan=_frames_only(instruction, frames, self.planner.config.frame_period_s), plan_id=plan_id,
             execute=bool(execute), stamp_ns=int(round(snapshot.stamp_s * 1e9)),
-            camera_frame_id=snapshot.frame_id, base_frame_id=base_frame)
+            camera_frame_id=snapshot.frame_id, base_frame_id=base_frame, view=self.planner.view)
         self._mailbox.expect(plan_id)
         self._frames_pub.publish(conversions.video_plan_to_msg(envelope))
         answer = self._mailbox.wait(plan_id, p.result_timeout_s, cancelled)
