@@ -1,7 +1,7 @@
 """One plan per arm, as a picture: the camera frame, the frame the video model reads (its view) and the
 plan it draws, one row per arm; held-out arms are marked. Writes docs/media/plans_per_arm_<view>.png.
 
-Run: .venv/bin/python benchmarks/plan_strips.py [--checkpoint models/default.pt] [--idm-checkpoint ...]
+Run: .venv/bin/python benchmarks/plan_strips.py [--checkpoint default.pt (camera view; default: canonical.pt)] [--idm-checkpoint ...]
      [--arms panda ... kinova z1 xarm7 panda_blue] [--family push] [--seed 5]
 """
 from __future__ import annotations

@@ -41,9 +41,10 @@ ARGUMENTS = {
     'image_topic': ('camera/image_raw', 'colour camera topic (sensor_msgs/Image)'),
     'depth_topic': ('camera/depth/image_raw', 'depth topic (32FC1 metres or 16UC1 mm); "" when there is none'),
     'camera_info_topic': ('camera/camera_info', 'sensor_msgs/CameraInfo of the colour camera'),
-    'checkpoint': ('', 'video model checkpoint ("" = the shipped default; a bare name = a shipped model)'),
+    'checkpoint': ('', 'video model checkpoint ("" = the shipped canonical.pt with an arm, which plans with the '
+                       'arm painted out; default.pt with only urdf_path; a bare name = a shipped model)'),
     'idm_checkpoint': ('', 'learned inverse-dynamics checkpoint, in the video model\'s view ("" = the shipped '
-                           'default; a bare name = a shipped model)'),
+                           'one of that view; a bare name = a shipped model)'),
     'execute': ('false', 'let inverse_dynamics_node send commands to the robot'),
     'command_interface': ('topics', 'how inverse_dynamics_node sends commands: topics | follow_joint_trajectory '
                           '(the controller at follow_joint_trajectory_action; needs control_msgs)'),

@@ -9,6 +9,7 @@ import torch
 from video_planner.model import (CheckpointError, TrainConfig, Trainer, VideoModel, load_checkpoint,
                                  load_model_config)
 from video_planner.model.dataset import ClipTensorDataset, DeviceClips
+from video_planner.errors import ConfigError
 from video_planner.model.trainer import CHECKPOINT_NAME, MODEL_NAME
 
 torch.set_num_threads(1)
@@ -104,6 +105,23 @@ def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_pa
         torch.testing.assert_close(a, b, msg=k)
     for a, b in zip(straight.ema.state_dict().values(), second.ema.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_stop_at_cuts_a_decay_short_exactly_where_an_uninterrupted_run_passes(tmp_path):
+    dataset = make_dataset()
+    straight = make_trainer(tmp_path / 'a', steps=12, dataset=dataset, lr_schedule='cosine', stop_at=0)
+    lrs = [straight._lr(step) for step in range(12)]
+    straight.fit()
+    cut = make_trainer(tmp_path / 'b', steps=12, dataset=dataset, lr_schedule='cosine', stop_at=7)
+    assert cut.fit().step == 7 and (tmp_path / 'b' / 'model.pt').is_file()
+    assert [cut._lr(step) for step in range(12)] == lrs   # the schedule still runs to 12
+    resumed = make_trainer(tmp_path / 'b', steps=12, dataset=dataset, lr_schedule='cosine')
+    resumed.resume()
+    resumed.fit()
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ConfigError, match='stop_at'):
+        TrainConfig(steps=10, stop_at=11)
 
 
 def test_clips_held_on_the_device_give_the_loader_batches_and_the_same_training(tmp_path):

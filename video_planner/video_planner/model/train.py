@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--sample-every', type=int, default=None)
     parser.add_argument('--max-minutes', type=float, default=None,
                         help='stop after this much training time (then save as usual)')
+    parser.add_argument('--stop-at', type=int, default=None,
+                        help='stop (and save) at this step while the lr schedule runs to --steps: a decay cut short')
     parser.add_argument('--stride', type=int, default=None,
                         help='frames between clip frames; default: the K+1 clip frames span the whole episode '
                              '(one clip per episode, the plan covers the whole task, as in AVDC)')

@@ -59,6 +59,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     max_seconds: float = 0.0          # > 0: stop (and save) after this much training wall time
+    stop_at: int = 0                  # > 0: stop (and save) at this step, the lr schedule still running to `steps`
     precision: str = 'fp32'           # 'bf16': autocast the forward pass (GPUs; weights and optimizer stay fp32)
     compile: str = ''                 # torch.compile backend for the loss ('inductor' fuses the small kernels)
 
@@ -77,6 +78,7 @@ class TrainConfig:
             (self.log_every >= 1, f'log_every must be >= 1, got {self.log_every}'),
             (self.num_workers >= 0, f'num_workers must be >= 0, got {self.num_workers}'),
             (self.max_seconds >= 0, f'max_seconds must be >= 0, got {self.max_seconds}'),
+            (0 <= self.stop_at <= self.steps, f'stop_at must be in 0..steps ({self.steps}), got {self.stop_at}'),
             (self.precision in PRECISIONS, f'precision must be one of {PRECISIONS}, got {self.precision!r}'),
             (self.compile in COMPILE_BACKENDS, f'compile must be one of {COMPILE_BACKENDS}, got {self.compile!r}'),
         ]
@@ -93,7 +95,7 @@ def overrides_from_args(args) -> dict:
     """The TrainConfig fields set by `video-planner train` flags (any --model; flags not given are left out),
     to lay over a config file's training section. Flags a parser lacks count as not given."""
     same_name = ('steps', 'batch_size', 'lr', 'lr_schedule', 'checkpoint_every', 'sample_every', 'seed',
-                 'precision', 'compile')
+                 'precision', 'compile', 'stop_at')
     values = {name: getattr(args, name, None) for name in same_name}
     values['num_workers'] = getattr(args, 'workers', None)
     minutes = getattr(args, 'max_minutes', None)
@@ -399,7 +401,9 @@ class Trainer:
                 self.write_samples()
             if cfg.max_seconds and self._out_of_time(t0):
                 break
-        if window:  # stopped between two log points (time limit): keep the last partial mean
+            if cfg.stop_at and self.step >= cfg.stop_at:
+                break
+        if window:  # stopped between two log points (time or step limit): keep the last partial mean
             self.loss_history.append((self.step, float(np.mean(window))))
         bar.close()
         elapsed = time.perf_counter() - t0
