@@ -1,5 +1,6 @@
 """planner_node through its action: goals, feedback, results, cancel, execution, and the one-goal-at-a-time policy."""
 import re
+import threading
 import time
 
 import numpy as np
@@ -511,3 +512,33 @@ def test_a_canonical_model_plans_from_the_robot_state_and_a_mismatched_pair_stop
     assert mismatched.popen.returncode != 0
     assert "'canonical' view but the learned inverse dynamics" in mismatched.log(), mismatched.log()[-2000:]
     mismatched.stop()
+
+
+def test_no_depth_image_is_a_clear_refusal_and_a_depth_stream_that_starts_late_is_caught_up_with(tmp_path):
+    """A depth camera that is silent: the goal is aborted naming the depth topic, and the node serves on. Once
+    depth flows (here: relayed from the simulator from now on), the next goal plans without a restart."""
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+    sim = start('sim_robot_node', tmp_path, {'seed': 4}, namespace='late_depth')
+    planner = start('planner_node', tmp_path, pipeline_params(tiny_checkpoint(), depth_topic='camera/depth_late'),
+                    namespace='late_depth')
+    client = Client('late_depth_client', namespace='late_depth')
+    relay = client.publisher(Image, 'camera/depth_late', qos_profile_sensor_data)
+    relaying = threading.Event()
+    client.node.create_subscription(Image, 'camera/depth/image_raw',
+                                    lambda msg: relay.publish(msg) if relaying.is_set() else None,
+                                    qos_profile_sensor_data)
+    try:
+        client.wait_for_server()
+        status, result = plan_once_the_camera_runs(client, 'reach the red cube', sampling_steps=1)
+        assert status == GoalStatus.STATUS_ABORTED, result.message
+        assert 'no depth image' in result.message and 'camera/depth_late' in result.message, result.message
+        relaying.set()
+        wait_until(lambda: relay.get_subscription_count() > 0, 10.0, 'the planner on camera/depth_late')
+        status, result = client.plan('reach the red cube', sampling_steps=1)
+        assert status == GoalStatus.STATUS_SUCCEEDED, result.message
+        assert planner.alive()
+    finally:
+        client.close()
+        planner.stop()
+        sim.stop()

@@ -33,6 +33,13 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 FUTURE_TOLERANCE_S = 0.5
 # How long to wait for depth / robot state that has not arrived yet for a frame.
 STATE_WAIT_S = 1.0
+# How long the planner tries newer frames when the latest has no depth image: a depth subscription matched
+# after the colour one (a node just started, or restarted, on a loaded machine) has none for the first frames.
+DEPTH_CATCH_UP_S = 3.0
+
+
+class MissingDepth(VideoPlannerError):
+    """No depth image was taken with the frame."""
 CAMERA_POSE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -263,12 +270,27 @@ class RobotInputs:
             raise VideoPlannerError(f'no camera frame received on {self._node.resolve_topic_name(self.topics.image)} '
                                     'yet; is the camera (or sim_robot_node) running?')
         self._refuse_stale_frame()
-        with self._lock:
-            stamp, frame_id, rgb = self._rgb
-        if self.max_age_s > 0 and self._now_s() - stamp > self.max_age_s:
-            raise VideoPlannerError(f'the latest camera frame is {self._now_s() - stamp:.1f} s old '
-                                    f'(max_frame_age_s={self.max_age_s:g}); has the camera stopped?')
-        return self.inputs_at(stamp, frame_id, rgb)
+        deadline = time.monotonic() + DEPTH_CATCH_UP_S
+        while True:
+            with self._lock:
+                stamp, frame_id, rgb = self._rgb
+            if self.max_age_s > 0 and self._now_s() - stamp > self.max_age_s:
+                raise VideoPlannerError(f'the latest camera frame is {self._now_s() - stamp:.1f} s old '
+                                        f'(max_frame_age_s={self.max_age_s:g}); has the camera stopped?')
+            try:
+                return self.inputs_at(stamp, frame_id, rgb)
+            except MissingDepth:
+                if not self._newer_frame(stamp, deadline):
+                    raise
+
+    def _newer_frame(self, stamp: float, deadline: float) -> bool:
+        """Wait until `deadline` for a colour frame stamped after `stamp`; whether one came."""
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._rgb[0] > stamp:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def _refuse_stale_frame(self) -> None:
         """A frame from a camera that has stopped is not planned on: wait one staleness bound for a newer one."""
@@ -309,7 +331,7 @@ class RobotInputs:
         depth_m = None
         if self.topics.depth:
             if depth is None:
-                raise VideoPlannerError(f'no depth image within {MATCH_TOLERANCE_S} s of the frame on '
+                raise MissingDepth(f'no depth image within {MATCH_TOLERANCE_S} s of the frame on '
                                         f'{self.topics.depth}; set depth_topic to "" if there is no depth camera')
             depth_m = depth[1]
             if rgb is not None and depth_m.shape != rgb.shape[:2]:
