@@ -29,6 +29,7 @@ from video_planner.dynamics.evaluate import dataset_clips, evaluate, synthetic_c
 from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
 from video_planner.dynamics.learned import LearnedInverseDynamics
 from video_planner.dynamics.motion import EeMotion, InverseDynamics
+from video_planner.planner.pipeline import view_read_by
 from video_planner.resources import model_path
 from video_planner.sim.arms import ARMS, HELD_OUT_ARMS
 from video_planner.sim.tasks import TASK_FAMILIES
@@ -87,7 +88,7 @@ def main() -> int:
         ('flow+depth, pose disc', FlowDepthInverseDynamics(), False),
         ('learned (shipped)', LearnedInverseDynamics.load(args.learned_checkpoint), False),
         ('still (reference)', StandStill(), False)]
-    rows = [run_row(idm, clips[getattr(getattr(idm, 'config', None), 'view', 'camera')], mask, name, label)
+    rows = [run_row(idm, clips[view_read_by(idm) or 'camera'], mask, name, label)
             for name, clips in datasets for label, idm, mask in methods]
     write_markdown(Path(args.out), rows, args, time.time() - t_start)
     return 0

@@ -115,7 +115,8 @@ class SuiteConfig:
         if not path.is_file():
             return 'canonical'
         from video_planner.model.checkpoint import load_checkpoint
-        return load_checkpoint(path, 'video').config.get('view', 'camera')
+        from video_planner.model.config import VideoModelConfig
+        return VideoModelConfig.from_dict(load_checkpoint(path, 'video').config, source=f'checkpoint {path}').view
 
     @property
     def idm_checkpoint_path(self) -> Path:

@@ -60,7 +60,8 @@ class Components:
         self.skipped: dict[str, str] = {}
         self.video_model = self._load('video model', config.video_checkpoint_path, self._load_video)
         self.idm = {'flow': self._flow_idm()}
-        learned = self._load('learned inverse dynamics', config.idm_checkpoint_path, self._load_idm)
+        self.idm_path = config.idm_checkpoint_path   # resolved once: it reads the video checkpoint's view
+        learned = self._load('learned inverse dynamics', self.idm_path, self._load_idm)
         if learned is not None:
             self.idm['learned'] = learned
         self.policy = (self._load('policy', config.policy_checkpoint_path, self._load_policy)
@@ -116,7 +117,7 @@ class Components:
         if key not in self._planners:
             from video_planner.planner import PlannerConfig, VideoPlanner
             cfg = PlannerConfig(checkpoint=str(self.config.video_checkpoint_path), inverse_dynamics=idm,
-                                idm_checkpoint=str(self.config.idm_checkpoint_path), arm=arm,
+                                idm_checkpoint=str(self.idm_path), arm=arm,
                                 num_candidates=self.config.num_candidates,
                                 grounding_checkpoint=self.config.grounding_checkpoint,
                                 sampling_steps=self.config.sampling_steps,

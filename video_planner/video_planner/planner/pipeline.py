@@ -29,6 +29,11 @@ def _raise_if_cancelled(should_cancel: Optional[CancelFn], where: str) -> None:
         raise PlanCancelled(f'goal cancelled {where}')
 
 
+def view_read_by(inverse_dynamics) -> Optional[str]:
+    """The view a learned inverse dynamics was trained on; None for one that reads any (flow + depth)."""
+    return getattr(getattr(inverse_dynamics, 'config', None), 'view', None)
+
+
 def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float]) -> int:
     """Index of the plan to keep: one that passes the gates; among those, the most confident inverse dynamics."""
     return max(range(len(ok)), key=lambda i: (bool(ok[i]), float(idm_scores[i])))
@@ -79,7 +84,7 @@ class VideoPlanner:
         else:
             from video_planner.dynamics.flow_depth import FlowDepthInverseDynamics
             method = FlowDepthInverseDynamics()
-        reads = getattr(getattr(method, 'config', None), 'view', None)
+        reads = view_read_by(method)
         if reads is not None and reads != view:
             where = f' ({self.config.idm_checkpoint_for(view)})' if self._inverse_dynamics is None else ''
             raise VideoPlannerError(f'the frames are in the {view!r} view but the learned inverse dynamics{where} '
@@ -116,8 +121,7 @@ class VideoPlanner:
         the estimate where a learned one reads the canonical view (its gripper is drawn to show the opening)."""
         if self.config.gripper_source != 'auto':
             return self.config.gripper_source
-        reads = getattr(getattr(self.inverse_dynamics_for(view), 'config', None), 'view', None)
-        return 'estimate' if reads == 'canonical' else 'height'
+        return 'estimate' if view_read_by(self.inverse_dynamics_for(view)) == 'canonical' else 'height'
 
     @property
     def gripper_source(self) -> str:
