@@ -445,6 +445,7 @@ def test_plan_review_then_execute_by_id_through_follow_joint_trajectory(tmp_path
         response = wait_future(handle.get_result_async(), 20.0, 'execute_plan result')
         assert response.status == GoalStatus.STATUS_CANCELED, response.result.message
         assert response.result.outcome == STOPPED and 'cancelled the controller goal' in response.result.message
+        assert 'the controller confirmed it and holds' in response.result.message, response.result.message
         time.sleep(0.5)
         held = np.asarray(joints[-1].position)
         time.sleep(1.0)

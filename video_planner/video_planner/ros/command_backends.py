@@ -5,7 +5,8 @@
   ``ee_command`` at the measured end-effector pose and a one-point JointTrajectory at the measured joints.
 - ``follow_joint_trajectory``: one ``control_msgs/action/FollowJointTrajectory`` goal to the controller
   (ros2_control's joint_trajectory_controller), whose result error code gives the outcome; stopping
-  cancels that goal and the controller holds. ``gripper_command`` still streams on its topic.
+  cancels that goal, and the execution ends once the controller confirms (it holds). ``gripper_command``
+  still streams on its topic.
 
 control_msgs is not on PyPI, so it is imported only when follow_joint_trajectory is chosen.
 """
@@ -103,6 +104,10 @@ class TopicCommands:
         return ('holding the measured ' + ' and '.join(held)) if held else \
             'no measured robot state to hold (no ee_pose / joint_states heard): the command stream stopped'
 
+    def confirm_stop(self, execution: Execution, timeout_s: float) -> str:
+        """Nothing to wait for: the hold left with ``stop``."""
+        return ''
+
 
 class FollowJointTrajectoryCommands:
     """One FollowJointTrajectory goal per execution; the controller's result ends the execution."""
@@ -122,6 +127,13 @@ class FollowJointTrajectoryCommands:
         self.executed_by = f'{node.get_fully_qualified_name()} via FollowJointTrajectory {action_name}'
 
     def start(self, execution: Execution) -> None:
+        try:
+            self._send(execution)
+        except Exception:
+            execution.controller_done.set()  # no goal left: nothing for a stop to wait for
+            raise
+
+    def _send(self, execution: Execution) -> None:
         trajectory = execution.stored.message.joint_trajectory
         if not trajectory.points:
             raise VideoPlannerError(f"plan '{execution.plan_id}' has no joint trajectory (the node has no arm "
@@ -129,6 +141,8 @@ class FollowJointTrajectoryCommands:
         if not self._client.wait_for_server(timeout_sec=self._server_wait_s):
             raise VideoPlannerError(f'no FollowJointTrajectory server on {self._action_name} (waited '
                                     f'{self._server_wait_s:g} s): is the controller running?')
+        if execution.ended:
+            raise VideoPlannerError('stopped before the goal was sent')
         execution.expected_duration_s = conversions.duration_to_s(trajectory.points[-1].time_from_start)
         goal = self._action_type.Goal(trajectory=trajectory_to_send(trajectory),
                                       goal_time_tolerance=conversions.duration_from_s(self._goal_time_tolerance_s))
@@ -139,17 +153,22 @@ class FollowJointTrajectoryCommands:
         handle = future.result()
         if not handle.accepted:
             execution.end(FAILED, f'the controller on {self._action_name} rejected the trajectory')
+            execution.controller_done.set()
             return
         execution.backend_state = handle
         execution.commands_sent = True
+        handle.get_result_async().add_done_callback(lambda f: self._on_result(execution, f))
         if execution.ended:  # stopped while the goal was on its way: the controller must not keep it
             handle.cancel_goal_async()
-            return
-        handle.get_result_async().add_done_callback(lambda f: self._on_result(execution, f))
 
     def _on_result(self, execution: Execution, future) -> None:
+        try:
+            self._end_with_result(execution, future.result())
+        finally:
+            execution.controller_done.set()
+
+    def _end_with_result(self, execution: Execution, response) -> None:
         from action_msgs.msg import GoalStatus
-        response = future.result()
         result = self._action_type.Result
         code, text = response.result.error_code, response.result.error_string
         if response.status == GoalStatus.STATUS_CANCELED:
@@ -172,5 +191,13 @@ class FollowJointTrajectoryCommands:
         handle = execution.backend_state
         if handle is not None:
             handle.cancel_goal_async()
-            return f'cancelled the controller goal on {self._action_name} (the controller holds)'
+            return f'cancelled the controller goal on {self._action_name}'
         return 'no controller goal was active'
+
+    def confirm_stop(self, execution: Execution, timeout_s: float) -> str:
+        """Waits for the controller's result after ``stop``: only then has the arm stopped following the plan.
+        (Returning at the cancel request would report a stop while the arm still moves.)"""
+        if execution.controller_done.wait(timeout_s):
+            return '; the controller confirmed it and holds'
+        return (f'; the controller did not confirm the cancel within {timeout_s:g} s: check '
+                f'{self._action_name} (the arm may still be moving)')

@@ -141,6 +141,7 @@ class Execution:
         self.commands_sent = False     # set by the backend when the first command left the node
         self.cancel_requested = False  # the execute_plan goal behind it was cancelled by its client
         self.backend_state: Any = None  # what the backend needs to stop this execution (e.g. a goal handle)
+        self.controller_done = threading.Event()  # a controller-side backend's goal has its final result
         self._done = threading.Event()
         self._lock = threading.Lock()
 

@@ -58,6 +58,8 @@ EXECUTE_ACTION = 'execute_plan'
 EXECUTION_POLL_S = 0.01
 FEEDBACK_PERIOD_S = 0.1
 CANCELING_WAIT_S = 1.0
+# How long a stopped execution waits for a controller to confirm that it stopped following the plan.
+CONTROLLER_STOP_WAIT_S = 5.0
 
 
 @dataclass
@@ -251,9 +253,11 @@ class InverseDynamicsNode(Node):
                 last_feedback = time.monotonic()
                 goal_handle.publish_feedback(ExecutePlan.Feedback(
                     plan_id=plan_id, progress=execution.progress(), time_from_start_s=execution.elapsed_s()))
-        with self._command_lock:
+        with self._command_lock:  # (also waits for a stop's message to be complete)
             if self._active is execution:
                 self._active, self._active_goal = None, None
+        if execution.outcome == STOPPED:
+            execution.message += self.commands.confirm_stop(execution, CONTROLLER_STOP_WAIT_S)
         self._done_pub.publish(String(data=plan_id))
         self.get_logger().info(f'execution of plan {plan_id} ended {execution.outcome}: {execution.message}')
         return self._goal_result(goal_handle, execution, execution.outcome, execution.message)
