@@ -24,6 +24,11 @@ def test_demo_runs_the_closed_loop_and_writes_its_outputs(tmp_path):
     summary = json.loads((out / 'summary.json').read_text())
     assert 1 <= summary['plans'] <= 2 and len(summary['plan_time_s']) == summary['plans']
     assert all(t > 0 for t in summary['plan_time_s'])
+    # After each plan the simulator's task/status: solved, or what the task still misses.
+    statuses = [p['task_status'] for p in summary['plans_detail']]
+    assert all(s == 'solved' or s.startswith('unsolved: ') for s in statuses), statuses
+    assert (statuses[-1] == 'solved') == summary['success'], statuses
+    assert f'task {statuses[-1]}' in run.stdout
     gif = imageio.mimread(out / 'demo.gif')
     assert len(gif) >= 1 and gif[0].shape[1] > gif[0].shape[0]   # plan | executed, side by side
     topics = {topic for topic, _, _ in read_messages(out / 'demo.bag')}

@@ -12,7 +12,7 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
-from std_msgs.msg import Bool, Int64, String
+from std_msgs.msg import Bool, Float64, Int64, String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from ros_harness import ARM, READY, Client, start, wait_future, wait_until
@@ -399,6 +399,43 @@ def test_reset_starts_a_new_seeded_task(sim):
     client.publisher(Int64, 'task/reset').publish(Int64(data=11))
     wait_until(lambda: len(instruction) > before, 10.0, 'a new instruction after task/reset')
     assert proc.wait_for_log('new task (seed 11)', 5.0)
+
+
+def test_task_status_names_what_is_missing_until_the_expert_solves_it(sim):
+    """task/status says what the success rule still misses, and 'solved' once the scripted expert's keyframes,
+    sent as ee_command + gripper_command, have touched the target (task/success agrees)."""
+    from video_planner.sim.expert import ScriptedExpert
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    proc, client = sim
+    assert set_command_input(client, 'ee_command').successful
+    status = client.record(String, 'task/status', LATCHED)
+    success = client.record(Bool, 'task/success', LATCHED)
+    ee = client.record(PoseStamped, 'ee_pose', qos_profile_sensor_data)
+    seed = 21
+    client.publisher(Int64, 'task/reset').publish(Int64(data=seed))
+    assert proc.wait_for_log(f'new task (seed {seed})', 10.0)
+    wait_until(lambda: status and status[-1].data == 'unsolved: target never touched', 10.0,
+               'the fresh task reported unsolved, naming what is missing')
+    assert success and not success[-1].data
+    time.sleep(0.2)  # an ee_pose of the new task
+    # The node's task for this seed, rebuilt here for the expert's commands (one per control step).
+    task = sample_task(get_arm(ARM), 'reach', np.random.default_rng(seed))
+    world = TabletopWorld(ARM, seed=seed, image_size=64)
+    try:
+        world.reset(task)
+        steps = ScriptedExpert(world).commands(task, conversions.pose_to_matrix(ee[-1].pose))
+    finally:
+        world.close()
+    commands, gripper = client.publisher(PoseStamped, 'ee_command'), client.publisher(Float64, 'gripper_command')
+    for T, grip in steps:  # at the simulator's rate (20 Hz)
+        if status[-1].data == 'solved':
+            break
+        gripper.publish(Float64(data=float(grip)))
+        commands.publish(conversions.matrix_to_pose_stamped(T, None, get_arm(ARM).base_frame))
+        time.sleep(0.05)
+    wait_until(lambda: status[-1].data == 'solved', 5.0, f'task/status solved (last: {status[-1].data!r})')
+    wait_until(lambda: success[-1].data, 5.0, 'task/success to agree')
 
 
 def test_unknown_arm_fails_at_start_up_naming_the_parameter(tmp_path):

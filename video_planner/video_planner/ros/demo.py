@@ -3,7 +3,7 @@
 Starts sim_robot_node, planner_node and inverse_dynamics_node as separate processes, then acts as the
 operator: reads the sim task's instruction from ``task/instruction``, sends it to ``plan_video``
 (execute = true) through an ActionClient, waits until the plan's commands have been streamed and
-executed, checks ``task/success``, and replans from the new camera frame until success or
+executed, checks ``task/success`` (and prints ``task/status``: what the task still misses), and replans from the new camera frame until success or
 ``--max-replans`` plans. Writes to ``--out``:
 
   demo.gif       generated plan (left) next to the executed episode (right), frame by frame
@@ -11,7 +11,7 @@ executed, checks ``task/success``, and replans from the new camera frame until s
                  (as the action returned them) and task status, under the root-namespace topic names, with
                  the task as one episode marked on the recorder's episode topics: ``video-planner import
                  --from rosbag --src demo.bag --mapping config/import_rosbag.yaml`` reads it
-  summary.json   success, number of plans, timings
+  summary.json   success, the task's status after each plan, number of plans, timings
   logs/          one log per node
 """
 from __future__ import annotations
@@ -64,6 +64,7 @@ class PlanRecord:
     frames: list = field(default_factory=list, repr=False)        # generated frames (uint8)
     executed: list = field(default_factory=list, repr=False)      # camera frames while executing
     frame_period_s: float = 0.5
+    task_status: str = ''                                         # task/status once the plan was executed
 
 
 class Operator:
@@ -89,6 +90,7 @@ class Operator:
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.instruction: Optional[str] = None
         self.success = False
+        self.status = ''
         self.execution_started: Optional[float] = None
         self.camera: list[np.ndarray] = []
         self.recording = False
@@ -97,6 +99,7 @@ class Operator:
         sub = self.node.create_subscription
         sub(String, 'task/instruction', self._on_instruction, latched)
         sub(Bool, 'task/success', self._on_success, latched)
+        sub(String, 'task/status', self._on_status, latched)
         sub(Image, 'camera/image_raw', self._on_camera, qos_profile_sensor_data)
         from geometry_msgs.msg import PoseStamped
         from sensor_msgs.msg import CameraInfo, JointState
@@ -131,6 +134,9 @@ class Operator:
         if msg.data and not self.success:
             self._record('task/success', msg)
         self.success = bool(msg.data)
+
+    def _on_status(self, msg) -> None:
+        self.status = msg.data
 
     def _on_camera(self, msg) -> None:
         self._record('camera/image_raw', msg)
@@ -265,7 +271,7 @@ def run(args) -> int:
             record = execute_one_plan(operator, args)
             records.append(record)
             print(f'[demo] plan {attempt}: {"ok" if record.success else "failed"} in {record.plan_time_s:.1f} s, '
-                  f'executed in {record.execution_s:.1f} s; {record.message}')
+                  f'executed in {record.execution_s:.1f} s; {record.message}; task {record.task_status or "status unknown"}')
             if operator.success:
                 break
     finally:
@@ -284,6 +290,7 @@ def execute_one_plan(operator: Operator, args) -> PlanRecord:
                         frames=[conversions.compressed_image_to_rgb(f) for f in result.plan.frames],
                         frame_period_s=float(result.plan.frame_period_s) or 0.5)
     record.executed = list(operator.camera)
+    record.task_status = operator.status
     if operator.execution_started is not None:
         # The goal's time includes its execution: report planning and execution apart.
         record.execution_s = time.monotonic() - operator.execution_started
@@ -303,6 +310,7 @@ def report(records: list[PlanRecord], success: bool, out: Path, total_s: float) 
         'plans_detail': [{k: v for k, v in asdict(r).items() if k not in ('frames', 'executed')} for r in records],
     }
     (out / 'summary.json').write_text(json.dumps(summary, indent=2))
-    print(f'[demo] task {"SUCCEEDED" if success else "not completed"} after {len(records)} plan(s), '
+    why = f' ({records[-1].task_status})' if records and not success and records[-1].task_status else ''
+    print(f'[demo] task {"SUCCEEDED" if success else "not completed"} after {len(records)} plan(s){why}, '
           f'{total_s:.1f} s in all; wrote {out / "demo.gif"}, {out / "demo.bag"}, {out / "summary.json"}')
     return 0

@@ -4,6 +4,7 @@ Publishes (every ``1 / rate_hz`` s, one simulator observation, all with the same
   camera/image_raw (rgb8), camera/depth/image_raw (32FC1 m), camera/camera_info, joint_states,
   ee_pose (PoseStamped, base frame), task/success (Bool);
   latched (transient-local): camera/pose (optical frame in the base frame), task/instruction (String),
+  task/status (String, on change: 'solved', or 'unsolved: ' + what the success rule still misses),
   robot_description (String, the arm's URDF), /tf_static (base -> camera_optical_frame, with tf2_msgs).
 Accepts:
   joint_trajectory (trajectory_msgs/JointTrajectory: followed through joint targets),
@@ -115,6 +116,8 @@ class SimRobotNode(Node):
         self._ee_pub = pub(PoseStamped, 'ee_pose', qos_profile_sensor_data)
         self._instruction_pub = pub(String, 'task/instruction', LATCHED)
         self._success_pub = pub(Bool, 'task/success', LATCHED)
+        self._status_pub = pub(String, 'task/status', LATCHED)
+        self._status = ''
         self._camera_tf = CameraTfBroadcaster(self)            # /tf_static where tf2_msgs is installed
         self._description_pub = publish_robot_description(self, self.spec.urdf_path.read_text())
         commands = ReentrantCallbackGroup()
@@ -244,7 +247,9 @@ class SimRobotNode(Node):
         observation = self.world.observe()
         if self._fjt is not None:
             self._fjt.measured(control_time, np.asarray(observation.joint_positions)[:self.spec.dof])
-        self._publish(observation, self.world.success())
+        unmet = self.world.unmet_conditions()
+        self._publish(observation, not unmet)
+        self._publish_status(task_status(unmet))
 
     def _reset(self, seed: int) -> None:
         from video_planner.sim.tasks import TASK_FAMILIES, sample_task
@@ -280,11 +285,21 @@ class SimRobotNode(Node):
         self._ee_pub.publish(conversions.matrix_to_pose_stamped(obs.T_base_ee, stamp, base))
         self._success_pub.publish(Bool(data=bool(success)))
 
+    def _publish_status(self, status: str) -> None:
+        if status != self._status:
+            self._status = status
+            self._status_pub.publish(String(data=status))
+
     def destroy_node(self):
         try:
             self.world.close()
         finally:
             super().destroy_node()
+
+
+def task_status(unmet: list[str]) -> str:
+    """task/status: 'solved', or what the task's success rule still misses (sim.tasks.unmet_conditions)."""
+    return 'solved' if not unmet else 'unsolved: ' + '; '.join(unmet)
 
 
 def main(args=None) -> int:

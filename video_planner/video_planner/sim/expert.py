@@ -114,7 +114,7 @@ class ScriptedExpert:
         """The tool yaw for grasping: 0 (home) when the gripper at `grasp_position`, open, closed or between, keeps
         `grasp_clearance_m` from every other object; else the yaw (30 deg steps) that keeps it farthest."""
         def clearance(yaw: float) -> float:
-            T = self._pose(grasp_position, yaw)
+            T = self.tool_pose(grasp_position, yaw)
             return min(self.world.gripper_clearance(T, task.target, g) for g in np.linspace(0.0, 1.0, 5))
         home = clearance(0.0)
         if home >= self.config.grasp_clearance_m * self.world.spec.scale:
@@ -133,13 +133,13 @@ class ScriptedExpert:
         for a, b in zip(frames[:-1], frames[1:]):
             n = max(1, int(math.ceil(np.linalg.norm(b.position - a.position) / step)))
             for i in range(1, n + 1):
-                out.append((self._pose(a.position + (b.position - a.position) * i / n, a.yaw + (b.yaw - a.yaw) * i / n),
+                out.append((self.tool_pose(a.position + (b.position - a.position) * i / n, a.yaw + (b.yaw - a.yaw) * i / n),
                             b.gripper))
-            out.extend((self._pose(b.position, b.yaw), b.gripper) for _ in range(b.dwell))
+            out.extend((self.tool_pose(b.position, b.yaw), b.gripper) for _ in range(b.dwell))
         out.extend((out[-1][0], out[-1][1]) for _ in range(self.config.settle_steps))
         return out
 
-    def _pose(self, position: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+    def tool_pose(self, position: np.ndarray, yaw: float = 0.0) -> np.ndarray:
         """The home (pointing-down) tool orientation turned by `yaw` about the base vertical, at `position`."""
         c, s = math.cos(yaw), math.sin(yaw)
         T = np.eye(4)
