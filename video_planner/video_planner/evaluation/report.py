@@ -185,7 +185,8 @@ def markdown(result, files: dict[str, str]) -> str:
         f'learned inverse dynamics `{cfg.idm_checkpoint_path.name}`. Video-plan methods: {loop}; '
         f'{cfg.num_candidates} candidate(s), '
         f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}. Budget: {cfg.max_control_steps} control steps '
-        f'per episode for every method; an episode ends at its first success. Wall time '
+        f'per episode for every method; success is checked after every waypoint (every control step for the '
+        f'expert) and an episode ends at the first one seen. Wall time '
         f'{result.wall_s / 60:.1f} min with {cfg.workers} process(es) x {cfg.threads} torch thread(s). '
         'Intervals: 95% Wilson.',
         f'Reproduce: `video-planner eval --out benchmarks/results --markdown BENCHMARKS.md{_flags(cfg)}` '
