@@ -170,6 +170,7 @@ class InverseDynamicsNode(Node):
 
     def _solve(self, envelope) -> Plan:
         frames = envelope.plan.frames
+        self.planner.inverse_dynamics_for(envelope.view or self.planner.view)  # unreadable frames: refused first
         self.inputs.wait_for_camera(CAMERA_WAIT_S)
         snapshot = self.inputs.inputs_at(envelope.stamp_ns * 1e-9, envelope.camera_frame_id, rgb=None)
         plan = self.planner.frames_to_plan(envelope.plan.instruction, frames, snapshot.depth_m, snapshot.camera,
