@@ -197,7 +197,8 @@ class FollowJointTrajectoryCommands:
     def confirm_stop(self, execution: Execution, timeout_s: float) -> str:
         """Waits for the controller's result after ``stop``: only then has the arm stopped following the plan.
         (Returning at the cancel request would report a stop while the arm still moves.)"""
-        if execution.controller_done.wait(timeout_s):
-            return '; the controller confirmed it and holds'
-        return (f'; the controller did not confirm the cancel within {timeout_s:g} s: check '
-                f'{self._action_name} (the arm may still be moving)')
+        if not execution.controller_done.wait(timeout_s):
+            return (f'; the controller did not confirm the cancel within {timeout_s:g} s: check '
+                    f'{self._action_name} (the arm may still be moving)')
+        # No handle: the goal never reached the controller (not sent, or rejected), so there is nothing it confirmed.
+        return '; the controller confirmed it and holds' if execution.backend_state is not None else ''

@@ -3,8 +3,8 @@
 Starts sim_robot_node, planner_node and inverse_dynamics_node as separate processes, then acts as the
 operator: reads the sim task's instruction from ``task/instruction``, sends it to ``plan_video``
 (execute = true) through an ActionClient, waits until the plan's commands have been streamed and
-executed, checks ``task/success`` (and prints ``task/status``: what the task still misses), and replans from the new camera frame until success or
-``--max-replans`` plans. Writes to ``--out``:
+executed, checks ``task/success`` (and prints ``task/status``: what the task still misses), and replans
+from the new camera frame until success or ``--max-replans`` plans. Writes to ``--out``:
 
   demo.gif       generated plan (left) next to the executed episode (right), frame by frame
   demo.bag/      rosbag2 (MCAP) of the camera (image, depth, camera_info, pose), robot state, commands, plans
@@ -271,7 +271,8 @@ def run(args) -> int:
             record = execute_one_plan(operator, args)
             records.append(record)
             print(f'[demo] plan {attempt}: {"ok" if record.success else "failed"} in {record.plan_time_s:.1f} s, '
-                  f'executed in {record.execution_s:.1f} s; {record.message}; task {record.task_status or "status unknown"}')
+                  f'executed in {record.execution_s:.1f} s; {record.message}; '
+                  f'task {record.task_status or "status unknown"}')
             if operator.success:
                 break
     finally:

@@ -170,11 +170,12 @@ class InverseDynamicsNode(Node):
 
     def _solve(self, envelope) -> Plan:
         frames = envelope.plan.frames
-        self.planner.inverse_dynamics_for(envelope.view or self.planner.view)  # unreadable frames: refused first
+        view = envelope.view or self.planner.view
+        self.planner.inverse_dynamics_for(view)  # frames it cannot read are refused before any sensor wait
         self.inputs.wait_for_camera(CAMERA_WAIT_S)
         snapshot = self.inputs.inputs_at(envelope.stamp_ns * 1e-9, envelope.camera_frame_id, rgb=None)
         plan = self.planner.frames_to_plan(envelope.plan.instruction, frames, snapshot.depth_m, snapshot.camera,
-                                           snapshot.T_base_ee, snapshot.q_current, view=envelope.view)
+                                           snapshot.T_base_ee, snapshot.q_current, view=view)
         plan.status = plan.status if not plan.ok else (self._joint_limit_failure(plan) or 'ok')
         return plan
 

@@ -36,12 +36,12 @@ STATE_WAIT_S = 1.0
 # How long the planner tries newer frames when the latest has no depth image: a depth subscription matched
 # after the colour one (a node just started, or restarted, on a loaded machine) has none for the first frames.
 DEPTH_CATCH_UP_S = 3.0
+CAMERA_POSE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class MissingDepth(VideoPlannerError):
     """No depth image was taken with the frame."""
-CAMERA_POSE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 @dataclass
@@ -332,7 +332,7 @@ class RobotInputs:
         if self.topics.depth:
             if depth is None:
                 raise MissingDepth(f'no depth image within {MATCH_TOLERANCE_S} s of the frame on '
-                                        f'{self.topics.depth}; set depth_topic to "" if there is no depth camera')
+                                   f'{self.topics.depth}; set depth_topic to "" if there is no depth camera')
             depth_m = depth[1]
             if rgb is not None and depth_m.shape != rgb.shape[:2]:
                 raise VideoPlannerError(f'depth is {depth_m.shape[1]}x{depth_m.shape[0]} but the colour frame '
