@@ -99,6 +99,10 @@ def test_command_line_flags_override_the_eval_yaml_and_show_in_the_reproduce_lin
     config = config_from_args(parser.parse_args(['--num-candidates', '4', '--episodes', '1']))
     assert (config.num_candidates, config.episodes) == (4, 1)
     assert _flags(config) == ' --episodes 1 --num-candidates 4'
+    assert default.collision_check and default.gt_spacing == 'time'
+    config = config_from_args(parser.parse_args(['--no-collision-check', '--gt-spacing', 'keyframes']))
+    assert (config.collision_check, config.gt_spacing) == (False, 'keyframes')
+    assert _flags(config) == ' --no-collision-check --gt-spacing keyframes'
 
 
 def test_several_instance_seeds_run_in_one_call_and_seed_alone_still_works():
@@ -141,6 +145,8 @@ def test_bad_config_is_rejected_with_the_field_name():
         SuiteConfig(methods=['telepathy'])
     with pytest.raises(VideoPlannerError, match='loop'):
         SuiteConfig(loop='sideways')
+    with pytest.raises(VideoPlannerError, match='gt_spacing'):
+        SuiteConfig(gt_spacing='motion')
 
 
 @pytest.fixture(scope='module')

@@ -357,7 +357,7 @@ def test_the_inverse_dynamics_node_killed_mid_goal_is_stated_in_the_result(tmp_p
     sim = start('sim_robot_node', tmp_path, {'seed': 4}, namespace='killed')
     inverse_dynamics = start('inverse_dynamics_node', tmp_path, pipeline_params(
         checkpoint, execute_enabled=True, frame_period_s=1.0), namespace='killed')
-    planner = start('planner_node', tmp_path, pipeline_params(checkpoint, result_timeout_s=2.0),
+    planner = start('planner_node', tmp_path, pipeline_params(checkpoint, result_timeout_s=4.0),
                     namespace='killed')
     client = Client('killed_client', namespace='killed')
     ee = timed(client, PoseStamped, 'ee_command')

@@ -29,7 +29,8 @@ from video_planner.ros.planner_node import FRAMES_QOS, FRAMES_TOPIC, PLAN_QOS, P
 
 NS = 'gates'
 pytestmark = pytest.mark.timeout(300)
-GATE_KEYS = ('max_step_m', 'min_confidence', 'workspace_min', 'workspace_max', 'max_joint_velocity_scale')
+GATE_KEYS = ('max_step_m', 'min_confidence', 'workspace_min', 'workspace_max', 'max_joint_velocity_scale',
+             'collision_check', 'gripper_radius_m')
 
 
 def shipped(node: str, keys) -> dict:

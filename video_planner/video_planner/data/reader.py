@@ -13,8 +13,12 @@ import torch
 from video_planner.data.episode import (CANONICAL_GRIPPER_MASK, CANONICAL_RGB, Episode, camera_from_attrs,
                                         read_episode)
 from video_planner.camera import CameraModel
+from video_planner.data.keyframes import keyframe_indices
 from video_planner.errors import VideoPlannerError
 from video_planner.sim.segmentation import SEG_GRIPPER, object_segment
+
+
+CLIP_SPACINGS = ('time', 'keyframes')
 
 
 def episode_files(path_or_dir: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -51,11 +55,20 @@ def clip_start_frames(n: int, starts: int) -> list[int]:
     return [int(t) for t in np.unique(np.round(np.linspace(0, (n - 1) // 2, starts)).astype(int))]
 
 
-def _rest_of_episode_clips(n: int, horizon: int, starts: int) -> list[tuple[int, ...]]:
-    """Frame indices of clips that each run from a start frame to the episode's end."""
+def _rest_of_episode_clips(n: int, horizon: int, starts: int, path: Path | None = None) -> list[tuple[int, ...]]:
+    """Frame indices of clips that each run from a start frame to the episode's end: evenly spaced in time,
+    or, given the episode file `path`, its path's corners first (`data.keyframes`)."""
+    track = None
+    if path is not None:
+        with h5py.File(path, 'r') as h:
+            g = h['data/demo_0/obs']
+            track = (np.asarray(g['ee_pose'][:, :3, 3]), np.asarray(g['gripper']))
     clips = []
     for t0 in clip_start_frames(n, starts):
-        frames = tuple(int(t) for t in np.round(np.linspace(t0, n - 1, horizon + 1)).astype(int))
+        if track is None:
+            frames = tuple(int(t) for t in np.round(np.linspace(t0, n - 1, horizon + 1)).astype(int))
+        else:
+            frames = (t0, *keyframe_indices(track[0], track[1], t0, horizon))
         if frames not in clips:
             clips.append(frames)
     return clips
@@ -66,6 +79,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
 
     stride: frames between clip frames; None spreads the K+1 clip frames evenly from the start frame to
     the episode's last frame (rounded; AVDC plans the whole task in one clip).
+    spacing (with stride None): 'time' (even) or 'keyframes' (the path's corners and gripper changes first,
+    then even in time: `data.keyframes`), so that short events such as a touch are drawn.
     clip_starts (with stride None): how many start frames per episode, evenly spaced over its first half.
     1 = every clip starts at frame 0. More teach the model to plan the rest of a task from a mid-task
     frame, which is what closed-loop replanning asks of it.
@@ -78,7 +93,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
 
     def __init__(self, paths: str | Path | Sequence[str | Path], horizon: int = 8, stride: int | None = None,
                  image_size: int = 64, arms: Sequence[str] | None = None, only_success: bool = True,
-                 clip_starts: int = 1, view: str = 'camera'):
+                 clip_starts: int = 1, view: str = 'camera', spacing: str = 'time'):
         from video_planner.embodiment.canonical_view import check_view
         self.view = check_view(view, 'VideoClipDataset view')
         if horizon < 1:
@@ -87,6 +102,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
             raise VideoPlannerError(f'stride: expected >= 1 or None, got {stride}')
         if clip_starts < 1 or (stride is not None and clip_starts != 1):
             raise VideoPlannerError(f'clip_starts: expected >= 1 (and 1 when stride is set), got {clip_starts}')
+        if spacing not in CLIP_SPACINGS:
+            raise VideoPlannerError(f'spacing: expected one of {CLIP_SPACINGS}, got {spacing!r}')
         self.files = episode_files(paths)
         self.horizon, self.stride, self.image_size = horizon, stride, image_size
         self.index: list[tuple[Path, tuple[int, ...]]] = []  # (file, recorded frame indices)
@@ -98,7 +115,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
                 continue
             if stride is None:
                 if n >= horizon + 1:
-                    self.index.extend((f, frames) for frames in _rest_of_episode_clips(n, horizon, clip_starts))
+                    self.index.extend((f, frames) for frames in _rest_of_episode_clips(
+                        n, horizon, clip_starts, f if spacing == 'keyframes' else None))
             else:
                 self.index.extend((f, tuple(range(t0, t0 + stride * (horizon + 1), stride)))
                                   for t0 in range(0, n - horizon * stride))

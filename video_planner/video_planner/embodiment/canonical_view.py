@@ -50,9 +50,13 @@ class CanonicalView:
         if q is None:
             raise VideoPlannerError('the canonical view needs the arm\'s joint positions to find the arm in the '
                                     'frame (publish sensor_msgs/JointState, or pass q_current)')
+        self.load()
+        return self._renderer.mask(q, camera, depth_m, gripper)
+
+    def load(self) -> None:
+        """Loads the arm's URDF into the mask renderer now (a node does at start-up, not at its first plan)."""
         if self._renderer is None:
             self._renderer = ArmMaskRenderer(self.spec)
-        return self._renderer.mask(q, camera, depth_m, gripper)
 
     def frame(self, rgb: np.ndarray, camera: CameraModel, T_base_ee: np.ndarray, gripper: float,
               arm_mask: np.ndarray, depth_m: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,8 @@ class SuiteConfig:
     sampling_steps: int = 10
     hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
     gripper_source: str = 'auto'      # where a plan's gripper commands come from (PlannerConfig.gripper_source)
+    collision_check: bool = True      # refuse plans that drive the gripper through an object (PlannerConfig)
+    gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
     step_m: float = 0.009
@@ -77,6 +79,10 @@ class SuiteConfig:
         if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
             raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
                               f'got {self.hint_guidance!r}')
+        if self.gt_spacing not in ('time', 'keyframes'):
+            raise ConfigError(f"eval gt_spacing: expected 'time' or 'keyframes', got {self.gt_spacing!r}")
+        if not isinstance(self.collision_check, bool):
+            raise ConfigError(f'eval collision_check: expected true or false, got {self.collision_check!r}')
         if self.gripper_source not in GRIPPER_SOURCES:
             raise ConfigError(f'eval gripper_source: expected one of {GRIPPER_SOURCES}, got {self.gripper_source!r}')
         if not self.step_m > 0:

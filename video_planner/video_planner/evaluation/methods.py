@@ -105,16 +105,24 @@ class ExpertMethod(Method):
                 return
 
 
-def expert_video(world: TabletopWorld, task: TaskSpec, first: Observation, frames: int) -> list[Observation]:
-    """The expert's rollout from `first` (a just-reset world) observed at `frames` evenly spaced steps,
-    the first being the start frame: a ground-truth "video plan" of the plan's length."""
+def expert_video(world: TabletopWorld, task: TaskSpec, first: Observation, frames: int,
+                 spacing: str = 'time') -> list[Observation]:
+    """The expert's rollout from `first` (a just-reset world) observed at `frames` steps, the first being the
+    start frame: a ground-truth "video plan" of the plan's length. `spacing` 'time': evenly spaced steps;
+    'keyframes': the path's corners and gripper changes first (`data.keyframes`)."""
     commands = ScriptedExpert(world).commands(task, first.T_base_ee)
-    keep = np.round(np.linspace(0, len(commands), frames)).astype(int)
+    if spacing == 'keyframes':
+        from video_planner.data.keyframes import SAME_POSITION, keyframe_indices
+        positions = np.array([first.T_base_ee[:3, 3]] + [T[:3, 3] for T, _ in commands])
+        gripper = np.array([first.gripper] + [g for _, g in commands])
+        keep = np.array(keyframe_indices(positions, gripper, 0, frames - 1, SAME_POSITION * world.spec.scale))
+    else:
+        keep = np.round(np.linspace(0, len(commands), frames)).astype(int)[1:]
     out = [first]
     for i, (T, g) in enumerate(commands, start=1):
         world.step_ee(T, g)
-        if i in keep[1:]:
-            out.extend([world.observe()] * int(np.count_nonzero(keep[1:] == i)))
+        if i in keep:
+            out.extend([world.observe()] * int(np.count_nonzero(keep == i)))
     return out[:frames]
 
 

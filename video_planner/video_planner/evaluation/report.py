@@ -184,7 +184,11 @@ def markdown(result, files: dict[str, str]) -> str:
         f'the same instances. Models: video `{cfg.video_checkpoint_path.name}` ({cfg.video_view()} view), '
         f'learned inverse dynamics `{cfg.idm_checkpoint_path.name}`. Video-plan methods: {loop}; '
         f'{cfg.num_candidates} candidate(s), '
-        f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}. Budget: {cfg.max_control_steps} control steps '
+        f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}; '
+        + ('plans that drive the gripper through an object seen in the depth image are refused (collision '
+           'gate). ' if cfg.collision_check else 'no collision gate. ')
+        + f'Expert videos: frames {"evenly in time" if cfg.gt_spacing == "time" else "at the path corners first"}. '
+        f'Budget: {cfg.max_control_steps} control steps '
         f'per episode for every method; success is checked after every waypoint (every control step for the '
         f'expert) and an episode ends at the first one seen. Wall time '
         f'{result.wall_s / 60:.1f} min with {cfg.workers} process(es) x {cfg.threads} torch thread(s). '
@@ -223,7 +227,9 @@ def _flags(cfg) -> str:
     out = []
     for f in dataclasses.fields(cfg):
         value, default = getattr(cfg, f.name), getattr(base, f.name)
-        if value != default and f.name in FLAG_FIELDS:
+        if f.name == 'collision_check' and value != default:
+            out.append(' --collision-check' if value else ' --no-collision-check')
+        elif value != default and f.name in FLAG_FIELDS:
             shown = ' '.join(map(str, value)) if isinstance(value, list) else value
             out.append(f' --{f.name.replace("_", "-")} {shown}')
     return ''.join(out)
@@ -231,7 +237,7 @@ def _flags(cfg) -> str:
 
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'seeds', 'workers', 'threads', 'loop',
                'chunk', 'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps',
-               'num_candidates', 'grounding_checkpoint', 'hint_guidance', 'gripper_source')
+               'num_candidates', 'grounding_checkpoint', 'hint_guidance', 'gripper_source', 'gt_spacing')
 
 
 def _hint_guidance(cfg) -> str:

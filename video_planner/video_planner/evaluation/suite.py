@@ -122,7 +122,8 @@ class Components:
                                 grounding_checkpoint=self.config.grounding_checkpoint,
                                 sampling_steps=self.config.sampling_steps,
                                 hint_guidance=self.config.hint_guidance,
-                                gripper_source=self.config.gripper_source)
+                                gripper_source=self.config.gripper_source,
+                                collision_check=self.config.collision_check)
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
         return self._planners[key]
@@ -221,7 +222,8 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
             task = sample_task(get_arm(arm), inst.family, np.random.default_rng(inst.seed), split=inst.split)
             gt = None
             if any(m.name.startswith('gt_video_') for m in methods):
-                gt = expert_video(world, task, world.reset(task, seed=inst.seed), components.horizon + 1)
+                gt = expert_video(world, task, world.reset(task, seed=inst.seed), components.horizon + 1,
+                                  config.gt_spacing)
             for method in methods:
                 record_gif = want_gifs and method.name == gif_method and len(gifs) < 2
                 frames.clear()
@@ -328,6 +330,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--grounding-checkpoint', default=None,
                         help='grounding network (`video-planner train --model grounding`) drawing the target hint '
                              "of a video model that reads one; default: the shipped one")
+    parser.add_argument('--collision-check', action=argparse.BooleanOptionalAction, default=None,
+                        help='refuse plans that drive the gripper through an object seen in the depth image '
+                             '(PlannerConfig.collision_check; default on)')
+    parser.add_argument('--gt-spacing', choices=('time', 'keyframes'), default=None,
+                        help="frames of the expert's video (gt_video methods): evenly in time, or the path's "
+                             "corners and gripper changes first (video_planner.data.keyframes)")
     parser.add_argument('--no-gifs', action='store_true')
     parser.add_argument('--update', default=None, metavar='RUN',
                         help='rerun --methods on the instances of an earlier run (its closed_loop.json or folder) '
@@ -349,7 +357,8 @@ def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) 
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
                  'num_candidates': args.num_candidates,
                  'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance,
-                 'gripper_source': args.gripper_source}
+                 'gripper_source': args.gripper_source, 'collision_check': args.collision_check,
+                 'gt_spacing': args.gt_spacing}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--clip-starts', type=int, default=1,
                         help='without --stride: start frames per episode, spread over its first half; each clip '
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
+    parser.add_argument('--clip-spacing', choices=('time', 'keyframes'), default='time',
+                        help="without --stride: clip frames evenly in time, or the path's corners and gripper "
+                             "changes first (video_planner.data.keyframes), so a short touch is drawn")
     parser.add_argument('--recolourings', type=int, default=None,
                         help='grounding network: recoloured copies of every frame, objects repainted and the '
                              'instruction naming their new colours (video_planner.data.recolour); default 3')
@@ -89,14 +92,14 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def load_clips(files: list[Path], horizon: int, stride: int | None, image_size: int, clip_starts: int = 1,
-               view: str = 'camera'):
+               view: str = 'camera', spacing: str = 'time'):
     try:
         from video_planner.data.reader import VideoClipDataset
     except ImportError as exc:
         raise VideoPlannerError('train: video_planner.data.VideoClipDataset is not available '
                                 f'({exc}); the data package is required to read episodes') from exc
     return VideoClipDataset([str(f) for f in files], horizon=horizon, stride=stride, image_size=image_size,
-                            clip_starts=clip_starts, view=view)
+                            clip_starts=clip_starts, view=view, spacing=spacing)
 
 
 def make_sample_fn(dataset: ClipTensorDataset, n: int = 4, steps: int = 10):
@@ -139,7 +142,8 @@ def run_video(args: argparse.Namespace) -> int:
     out = Path(args.out)
     files = find_episode_files(args.data)
     mix_files = find_episode_files(args.mix_data) if args.mix_data else []
-    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts, cfg.view)
+    clips = load_clips(files + mix_files, cfg.horizon, args.stride, cfg.image_size, args.clip_starts, cfg.view,
+                       args.clip_spacing)
     if args.recolourings:
         raise VideoPlannerError('--recolourings is for --model grounding (recolouring did not help the video model)')
     weights = mixing_weights(clips, set(mix_files), args.mix_ratio) if mix_files else None

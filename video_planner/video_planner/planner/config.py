@@ -51,6 +51,10 @@ class PlannerConfig:
     workspace_min: list[float] = field(default_factory=lambda: [-0.2, -0.8, -0.05])
     workspace_max: list[float] = field(default_factory=lambda: [1.0, 0.8, 0.9])
     max_joint_velocity_scale: float = 0.5
+    # Refuse a plan whose path drives the gripper through an object seen in the depth image (planner/collision.py);
+    # the gripper's footprint radius, 0 = 0.025 m x the arm's workspace scale (0.025 m without an arm).
+    collision_check: bool = True
+    gripper_radius_m: float = 0.0
     device: str = 'cpu'
 
     def __post_init__(self) -> None:
@@ -69,6 +73,11 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f'{name} must be a positive number, got {value!r}')
+        if not isinstance(self.collision_check, bool):
+            raise ConfigError(f'collision_check must be true or false, got {self.collision_check!r}')
+        if not isinstance(self.gripper_radius_m, (int, float)) or not 0.0 <= self.gripper_radius_m <= 0.5:
+            raise ConfigError(f'gripper_radius_m must be in [0, 0.5] m (0 = from the arm), '
+                              f'got {self.gripper_radius_m!r}')
         if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
             raise ConfigError(f'hint_guidance must be a number in [0, 10] (1 = none), got {self.hint_guidance!r}')
         if not 0.0 <= self.min_confidence <= 1.0:

@@ -5,6 +5,7 @@ planner node, `frames_to_plan` in the inverse-dynamics node; `plan` chains both 
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Optional, Sequence
 
@@ -173,6 +174,8 @@ class VideoPlanner:
     def warm_up(self) -> None:
         """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
         _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.grounder
+        if self.collision_checked:
+            self.load_collision_check()
         self.check_views()
         if self.view == 'canonical':
             _ = self.canonical_view
@@ -278,12 +281,76 @@ class VideoPlanner:
                     score=plan_confidence(motion.confidence),
                     timings=timings)
         plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config) or 'ok'
+        if plan.ok and self.collision_checked:
+            t0 = time.perf_counter()
+            plan.status = self.collision_reason(instruction, frames[0], depth_m, camera, plan.T_base_ee,
+                                                q_current, ee_mask, gripper_now) or 'ok'
+            timings['collision'] = time.perf_counter() - t0
         if plan.ok and self.kinematics is not None:
             t0 = time.perf_counter()
             plan.joint_trajectory, reason = self._solve_joints(plan.T_base_ee, q_current)
             timings['ik'] = time.perf_counter() - t0
             plan.status = reason or 'ok'
         return plan
+
+    @property
+    def collision_checked(self) -> bool:
+        """Whether plans pass the collision gate: it is on, and an arm is configured whose URDF finds the
+        arm's own pixels (with a bare URDF its links would read as obstacles)."""
+        return bool(self.config.collision_check and self.config.arm)
+
+    def load_collision_check(self) -> None:
+        """Loads what the collision gate reads with (the grounding network, the arm's mask renderer) now, and
+        runs the grounding network once: its first call (tokenizer, torch's thread pools) takes seconds."""
+        self.target_locator.locate(np.zeros((self.target_locator.config.image_size,) * 2 + (3,), np.uint8),
+                                   'the red cube')
+        self.canonical_view.load()
+
+    @property
+    def collision_config(self):
+        """The collision check's distances, sized to the configured arm (`gripper_radius_m` when set)."""
+        from video_planner.planner.collision import CollisionConfig
+        scale = 1.0
+        if self.config.arm:
+            from video_planner.sim.arms import get_arm
+            scale = float(get_arm(self.config.arm).scale)
+        config = CollisionConfig().scaled(scale)
+        if self.config.gripper_radius_m > 0:
+            config = dataclasses.replace(config, gripper_radius_m=float(self.config.gripper_radius_m))
+        return config
+
+    def collision_reason(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
+                         poses: np.ndarray, q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray],
+                         gripper_now: float) -> str:
+        """Why the path through `poses` (the first is the current pose) would drive the gripper through an
+        object seen in the depth image, or ''. The arm's pixels (rendered from the configured arm's URDF at
+        `q_current`) and the object the instruction names (the grounding network's estimate) are not
+        obstacles: the plan may touch it. Nothing is checked without depth, or without an arm to find its
+        own pixels by (a bare URDF: its links would read as obstacles)."""
+        from video_planner.grounding.grounder import HINT_LEVEL
+        from video_planner.planner import collision
+        if not self.collision_checked or q_current is None or not np.isfinite(depth_m).any():
+            return ''
+        config = self.collision_config
+        ignore = self.canonical_view.arm_mask(q_current, camera, depth_m, gripper_now)
+        if ee_mask is not None:  # the node's snapshot may hold it at the camera's resolution
+            ignore |= cv2.resize(np.asarray(ee_mask, np.uint8), depth_m.shape[::-1],
+                                 interpolation=cv2.INTER_NEAREST) > 0
+        target = self.target_locator.locate(frame0, instruction.strip(), frame0.shape[0]) > HINT_LEVEL
+        start = poses[0, :3, 3]
+        obstacles = collision.obstacle_points(depth_m, camera, ignore, start, config, allowed=target)
+        hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config)
+        return '' if hit is None else hit.reason()
+
+    @property
+    def target_locator(self):
+        """The grounding network, which finds the object the instruction names (also for a video model
+        without the target-hint input: the collision check leaves that object out)."""
+        if self._grounder is None:
+            from video_planner.grounding import Grounder
+            self._grounder = Grounder.load(self.config.grounding_checkpoint_path, self.text_encoder,
+                                           device=self.config.device)
+        return self._grounder
 
     def _solve_joints(self, poses: np.ndarray, q_current: Optional[np.ndarray]):
         from video_planner.kinematics import cartesian_to_joint_trajectory

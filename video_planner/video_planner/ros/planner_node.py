@@ -109,6 +109,10 @@ class PipelineParams:
     workspace_max: list[float] = param([1.0, 0.8, 0.9], 'safety gate: workspace box upper corner x y z (m)')
     max_joint_velocity_scale: float = param(0.5, 'fraction of the URDF joint velocity limits used', low=0.01,
                                             high=1.0)
+    collision_check: bool = param(True, 'safety gate: refuse a plan whose path drives the gripper through an '
+                                  'object seen in the depth image (the named object and the arm excepted)')
+    gripper_radius_m: float = param(0.0, "the gripper's footprint radius for the collision check (m); 0 = 0.025 m "
+                                    "x the arm's workspace scale", low=0.0, high=0.5)
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
     torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
                                'all of them slow sampling 30-100x when other work holds a core; '
@@ -140,7 +144,8 @@ class PipelineParams:
             frame_period_s=self.frame_period_s,
             max_step_m=self.max_step_m, min_confidence=self.min_confidence, gripper_source=self.gripper_source,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
-            max_joint_velocity_scale=self.max_joint_velocity_scale, device=self.device)
+            max_joint_velocity_scale=self.max_joint_velocity_scale, collision_check=self.collision_check,
+            gripper_radius_m=self.gripper_radius_m, device=self.device)
 
     def input_topics(self) -> InputTopics:
         return InputTopics(image=self.image_topic, depth=self.depth_topic, camera_info=self.camera_info_topic,

@@ -1,0 +1,105 @@
+"""Would a plan drive the gripper through an object? A 2.5-D check against the frame's depth image.
+
+The depth image shows the top of everything on the table. Back-projected into the base frame, the points
+that stand above the table are obstacles, each reaching down to the table (one camera cannot see under
+it); the arm, the object the instruction names (whole) and whatever the gripper holds are left out. The
+gripper is a vertical cylinder of radius `gripper_radius_m` standing on the tool centre point. The plan's
+path, the straight lines the executor follows from the current pose through every waypoint, is walked in
+small steps; it collides where an obstacle's top lies within the cylinder's radius and more than
+`penetration_m` above the tool centre point. A video model that draws the arm sweeping across the table
+at object height plans exactly that, and it knocks whatever stands there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from video_planner.camera import CameraModel
+
+
+@dataclass(frozen=True)
+class CollisionConfig:
+    """Distances in metres for a Panda-sized arm; `scaled` sizes them to another arm's workspace."""
+    gripper_radius_m: float = 0.025   # the gripper's footprint seen from above, about its tool centre point
+    min_height_m: float = 0.012       # a surface this far above the table is an obstacle (depth noise below)
+    # How far below an obstacle's top the tool must pass to count: a graze at the rim of a top face (or of
+    # the named object's coarse mask) is not a collision, a gripper driven into the side of an object is.
+    penetration_m: float = 0.01
+    held_radius_m: float = 0.05       # points this near the current tool centre point are the gripper or its load
+    # Taller than anything set on the table for the gripper: the arm itself where no URDF masks its pixels.
+    max_height_m: float = 0.2
+    path_step_m: float = 0.004        # spacing of the checked points along the path
+
+    def scaled(self, scale: float) -> 'CollisionConfig':
+        return CollisionConfig(self.gripper_radius_m * scale, self.min_height_m * scale, self.penetration_m * scale,
+                               self.held_radius_m * scale, self.max_height_m * scale, self.path_step_m * scale)
+
+
+@dataclass(frozen=True)
+class Collision:
+    waypoint: int          # index of the waypoint the colliding segment leads to (0-based)
+    obstacle: np.ndarray   # the obstacle point hit, base frame (3,)
+    tool: np.ndarray       # the tool centre point there, base frame (3,)
+
+    def reason(self) -> str:
+        return (f'the path to waypoint {self.waypoint} drives the gripper through an object: its top at '
+                f'{np.round(self.obstacle, 3).tolist()} m stands {self.obstacle[2] - self.tool[2]:.3f} m above the '
+                f'tool at {np.round(self.tool, 3).tolist()} m (seen in the depth image)')
+
+
+def obstacle_points(depth_m: np.ndarray, camera: CameraModel, ignore: Optional[np.ndarray],
+                    tool_now: np.ndarray, config: CollisionConfig,
+                    allowed: Optional[np.ndarray] = None) -> np.ndarray:
+    """(N, 3) base-frame tops of what stands above the table, outside `ignore` (the arm) and away from the
+    tool. `allowed`: pixels of an object the plan may touch; every blob of above-table pixels it overlaps
+    (grown by a pixel) is left out whole, so a coarse mask (the grounding network's, at 64 px) still
+    covers its object."""
+    points = camera.backproject_image(np.asarray(depth_m, np.float32))
+    keep = points.valid.copy()
+    if ignore is not None:
+        keep &= ~np.asarray(ignore, bool).reshape(-1)
+    if not keep.any():
+        return np.zeros((0, 3))
+    z = points.points_base[:, 2]
+    # The table fills most of a tabletop frame: its height is the median one (a real table need not be at z = 0).
+    height = z - float(np.median(z[keep]))
+    above = keep & (height > config.min_height_m) & (height < config.max_height_m)
+    if allowed is not None and above.any():
+        blobs = cv2.connectedComponents(above.reshape(depth_m.shape).astype(np.uint8), connectivity=4)[1].reshape(-1)
+        near = cv2.dilate(np.asarray(allowed, np.uint8), np.ones((3, 3), np.uint8)).reshape(-1) > 0
+        touched = np.unique(blobs[near & above])
+        above &= ~np.isin(blobs, touched)
+    xyz = points.points_base[above]
+    return xyz[np.linalg.norm(xyz - tool_now, axis=1) > config.held_radius_m]
+
+
+def walk_path(start: np.ndarray, waypoints: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every `step_m` along the straight lines start -> waypoint 0 -> ... and, for each, the index
+    of the waypoint its segment leads to."""
+    corners = np.vstack([start[None], waypoints])
+    points, leads_to = [], []
+    for i, (a, b) in enumerate(zip(corners[:-1], corners[1:])):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step_m)))
+        t = np.arange(1, n + 1)[:, None] / n
+        points.append(a + (b - a) * t)
+        leads_to.append(np.full(n, i))
+    return np.vstack(points), np.concatenate(leads_to)
+
+
+def first_collision(start: np.ndarray, waypoints: np.ndarray, obstacles: np.ndarray,
+                    config: CollisionConfig) -> Optional[Collision]:
+    """The first point of the path where an obstacle stands inside the gripper's cylinder, or None."""
+    if len(obstacles) == 0 or len(waypoints) == 0:
+        return None
+    path, leads_to = walk_path(np.asarray(start, float), np.asarray(waypoints, float), config.path_step_m)
+    sideways = np.linalg.norm(path[:, None, :2] - obstacles[None, :, :2], axis=2)
+    hit = (sideways < config.gripper_radius_m) & (obstacles[None, :, 2] > path[:, None, 2] + config.penetration_m)
+    rows = np.flatnonzero(hit.any(axis=1))
+    if len(rows) == 0:
+        return None
+    i = int(rows[0])
+    j = int(np.argmax(np.where(hit[i], obstacles[:, 2], -np.inf)))
+    return Collision(int(leads_to[i]), obstacles[j].copy(), path[i].copy())
