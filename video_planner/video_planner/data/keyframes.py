@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+SPACINGS = ('time', 'keyframes')  # how a clip's frames are picked: evenly in time, or corners first
 CORNER_DEG = 45.0     # a turn of the path sharper than this is a corner
 SAME_POSITION = 1e-3  # metres at scale 1: closer than this, two frames are one stop of the path
 

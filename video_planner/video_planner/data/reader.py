@@ -13,12 +13,9 @@ import torch
 from video_planner.data.episode import (CANONICAL_GRIPPER_MASK, CANONICAL_RGB, Episode, camera_from_attrs,
                                         read_episode)
 from video_planner.camera import CameraModel
-from video_planner.data.keyframes import keyframe_indices
+from video_planner.data.keyframes import SPACINGS, keyframe_indices
 from video_planner.errors import VideoPlannerError
 from video_planner.sim.segmentation import SEG_GRIPPER, object_segment
-
-
-CLIP_SPACINGS = ('time', 'keyframes')
 
 
 def episode_files(path_or_dir: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -55,14 +52,11 @@ def clip_start_frames(n: int, starts: int) -> list[int]:
     return [int(t) for t in np.unique(np.round(np.linspace(0, (n - 1) // 2, starts)).astype(int))]
 
 
-def _rest_of_episode_clips(n: int, horizon: int, starts: int, path: Path | None = None) -> list[tuple[int, ...]]:
+def _rest_of_episode_clips(n: int, horizon: int, starts: int,
+                           track: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, ...]]:
     """Frame indices of clips that each run from a start frame to the episode's end: evenly spaced in time,
-    or, given the episode file `path`, its path's corners first (`data.keyframes`)."""
-    track = None
-    if path is not None:
-        with h5py.File(path, 'r') as h:
-            g = h['data/demo_0/obs']
-            track = (np.asarray(g['ee_pose'][:, :3, 3]), np.asarray(g['gripper']))
+    or, given the episode's `track` (TCP positions (n, 3), gripper (n,)), its path's corners first
+    (`data.keyframes`)."""
     clips = []
     for t0 in clip_start_frames(n, starts):
         if track is None:
@@ -102,21 +96,22 @@ class VideoClipDataset(torch.utils.data.Dataset):
             raise VideoPlannerError(f'stride: expected >= 1 or None, got {stride}')
         if clip_starts < 1 or (stride is not None and clip_starts != 1):
             raise VideoPlannerError(f'clip_starts: expected >= 1 (and 1 when stride is set), got {clip_starts}')
-        if spacing not in CLIP_SPACINGS:
-            raise VideoPlannerError(f'spacing: expected one of {CLIP_SPACINGS}, got {spacing!r}')
+        if spacing not in SPACINGS:
+            raise VideoPlannerError(f'spacing: expected one of {SPACINGS}, got {spacing!r}')
         self.files = episode_files(paths)
         self.horizon, self.stride, self.image_size = horizon, stride, image_size
         self.index: list[tuple[Path, tuple[int, ...]]] = []  # (file, recorded frame indices)
         for f in self.files:
             with h5py.File(f, 'r') as h:
-                a = h['data/demo_0'].attrs
-                n, arm, ok = int(a['num_samples']), str(a['arm']), bool(a['success'])
+                g = h['data/demo_0']
+                n, arm, ok = int(g.attrs['num_samples']), str(g.attrs['arm']), bool(g.attrs['success'])
+                track = ((np.asarray(g['obs/ee_pose'][:, :3, 3]), np.asarray(g['obs/gripper']))
+                         if spacing == 'keyframes' and stride is None else None)
             if (arms is not None and arm not in arms) or (only_success and not ok):
                 continue
             if stride is None:
                 if n >= horizon + 1:
-                    self.index.extend((f, frames) for frames in _rest_of_episode_clips(
-                        n, horizon, clip_starts, f if spacing == 'keyframes' else None))
+                    self.index.extend((f, frames) for frames in _rest_of_episode_clips(n, horizon, clip_starts, track))
             else:
                 self.index.extend((f, tuple(range(t0, t0 + stride * (horizon + 1), stride)))
                                   for t0 in range(0, n - horizon * stride))

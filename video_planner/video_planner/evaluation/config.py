@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from video_planner.data.keyframes import SPACINGS
 from video_planner.errors import ConfigError
 from video_planner.planner.config import GRIPPER_SOURCES, SHIPPED_IDMS, SHIPPED_VIDEO_MODELS
 from video_planner.resources import config_path, model_file
@@ -79,8 +80,8 @@ class SuiteConfig:
         if not isinstance(self.hint_guidance, (int, float)) or not 0.0 <= self.hint_guidance <= 10.0:
             raise ConfigError('eval hint_guidance: expected a number in [0, 10] (1 = none), '
                               f'got {self.hint_guidance!r}')
-        if self.gt_spacing not in ('time', 'keyframes'):
-            raise ConfigError(f"eval gt_spacing: expected 'time' or 'keyframes', got {self.gt_spacing!r}")
+        if self.gt_spacing not in SPACINGS:
+            raise ConfigError(f'eval gt_spacing: expected one of {SPACINGS}, got {self.gt_spacing!r}')
         if not isinstance(self.collision_check, bool):
             raise ConfigError(f'eval collision_check: expected true or false, got {self.collision_check!r}')
         if self.gripper_source not in GRIPPER_SOURCES:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from video_planner.data.keyframes import SPACINGS
 from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.evaluation.config import ALL_METHODS, SuiteConfig, arm_group
 from video_planner.evaluation.records import read_run
@@ -333,7 +334,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--collision-check', action=argparse.BooleanOptionalAction, default=None,
                         help='refuse plans that drive the gripper through an object seen in the depth image '
                              '(PlannerConfig.collision_check; default on)')
-    parser.add_argument('--gt-spacing', choices=('time', 'keyframes'), default=None,
+    parser.add_argument('--gt-spacing', choices=SPACINGS, default=None,
                         help="frames of the expert's video (gt_video methods): evenly in time, or the path's "
                              "corners and gripper changes first (video_planner.data.keyframes)")
     parser.add_argument('--no-gifs', action='store_true')

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from video_planner.data.keyframes import SPACINGS
 from video_planner.embodiment import VIEWS
 from video_planner.errors import VideoPlannerError
 from video_planner.model.config import config_yaml_path, load_model_config, load_yaml_section
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--clip-starts', type=int, default=1,
                         help='without --stride: start frames per episode, spread over its first half; each clip '
                              'runs to the episode end, so the model learns to plan the rest of a task mid-way')
-    parser.add_argument('--clip-spacing', choices=('time', 'keyframes'), default='time',
+    parser.add_argument('--clip-spacing', choices=SPACINGS, default='time',
                         help="without --stride: clip frames evenly in time, or the path's corners and gripper "
                              "changes first (video_planner.data.keyframes), so a short touch is drawn")
     parser.add_argument('--recolourings', type=int, default=None,

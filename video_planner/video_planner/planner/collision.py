@@ -11,7 +11,7 @@ at object height plans exactly that, and it knocks whatever stands there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Optional
 
 import cv2
@@ -34,8 +34,7 @@ class CollisionConfig:
     path_step_m: float = 0.004        # spacing of the checked points along the path
 
     def scaled(self, scale: float) -> 'CollisionConfig':
-        return CollisionConfig(self.gripper_radius_m * scale, self.min_height_m * scale, self.penetration_m * scale,
-                               self.held_radius_m * scale, self.max_height_m * scale, self.path_step_m * scale)
+        return CollisionConfig(**{f.name: getattr(self, f.name) * scale for f in fields(self)})
 
 
 @dataclass(frozen=True)
