@@ -59,5 +59,7 @@ for pair in video:default idm:idm_default policy:policy_default grounding:ground
   run="${pair%%:*}"; name="${pair##*:}"
   [ -f "$RUNS/$run/model.pt" ] && "$PYTHON" -m video_planner.model.export "$RUNS/$run/model.pt" "$MODELS_OUT/$name.pt"
 done
+# Grasp intent (planner/contact.py snaps a grasp only for an instruction that asks for one): seconds.
+"$PYTHON" -m video_planner.planner.grasp_intent --out "$MODELS_OUT/grasp_intent.npz" || status=1
 tail -n 2 "$RUNS"/*.log
 exit "$status"

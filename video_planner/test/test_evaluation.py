@@ -103,6 +103,8 @@ def test_command_line_flags_override_the_eval_yaml_and_show_in_the_reproduce_lin
     config = config_from_args(parser.parse_args(['--no-collision-check', '--gt-spacing', 'keyframes']))
     assert (config.collision_check, config.gt_spacing) == (False, 'keyframes')
     assert _flags(config) == ' --no-collision-check --gt-spacing keyframes'
+    assert default.snap_grasps and not config_from_args(parser.parse_args(['--no-snap-grasps'])).snap_grasps
+    assert _flags(config_from_args(parser.parse_args(['--no-snap-grasps']))) == ' --no-snap-grasps'
 
 
 def test_several_instance_seeds_run_in_one_call_and_seed_alone_still_works():
@@ -264,3 +266,32 @@ def test_failed_episodes_are_tabled_by_their_whole_reason():
                for s in (stopped, 'plan rejected: empty plan', 'plan rejected: NaN')]
     table = status_table(SimpleNamespace(records=records, config=SimpleNamespace(methods=['video_learned'])))
     assert 'plan rejected x2' in table and 'control-step budget spent (plan rejected) x1' in table
+
+
+def test_refused_plans_are_tabled_by_the_check_that_refused_them():
+    """The statuses the gates, the collision check and IK really write, counted per check."""
+    from types import SimpleNamespace
+
+    from video_planner.evaluation.report import refusal_table
+    from video_planner.planner import PlannerConfig, gates
+    from video_planner.planner.collision import Collision
+    from video_planner.planner.gates import refusal_kind
+    config = PlannerConfig()
+    below = np.repeat(np.eye(4)[None], 3, axis=0)
+    below[2, :3, 3] = (0.5, 0.0, -0.2)
+    far = np.repeat(np.eye(4)[None], 2, axis=0)
+    far[1, 0, 3] = 1.0
+    statuses = {'outside the workspace': gates.check_workspace(below, config),
+                'low confidence': gates.check_confidence(np.zeros(3), config),
+                'step too long': gates.check_step_size(far, config),
+                'non-finite poses': gates.check_finite(np.full((2, 4, 4), np.nan)),
+                'collision': Collision(2, np.array([0.5, 0.0, 0.05]), np.array([0.5, 0.0, 0.01])).reason(),
+                'IK': 'IK failed: poses[1]: IK failed (unreachable) with position error 0.0100 m'}
+    for kind, status in statuses.items():
+        assert status and refusal_kind(status) == kind, status
+    assert refusal_kind('the robot fell over') == 'other'
+    records = [SimpleNamespace(method='video_learned', plans=9, rejections=list(statuses.values())),
+               SimpleNamespace(method='video_learned', plans=1, rejections=[statuses['IK']]),
+               SimpleNamespace(method='expert', plans=1, rejections=[])]
+    table = refusal_table(SimpleNamespace(records=records, config=SimpleNamespace(methods=['video_learned', 'expert'])))
+    assert '| `video_learned` | 10 | 7 | 1 | 1 | 1 | 1 | 1 | 2 | 0 |' in table and '`expert`' not in table

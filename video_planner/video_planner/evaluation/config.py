@@ -44,6 +44,7 @@ class SuiteConfig:
     hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
     gripper_source: str = 'auto'      # where a plan's gripper commands come from (PlannerConfig.gripper_source)
     collision_check: bool = True      # refuse plans that drive the gripper through an object (PlannerConfig)
+    snap_grasps: bool = True          # move a grasp drawn near the named object onto it (PlannerConfig)
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
@@ -82,8 +83,9 @@ class SuiteConfig:
                               f'got {self.hint_guidance!r}')
         if self.gt_spacing not in SPACINGS:
             raise ConfigError(f'eval gt_spacing: expected one of {SPACINGS}, got {self.gt_spacing!r}')
-        if not isinstance(self.collision_check, bool):
-            raise ConfigError(f'eval collision_check: expected true or false, got {self.collision_check!r}')
+        for name in ('collision_check', 'snap_grasps'):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f'eval {name}: expected true or false, got {getattr(self, name)!r}')
         if self.gripper_source not in GRIPPER_SOURCES:
             raise ConfigError(f'eval gripper_source: expected one of {GRIPPER_SOURCES}, got {self.gripper_source!r}')
         if not self.step_m > 0:

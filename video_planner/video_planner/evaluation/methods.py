@@ -36,6 +36,7 @@ class EpisodeOutcome:
     success: bool = False
     plans: int = 0                                  # plans (or policy steps) asked for
     failed_plans: int = 0                           # plans that failed a gate or IK
+    rejections: list[str] = field(default_factory=list)  # why each of those was refused (Plan.status)
     status: str = ''                                # why the episode ended
     unmet: list[str] = field(default_factory=list)  # the success rule's unmet parts at the end (sim.tasks)
     timings: list[dict] = field(default_factory=list)  # per plan: stage -> seconds
@@ -158,6 +159,7 @@ class VideoPlanMethod(Method):
             outcome.timings.append(dict(plan.timings))
             if not plan.ok:
                 outcome.failed_plans += 1
+                outcome.rejections.append(plan.status)
                 outcome.status = f'plan rejected: {plan.status}'
                 continue
             last = k == self.max_plans - 1 or self.chunk <= 0
@@ -189,6 +191,7 @@ class GroundTruthVideoMethod(Method):
         outcome.plans, outcome.timings = 1, [dict(plan.timings)]
         if not plan.ok:
             outcome.failed_plans, outcome.status = 1, f'plan rejected: {plan.status}'
+            outcome.rejections.append(plan.status)
             return
         outcome.status = 'plan done'
         episode.executor.follow(plan.T_base_ee[1:], plan.gripper[1:], stop=lambda: _succeeded(world))

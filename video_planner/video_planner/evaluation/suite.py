@@ -124,7 +124,8 @@ class Components:
                                 sampling_steps=self.config.sampling_steps,
                                 hint_guidance=self.config.hint_guidance,
                                 gripper_source=self.config.gripper_source,
-                                collision_check=self.config.collision_check)
+                                collision_check=self.config.collision_check,
+                                snap_grasps=self.config.snap_grasps)
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
         return self._planners[key]
@@ -183,6 +184,7 @@ class EpisodeRecord:
     timings: list[dict]
     unmet: list[str] = field(default_factory=list)   # what the success rule missed (empty on success)
     suite_seed: int = 0                               # the instance seed the instance derives from
+    rejections: list[str] = field(default_factory=list)  # why each refused plan was refused
 
 
 @dataclass
@@ -242,7 +244,7 @@ def _run_arm(args: tuple[SuiteConfig, str, list[TaskInstance], bool]) -> dict:
                     instruction=task.instruction, success=bool(outcome.success), plans=outcome.plans,
                     failed_plans=outcome.failed_plans, control_steps=executor.steps, status=outcome.status,
                     wall_s=time.perf_counter() - t0, timings=outcome.timings, unmet=outcome.unmet,
-                    suite_seed=inst.suite_seed))
+                    suite_seed=inst.suite_seed, rejections=outcome.rejections))
                 kind = 'success' if outcome.success else 'failure'
                 if record_gif and kind not in gifs:
                     gifs[kind] = (f'{method.name}, {arm}: "{task.instruction}" ({kind})', list(frames))
@@ -334,6 +336,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--collision-check', action=argparse.BooleanOptionalAction, default=None,
                         help='refuse plans that drive the gripper through an object seen in the depth image '
                              '(PlannerConfig.collision_check; default on)')
+    parser.add_argument('--snap-grasps', action=argparse.BooleanOptionalAction, default=None,
+                        help='move a grasp the plan closes near the named object onto that object as the depth '
+                             'image shows it (PlannerConfig.snap_grasps; default on)')
     parser.add_argument('--gt-spacing', choices=SPACINGS, default=None,
                         help="frames of the expert's video (gt_video methods): evenly in time, or the path's "
                              "corners and gripper changes first (video_planner.data.keyframes)")
@@ -359,6 +364,7 @@ def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) 
                  'num_candidates': args.num_candidates,
                  'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance,
                  'gripper_source': args.gripper_source, 'collision_check': args.collision_check,
+                 'snap_grasps': args.snap_grasps,
                  'gt_spacing': args.gt_spacing}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -51,6 +51,9 @@ class IkReason(str, Enum):
         return self.value
 
 
+ROTATION_TOLERANCE_5DOF_RAD = 0.05   # about 3 degrees: what a 5-DoF arm may miss of a plan's orientation
+
+
 @dataclass
 class IkConfig:
     """Solver settings. Weights: (x, y, z) of position in the base frame, (rx, ry, rz) of rotation
@@ -71,6 +74,19 @@ class IkConfig:
     stall_iterations: int = 8       # stop after this many iterations without 0.1 % progress
     singular_value_threshold: float = 1e-3
     reach_margin: float = 1.01      # multiplies the reach bound before declaring UNREACHABLE
+
+    @classmethod
+    def for_arm(cls, n_joints: int, **settings) -> 'IkConfig':
+        """Settings for an arm of `n_joints`. Six or more joints reach any pose. A 5-DoF arm cannot tilt its
+        tool out of its own vertical plane: asked for exactly, a plan's orientation (a few milliradians off)
+        makes most targets "unreachable", so the position is solved first (rotation weighted 0.1) and the
+        orientation is met within ``ROTATION_TOLERANCE_5DOF_RAD``. With fewer joints only the position counts."""
+        if n_joints >= 6:
+            return cls(**settings)
+        if n_joints == 5:
+            return cls(**{'weights': (1.0, 1.0, 1.0, 0.1, 0.1, 0.1),
+                          'rotation_tolerance_rad': ROTATION_TOLERANCE_5DOF_RAD, **settings})
+        return cls(**{'position_only': True, **settings})
 
     def active_weights(self) -> np.ndarray:
         w = np.asarray(self.weights, dtype=float)

@@ -38,6 +38,15 @@ class CollisionConfig:
 
 
 @dataclass(frozen=True)
+class SceneMasks:
+    """Pixels of one depth frame: `ignore`, the arm's own (and what it holds); `target`, the named object's;
+    `heat`, the grounding network's map of the named object that `target` thresholds."""
+    ignore: np.ndarray
+    target: np.ndarray
+    heat: np.ndarray
+
+
+@dataclass(frozen=True)
 class Collision:
     waypoint: int          # index of the waypoint the colliding segment leads to (0-based)
     obstacle: np.ndarray   # the obstacle point hit, base frame (3,)

@@ -55,6 +55,9 @@ class PlannerConfig:
     # the gripper's footprint radius, 0 = 0.025 m x the arm's workspace scale (0.025 m without an arm).
     collision_check: bool = True
     gripper_radius_m: float = 0.0
+    # Move a grasp the plan closes near the named object onto that object as the depth image shows it
+    # (planner/contact.py); needs an arm, as the collision check does.
+    snap_grasps: bool = True
     device: str = 'cpu'
 
     def __post_init__(self) -> None:
@@ -73,8 +76,9 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f'{name} must be a positive number, got {value!r}')
-        if not isinstance(self.collision_check, bool):
-            raise ConfigError(f'collision_check must be true or false, got {self.collision_check!r}')
+        for name in ('collision_check', 'snap_grasps'):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f'{name} must be true or false, got {getattr(self, name)!r}')
         if not isinstance(self.gripper_radius_m, (int, float)) or not 0.0 <= self.gripper_radius_m <= 0.5:
             raise ConfigError(f'gripper_radius_m must be in [0, 0.5] m (0 = from the arm), '
                               f'got {self.gripper_radius_m!r}')

@@ -20,6 +20,9 @@ from video_planner.planner.config import PlannerConfig
 from video_planner.planner.request import CancelFn, Plan, PlanCancelled, PlanRequest, ProgressFn
 
 
+_FROM_FRAME = object()   # frames_to_plan's `scene` default: read the scene from the video's first frame
+
+
 def _no_progress(stage: str, fraction: float, step: int, total: int) -> None:
     pass
 
@@ -52,6 +55,7 @@ class VideoPlanner:
         self._kinematics_loaded = kinematics is not None
         self._grounder = None
         self._canonical = None
+        self._grasp_intent = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -174,8 +178,8 @@ class VideoPlanner:
     def warm_up(self) -> None:
         """Loads every component now (nodes call this at start-up to fail early on a bad file)."""
         _ = self.video_model, self.text_encoder, self.inverse_dynamics, self.kinematics, self.grounder
-        if self.collision_checked:
-            self.load_collision_check()
+        if self.reads_scene:
+            self.load_scene_readers()
         self.check_views()
         if self.view == 'canonical':
             _ = self.canonical_view
@@ -188,11 +192,17 @@ class VideoPlanner:
         candidates, timings = self.sample_video(request, progress, should_cancel, view)
         progress('inverse_dynamics', 0.85, 0, 0)
         rgb, depth, camera, mask = view
+        if depth is None:
+            depth = np.full(rgb.shape[:2], np.nan, np.float32)
+        t0 = time.perf_counter()
+        scene = self.scene_masks(request.instruction, rgb, depth, camera, request.q_current, mask, request.gripper)
+        timings['scene'] = time.perf_counter() - t0
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
-                                     request.q_current, mask, request.gripper) for frames in candidates]
+                                     request.q_current, mask, request.gripper, scene=scene) for frames in candidates]
         best = plans[best_candidate([p.ok for p in plans], [p.score for p in plans])]
-        best.timings = {**timings, **best.timings, 'total': sum(timings.values()) +
-                        sum(p.timings.get('inverse_dynamics', 0) + p.timings.get('ik', 0) for p in plans)}
+        per_plan = sum(p.timings.get(k, 0) for p in plans for k in ('inverse_dynamics', 'scene', 'collision', 'ik'))
+        best.timings = {**timings, **best.timings, 'scene': timings['scene'] + best.timings.get('scene', 0),
+                        'total': sum(timings.values()) + per_plan}
         progress('done', 1.0, 0, 0)
         return best
 
@@ -253,9 +263,10 @@ class VideoPlanner:
     def frames_to_plan(self, instruction: str, frames: np.ndarray, depth_m: Optional[np.ndarray],
                        camera: CameraModel, T_base_ee: np.ndarray, q_current: Optional[np.ndarray] = None,
                        ee_mask: Optional[np.ndarray] = None, gripper_now: float = 0.0,
-                       view: Optional[str] = None) -> Plan:
-        """Inverse dynamics, safety gates and IK for one video whose frames are in `view` (default: the view
-        this planner's video model draws); failures come back as plan.status."""
+                       view: Optional[str] = None, scene=_FROM_FRAME) -> Plan:
+        """Inverse dynamics, grasp snapping, safety gates and IK for one video whose frames are in `view`
+        (default: the view this planner's video model draws); failures come back as plan.status. `scene`:
+        the first frame's `scene_masks`, when the caller has them (candidates of one request share them)."""
         view = view or self.view
         inverse_dynamics = self.inverse_dynamics_for(view)
         size = (frames.shape[2], frames.shape[1])
@@ -275,16 +286,25 @@ class VideoPlanner:
                                        gripper_source=self.gripper_source_for(view))
             motion = postprocess(motion, limits, refuse=False, gripper_now=gripper_now)
         timings['inverse_dynamics'] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if scene is _FROM_FRAME:
+            scene = self.scene_masks(instruction, frames[0], depth_m, camera, q_current, ee_mask, gripper_now)
+        T_base_ee, gripper = motion.T_base_ee, np.asarray(motion.gripper, np.float32)
+        if (self.config.snap_grasps and scene is not None and np.all(np.isfinite(T_base_ee))
+                and self.asks_for_grasp(instruction)):
+            from video_planner.planner import contact
+            seen = contact.locate_object(depth_m, camera, scene.heat, scene.ignore, self.contact_config)
+            T_base_ee, gripper, _ = contact.snap_grasp(T_base_ee, gripper, seen, gripper_now, self.contact_config)
+        timings['scene'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
-                    T_base_ee=motion.T_base_ee, gripper=np.asarray(motion.gripper, np.float32),
+                    T_base_ee=T_base_ee, gripper=gripper,
                     confidence=np.asarray(motion.confidence, np.float32),
                     score=plan_confidence(motion.confidence),
                     timings=timings)
         plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config) or 'ok'
-        if plan.ok and self.collision_checked:
+        if plan.ok and self.collision_checked and scene is not None:
             t0 = time.perf_counter()
-            plan.status = self.collision_reason(instruction, frames[0], depth_m, camera, plan.T_base_ee,
-                                                q_current, ee_mask, gripper_now) or 'ok'
+            plan.status = self._collision_in(plan.T_base_ee, depth_m, camera, scene) or 'ok'
             timings['collision'] = time.perf_counter() - t0
         if plan.ok and self.kinematics is not None:
             t0 = time.perf_counter()
@@ -299,25 +319,67 @@ class VideoPlanner:
         arm's own pixels (with a bare URDF its links would read as obstacles)."""
         return bool(self.config.collision_check and self.config.arm)
 
-    def load_collision_check(self) -> None:
-        """Loads what the collision gate reads with (the grounding network, the arm's mask renderer) now, and
-        runs the grounding network once: its first call (tokenizer, torch's thread pools) takes seconds."""
+    @property
+    def reads_scene(self) -> bool:
+        """Whether plans read the depth frame's objects: the collision gate, or grasp snapping, with an arm."""
+        return bool(self.config.arm) and (self.collision_checked or self.config.snap_grasps)
+
+    def load_scene_readers(self) -> None:
+        """Loads what the collision gate and grasp snapping read with (the grounding network, the arm's mask
+        renderer, the grasp-intent probe) now, and runs the grounding network once: its first call (tokenizer,
+        torch's thread pools) takes seconds."""
         self.target_locator.locate(np.zeros((self.target_locator.config.image_size,) * 2 + (3,), np.uint8),
                                    'the red cube')
+        if self.config.snap_grasps:
+            self.asks_for_grasp('lift the red cube')
         self.canonical_view.load()
 
     @property
     def collision_config(self):
         """The collision check's distances, sized to the configured arm (`gripper_radius_m` when set)."""
         from video_planner.planner.collision import CollisionConfig
-        scale = 1.0
-        if self.config.arm:
-            from video_planner.sim.arms import get_arm
-            scale = float(get_arm(self.config.arm).scale)
-        config = CollisionConfig().scaled(scale)
+        config = CollisionConfig().scaled(self._arm_scale)
         if self.config.gripper_radius_m > 0:
             config = dataclasses.replace(config, gripper_radius_m=float(self.config.gripper_radius_m))
         return config
+
+    def asks_for_grasp(self, instruction: str) -> bool:
+        """Whether the instruction asks for the named object to be held (`planner/grasp_intent.py`): only
+        then is a grasp snapped, so that a touch or a push drawn with a closing gripper stays one."""
+        if self._grasp_intent is None:
+            from video_planner.planner.grasp_intent import GraspIntent
+            from video_planner.resources import model_file
+            self._grasp_intent = GraspIntent.load(model_file('', 'grasp_intent.npz'))
+        return self._grasp_intent.wants_grasp(self.text_encoder.encode(instruction.strip()))
+
+    @property
+    def contact_config(self):
+        """Grasp snapping's distances, sized to the configured arm."""
+        from video_planner.planner.contact import ContactConfig
+        return ContactConfig().scaled(self._arm_scale)
+
+    @property
+    def _arm_scale(self) -> float:
+        if not self.config.arm:
+            return 1.0
+        from video_planner.sim.arms import get_arm
+        return float(get_arm(self.config.arm).scale)
+
+    def scene_masks(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
+                    q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray], gripper_now: float):
+        """The frame's arm pixels and the named object's pixels, for the collision check and grasp snapping;
+        None when neither is on, or without depth or joint states, or without an arm to find its own pixels
+        by (a bare URDF: its links would read as objects)."""
+        from video_planner.grounding.grounder import HINT_LEVEL
+        from video_planner.planner.collision import SceneMasks
+        if not self.reads_scene or q_current is None or not np.isfinite(depth_m).any():
+            return None
+        ignore = self.canonical_view.arm_mask(q_current, camera, depth_m, gripper_now)
+        if ee_mask is not None:  # the node's snapshot may hold it at the camera's resolution
+            ignore |= cv2.resize(np.asarray(ee_mask, np.uint8), depth_m.shape[::-1],
+                                 interpolation=cv2.INTER_NEAREST) > 0
+        heat = self.target_locator.locate(frame0, instruction.strip(), frame0.shape[0])
+        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat)
 
     def collision_reason(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                          poses: np.ndarray, q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray],
@@ -325,20 +387,15 @@ class VideoPlanner:
         """Why the path through `poses` (the first is the current pose) would drive the gripper through an
         object seen in the depth image, or ''. The arm's pixels (rendered from the configured arm's URDF at
         `q_current`) and the object the instruction names (the grounding network's estimate) are not
-        obstacles: the plan may touch it. Nothing is checked without depth, or without an arm to find its
-        own pixels by (a bare URDF: its links would read as obstacles)."""
-        from video_planner.grounding.grounder import HINT_LEVEL
+        obstacles: the plan may touch it. Nothing is checked where `scene_masks` finds no scene."""
+        scene = self.scene_masks(instruction, frame0, depth_m, camera, q_current, ee_mask, gripper_now)
+        return '' if scene is None or not self.collision_checked else self._collision_in(poses, depth_m, camera, scene)
+
+    def _collision_in(self, poses: np.ndarray, depth_m: np.ndarray, camera: CameraModel, scene) -> str:
         from video_planner.planner import collision
-        if not self.collision_checked or q_current is None or not np.isfinite(depth_m).any():
-            return ''
         config = self.collision_config
-        ignore = self.canonical_view.arm_mask(q_current, camera, depth_m, gripper_now)
-        if ee_mask is not None:  # the node's snapshot may hold it at the camera's resolution
-            ignore |= cv2.resize(np.asarray(ee_mask, np.uint8), depth_m.shape[::-1],
-                                 interpolation=cv2.INTER_NEAREST) > 0
-        target = self.target_locator.locate(frame0, instruction.strip(), frame0.shape[0]) > HINT_LEVEL
         start = poses[0, :3, 3]
-        obstacles = collision.obstacle_points(depth_m, camera, ignore, start, config, allowed=target)
+        obstacles = collision.obstacle_points(depth_m, camera, scene.ignore, start, config, allowed=scene.target)
         hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config)
         return '' if hit is None else hit.reason()
 
@@ -353,12 +410,13 @@ class VideoPlanner:
         return self._grounder
 
     def _solve_joints(self, poses: np.ndarray, q_current: Optional[np.ndarray]):
-        from video_planner.kinematics import cartesian_to_joint_trajectory
+        from video_planner.kinematics import IkConfig, cartesian_to_joint_trajectory
         arm = self.kinematics
         q_start = arm.neutral() if q_current is None else np.asarray(q_current, float)
         try:
             trajectory = cartesian_to_joint_trajectory(
-                arm, list(poses), q_start, max_vel=arm.velocity_limits * self.config.max_joint_velocity_scale)
+                arm, list(poses), q_start, max_vel=arm.velocity_limits * self.config.max_joint_velocity_scale,
+                ik_config=IkConfig.for_arm(arm.n))
         except VideoPlannerError as exc:
             return None, f'IK failed: {exc}'
         failure = getattr(trajectory, 'failure', '')

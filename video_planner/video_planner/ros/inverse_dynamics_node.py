@@ -95,8 +95,8 @@ class InverseDynamicsNode(Node):
         set_torch_threads(p.torch_threads)
         self.planner = planner or VideoPlanner(p.planner_config())
         _ = self.planner.inverse_dynamics, self.planner.kinematics  # fail at start-up on a bad URDF / checkpoint
-        if self.planner.collision_checked:
-            self.planner.load_collision_check()  # now, not at the first plan
+        if self.planner.reads_scene:
+            self.planner.load_scene_readers()  # now, not at the first plan
         self.base_frame = base_frame_of(self.planner)
         self.inputs = make_inputs(self, p, self.planner, keep_latest_frame=False)
         self.plans = PlanStore(p.plan_store_size)

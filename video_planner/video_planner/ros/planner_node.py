@@ -113,6 +113,8 @@ class PipelineParams:
                                   'object seen in the depth image (the named object and the arm excepted)')
     gripper_radius_m: float = param(0.0, "the gripper's footprint radius for the collision check (m); 0 = 0.025 m "
                                     "x the arm's workspace scale", low=0.0, high=0.5)
+    snap_grasps: bool = param(True, 'move a grasp the plan closes near the named object onto that object as the '
+                              'depth image shows it (hover above its top, close 2 cm below it)')
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
     torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
                                'all of them slow sampling 30-100x when other work holds a core; '
@@ -145,7 +147,7 @@ class PipelineParams:
             max_step_m=self.max_step_m, min_confidence=self.min_confidence, gripper_source=self.gripper_source,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
             max_joint_velocity_scale=self.max_joint_velocity_scale, collision_check=self.collision_check,
-            gripper_radius_m=self.gripper_radius_m, device=self.device)
+            gripper_radius_m=self.gripper_radius_m, snap_grasps=self.snap_grasps, device=self.device)
 
     def input_topics(self) -> InputTopics:
         return InputTopics(image=self.image_topic, depth=self.depth_topic, camera_info=self.camera_info_topic,
