@@ -12,7 +12,7 @@ at object height plans exactly that, and it knocks whatever stands there.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -40,10 +40,34 @@ class CollisionConfig:
 @dataclass(frozen=True)
 class SceneMasks:
     """Pixels of one depth frame: `ignore`, the arm's own (and what it holds); `target`, the named object's;
-    `heat`, the grounding network's map of the named object that `target` thresholds."""
+    `heat`, the grounding network's map of the named object that `target` thresholds; `seen`, the object to
+    grasp as the depth image shows it (`contact.locate_object`), when grasps are snapped for this instruction."""
     ignore: np.ndarray
     target: np.ndarray
     heat: np.ndarray
+    seen: Optional[object] = None   # a contact.SeenObject (contact.py imports this module)
+
+
+class TableHeights(NamedTuple):
+    points: np.ndarray   # (H*W, 3) every pixel back-projected into the base frame (NaN without depth)
+    keep: np.ndarray     # (H*W,) valid depth, outside the ignored pixels
+    height: np.ndarray   # (H*W,) above the table
+    table_z: float
+
+
+def table_heights(depth_m: np.ndarray, camera: CameraModel, ignore: Optional[np.ndarray]) -> Optional[TableHeights]:
+    """The depth image as heights above the table, the pixels of `ignore` (the arm) left out; None when no
+    pixel is left. The table fills most of a tabletop frame: its height is the median one (a real table need
+    not be at z = 0)."""
+    points = camera.backproject_image(np.asarray(depth_m, np.float32))
+    keep = points.valid.copy()
+    if ignore is not None:
+        keep &= ~np.asarray(ignore, bool).reshape(-1)
+    if not keep.any():
+        return None
+    z = points.points_base[:, 2]
+    table_z = float(np.median(z[keep]))
+    return TableHeights(points.points_base, keep, z - table_z, table_z)
 
 
 @dataclass(frozen=True)
@@ -65,22 +89,16 @@ def obstacle_points(depth_m: np.ndarray, camera: CameraModel, ignore: Optional[n
     tool. `allowed`: pixels of an object the plan may touch; every blob of above-table pixels it overlaps
     (grown by a pixel) is left out whole, so a coarse mask (the grounding network's, at 64 px) still
     covers its object."""
-    points = camera.backproject_image(np.asarray(depth_m, np.float32))
-    keep = points.valid.copy()
-    if ignore is not None:
-        keep &= ~np.asarray(ignore, bool).reshape(-1)
-    if not keep.any():
+    heights = table_heights(depth_m, camera, ignore)
+    if heights is None:
         return np.zeros((0, 3))
-    z = points.points_base[:, 2]
-    # The table fills most of a tabletop frame: its height is the median one (a real table need not be at z = 0).
-    height = z - float(np.median(z[keep]))
-    above = keep & (height > config.min_height_m) & (height < config.max_height_m)
+    above = heights.keep & (heights.height > config.min_height_m) & (heights.height < config.max_height_m)
     if allowed is not None and above.any():
         blobs = cv2.connectedComponents(above.reshape(depth_m.shape).astype(np.uint8), connectivity=4)[1].reshape(-1)
         near = cv2.dilate(np.asarray(allowed, np.uint8), np.ones((3, 3), np.uint8)).reshape(-1) > 0
         touched = np.unique(blobs[near & above])
         above &= ~np.isin(blobs, touched)
-    xyz = points.points_base[above]
+    xyz = heights.points[above]
     return xyz[np.linalg.norm(xyz - tool_now, axis=1) > config.held_radius_m]
 
 

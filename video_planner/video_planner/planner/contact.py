@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from video_planner.camera import CameraModel
+from video_planner.planner.collision import table_heights
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,10 @@ def locate_object(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ig
     """The object the grounding network's `heat` map (H, W in [0, 1]) points at: of the above-table blobs, the
     one holding the most heat (a coarse map spills onto neighbours, and a small object holds few pixels).
     None when no blob holds any."""
-    points = camera.backproject_image(np.asarray(depth_m, np.float32))
-    keep = points.valid.copy()
-    if ignore is not None:
-        keep &= ~np.asarray(ignore, bool).reshape(-1)
-    if not keep.any():
+    heights = table_heights(depth_m, camera, ignore)
+    if heights is None:
         return None
-    z = points.points_base[:, 2]
-    table_z = float(np.median(z[keep]))  # the table fills most of a tabletop frame
-    above = (keep & (z - table_z > config.min_height_m)).reshape(depth_m.shape)
+    above = (heights.keep & (heights.height > config.min_height_m)).reshape(depth_m.shape)
     count, blobs = cv2.connectedComponents(above.astype(np.uint8), connectivity=4)
     if count < 2:
         return None
@@ -69,10 +65,10 @@ def locate_object(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ig
     if not mass.max() > 0:
         return None
     label = int(np.argmax(mass)) + 1
-    xyz = points.points_base[(blobs == label).reshape(-1)]
+    xyz = heights.points[(blobs == label).reshape(-1)]
     top_z = float(xyz[:, 2].max())
     top = xyz[xyz[:, 2] > top_z - config.top_band_m]
-    return SeenObject(centre_xy=top[:, :2].mean(axis=0), top_z=top_z, table_z=table_z)
+    return SeenObject(centre_xy=top[:, :2].mean(axis=0), top_z=top_z, table_z=heights.table_z)
 
 
 def grasp_index(gripper: np.ndarray, gripper_now: float) -> Optional[int]:

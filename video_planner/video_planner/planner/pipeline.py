@@ -290,11 +290,9 @@ class VideoPlanner:
         if scene is _FROM_FRAME:
             scene = self.scene_masks(instruction, frames[0], depth_m, camera, q_current, ee_mask, gripper_now)
         T_base_ee, gripper = motion.T_base_ee, np.asarray(motion.gripper, np.float32)
-        if (self.config.snap_grasps and scene is not None and np.all(np.isfinite(T_base_ee))
-                and self.asks_for_grasp(instruction)):
-            from video_planner.planner import contact
-            seen = contact.locate_object(depth_m, camera, scene.heat, scene.ignore, self.contact_config)
-            T_base_ee, gripper, _ = contact.snap_grasp(T_base_ee, gripper, seen, gripper_now, self.contact_config)
+        if scene is not None and scene.seen is not None and np.all(np.isfinite(T_base_ee)):
+            from video_planner.planner.contact import snap_grasp
+            T_base_ee, gripper, _ = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, self.contact_config)
         timings['scene'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=T_base_ee, gripper=gripper,
@@ -367,7 +365,8 @@ class VideoPlanner:
 
     def scene_masks(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                     q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray], gripper_now: float):
-        """The frame's arm pixels and the named object's pixels, for the collision check and grasp snapping;
+        """The frame's arm pixels and the named object's pixels, for the collision check and grasp snapping
+        (and the object to grasp, found once for every candidate, when the instruction asks for a grasp);
         None when neither is on, or without depth or joint states, or without an arm to find its own pixels
         by (a bare URDF: its links would read as objects)."""
         from video_planner.grounding.grounder import HINT_LEVEL
@@ -379,7 +378,11 @@ class VideoPlanner:
             ignore |= cv2.resize(np.asarray(ee_mask, np.uint8), depth_m.shape[::-1],
                                  interpolation=cv2.INTER_NEAREST) > 0
         heat = self.target_locator.locate(frame0, instruction.strip(), frame0.shape[0])
-        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat)
+        seen = None
+        if self.config.snap_grasps and self.asks_for_grasp(instruction):
+            from video_planner.planner.contact import locate_object
+            seen = locate_object(depth_m, camera, heat, ignore, self.contact_config)
+        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen)
 
     def collision_reason(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                          poses: np.ndarray, q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray],
