@@ -4,6 +4,7 @@
 #   idm_default.pt    the learned inverse-dynamics model
 #   policy_default.pt the image+language->action baseline of the benchmark
 #   grounding_default.pt  finds the object an instruction names (the video model's target hint)
+#   destination.pt    finds where the instruction asks that object to go (place snapping)
 # 1. generate the dataset (seeded; the held-out arm kinova is never in it), 2. train the three models
 # side by side, 3. export inference-only copies (EMA weights, fp16) into MODELS_OUT.
 # On 2 CPU cores this takes hours; on one GPU, give it MINUTES=60. The shipped video model was trained in
@@ -50,16 +51,24 @@ policy=$!
 vp train --model grounding --data "$DATA" --out "$RUNS/grounding" --steps "${GROUNDING_STEPS:-2500}" --clip-starts 2 \
   --recolourings 3 --seed 5 > "$RUNS/grounding.log" 2>&1 &
 grounding=$!
+vp train --model grounding --config "$root/video_planner/config/grounding_destination.yaml" --data "$DATA" \
+  --out "$RUNS/destination" --steps "${GROUNDING_STEPS:-2500}" --clip-starts 2 --recolourings 3 --seed 5 \
+  > "$RUNS/destination.log" 2>&1 &
+destination=$!
 status=0
 wait "$video" || { echo "video training failed: $RUNS/video.log"; status=1; }
 wait "$idm" || { echo "idm training failed: $RUNS/idm.log"; status=1; }
 wait "$policy" || { echo "policy training failed: $RUNS/policy.log"; status=1; }
 wait "$grounding" || { echo "grounding training failed: $RUNS/grounding.log"; status=1; }
-for pair in video:default idm:idm_default policy:policy_default grounding:grounding_default; do
+wait "$destination" || { echo "destination grounding training failed: $RUNS/destination.log"; status=1; }
+for pair in video:default idm:idm_default policy:policy_default grounding:grounding_default destination:destination; do
   run="${pair%%:*}"; name="${pair##*:}"
   [ -f "$RUNS/$run/model.pt" ] && "$PYTHON" -m video_planner.model.export "$RUNS/$run/model.pt" "$MODELS_OUT/$name.pt"
 done
-# Grasp intent (planner/contact.py snaps a grasp only for an instruction that asks for one): seconds.
-"$PYTHON" -m video_planner.planner.grasp_intent --out "$MODELS_OUT/grasp_intent.npz" || status=1
+# Grasp and place intent (planner/contact.py snaps a grasp or a release only for an instruction that asks
+# for one): seconds each.
+for intent in grasp place; do
+  "$PYTHON" -m video_planner.planner.intent --intent "$intent" --out "$MODELS_OUT/${intent}_intent.npz" || status=1
+done
 tail -n 2 "$RUNS"/*.log
 exit "$status"

@@ -1,18 +1,28 @@
 """Grasp snapping (planner/contact.py): a grasp drawn beside and above the named object is moved onto the
 object as the depth image shows it, and then lifts it in the simulator; the same grasp executed as drawn
 does not. Real simulator frames, the shipped grounding network, the arm's mask rendered from its URDF."""
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
 from video_planner.errors import ConfigError
 from video_planner.evaluation.executor import WaypointExecutor
 from video_planner.planner import PlannerConfig, VideoPlanner
-from video_planner.planner.contact import ContactConfig, SeenObject, grasp_index, locate_object, snap_grasp
+from video_planner.planner.contact import (ContactConfig, SeenObject, SeenPlace, grasp_index, locate_object,
+                                           push_span, release_index, snap_grasp, snap_place, snap_push, snap_touch,
+                                           touch_index)
 from video_planner.sim.arms import get_arm
 from video_planner.sim.expert import ScriptedExpert
 from video_planner.sim.segmentation import SEG_OBJECT_BASE
 from video_planner.sim.tasks import sample_task
 from video_planner.sim.world import TabletopWorld
+
+
+def task_dict(task) -> dict:
+    """A task as the episode files store it."""
+    return json.loads(json.dumps(dataclasses.asdict(task)))
 
 
 def straight_down(points: list, T0: np.ndarray) -> np.ndarray:
@@ -77,6 +87,16 @@ def planner():
     return VideoPlanner(PlannerConfig(arm='panda'))
 
 
+def reset_and_read(planner, world, task, seed: int):
+    """(first observation, the planner's reading of its scene), as the inverse-dynamics node reads it: in
+    the model's view, the arm's pixels from its URDF."""
+    obs = world.reset(task, seed=seed)
+    frame, mask = planner.in_model_view(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper, obs.joint_positions,
+                                        obs.depth_m, obs.ee_mask)
+    return obs, planner.scene_masks(task.instruction, frame, obs.depth_m, obs.camera, obs.joint_positions, mask,
+                                    obs.gripper)
+
+
 def drawn_grasp(world, task, obs, miss: np.ndarray):
     """The expert's lift as a plan of its keyframes, the grasp drawn `miss` off (sideways and up)."""
     keys = ScriptedExpert(world).keyframes(task, obs.T_base_ee)  # start, hover, down (open), close, lift
@@ -84,11 +104,28 @@ def drawn_grasp(world, task, obs, miss: np.ndarray):
     return straight_down(points, obs.T_base_ee), np.array([k.gripper for k in keys], np.float32)
 
 
-def lifts(world, obs, poses, gripper) -> bool:
+def succeeds(world, obs, poses, gripper) -> bool:
     executor = WaypointExecutor(world)
     executor.reset(obs.gripper)
     executor.follow(poses[1:], gripper[1:], stop=world.success)
     return world.success()
+
+
+def drawn_and_snapped(planner, tasks, draw, check=None) -> dict[str, int]:
+    """How many of `tasks` (panda) succeed executing the plan `draw(world, task, obs)` returns, as drawn and
+    with the planner's contact snapping; `check(task, world, scene)` looks at the planner's reading first."""
+    count = {'drawn': 0, 'snapped': 0}
+    with TabletopWorld('panda', seed=0, image_size=64) as world:
+        for seed, task in enumerate(tasks):
+            obs, scene = reset_and_read(planner, world, task, seed)
+            if check is not None:
+                check(task, world, scene)
+            poses, gripper = draw(world, task, obs)
+            snapped, g = planner._snap_contacts(poses, gripper, scene, obs.gripper)
+            count['drawn'] += succeeds(world, obs, poses, gripper)
+            world.reset(task, seed=seed)
+            count['snapped'] += succeeds(world, obs, snapped, g)
+    return count
 
 
 def test_a_grasp_drawn_beside_and_above_the_object_lifts_it_once_snapped(planner):
@@ -99,52 +136,211 @@ def test_a_grasp_drawn_beside_and_above_the_object_lifts_it_once_snapped(planner
     with TabletopWorld('panda', seed=0, image_size=64) as world:
         for seed in range(3):
             task = sample_task(get_arm('panda'), 'lift', np.random.default_rng(seed))
-            obs = world.reset(task, seed=seed)
-            frame, mask = planner.in_model_view(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper,
-                                                obs.joint_positions, obs.depth_m, obs.ee_mask)
-            scene = planner.scene_masks(task.instruction, frame, obs.depth_m, obs.camera, obs.joint_positions,
-                                        mask, obs.gripper)
+            obs, scene = reset_and_read(planner, world, task, seed)
             seen = locate_object(obs.depth_m, obs.camera, scene.heat, scene.ignore, planner.contact_config)
             poses, gripper = drawn_grasp(world, task, obs, miss)
             snapped, g, index = snap_grasp(poses, gripper, seen, obs.gripper, planner.contact_config)
             assert index == 3, task.instruction
-            lifted['drawn'] += lifts(world, obs, poses, gripper)
+            lifted['drawn'] += succeeds(world, obs, poses, gripper)
             world.reset(task, seed=seed)
-            lifted['snapped'] += lifts(world, obs, snapped, g)
+            lifted['snapped'] += succeeds(world, obs, snapped, g)
     assert lifted == {'drawn': 0, 'snapped': 3}
 
 
-def test_bad_snap_setting_is_refused():
-    with pytest.raises(ConfigError, match='snap_grasps must be true or false'):
-        PlannerConfig(snap_grasps='on')
+@pytest.mark.parametrize('name', ['snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes'])
+def test_bad_snap_setting_is_refused(name):
+    with pytest.raises(ConfigError, match=f'{name} must be true or false'):
+        PlannerConfig(**{name: 'on'})
 
 
-def test_the_shipped_grasp_intent_is_what_its_command_fits_and_tells_grasps_from_touches():
-    """The probe refits to the shipped weights from the train phrasings; held-out phrasings (verbs it never
-    saw) are read right, and the planner asks it before snapping."""
-    from video_planner.planner.grasp_intent import FILLS_PER_PHRASING, GraspIntent, accuracy, fit, phrasings
+@pytest.mark.parametrize('intent', ['grasp', 'place'])
+def test_the_shipped_intents_are_what_their_command_fits_and_read_held_out_phrasings(intent):
+    """Each probe refits to the shipped weights from the train phrasings; held-out phrasings (verbs it never
+    saw) are read right, and the planner asks them before snapping."""
+    from video_planner.planner.intent import FILLS_PER_PHRASING, Intent, fit, phrasings
     from video_planner.resources import model_path
     from video_planner.text import TextEncoder
     encoder = TextEncoder()
-    train = phrasings('train', FILLS_PER_PHRASING)
+    train = phrasings('train', FILLS_PER_PHRASING, intent=intent)
     refit = fit(encoder.encode_batch([s for s, _ in train]), np.array([y for _, y in train]))
-    shipped = GraspIntent.load(model_path('grasp_intent.npz'))
+    shipped = Intent.load(model_path(f'{intent}_intent.npz'))
     np.testing.assert_allclose(refit.weights, shipped.weights, atol=1e-3)
-    heldout = phrasings('heldout', 4, seed=3)
-    assert accuracy(shipped, encoder.encode_batch([s for s, _ in heldout]), np.array([y for _, y in heldout])) >= 0.8
     planner = VideoPlanner(PlannerConfig(arm='panda'), text_encoder=encoder)
-    assert planner.asks_for_grasp('pick up the green block')
-    assert planner.asks_for_grasp('put the red cube on the blue pad')
-    assert not planner.asks_for_grasp('touch the green block') and not planner.asks_for_grasp('push the red cube left')
+    asks = planner.asks_for_grasp if intent == 'grasp' else planner.asks_for_place
+    heldout = phrasings('heldout', 2, seed=3, intent=intent, every_family=True)
+    assert np.mean([asks(s) == y for s, y in heldout]) >= 0.85
+    assert asks('put the red cube on the blue pad')
+    assert asks('pick up the green block') == (intent == 'grasp')
+    assert not asks('touch the green block') and not asks('push the red cube left')
 
 
-def test_a_broken_grasp_intent_file_is_named(tmp_path):
+def test_a_broken_intent_file_is_named(tmp_path):
     from video_planner.errors import VideoPlannerError
-    from video_planner.planner.grasp_intent import GraspIntent
-    bad = tmp_path / 'grasp_intent.npz'
+    from video_planner.planner.intent import Intent
+    bad = tmp_path / 'place_intent.npz'
     bad.write_bytes(b'not a numpy file')
-    with pytest.raises(VideoPlannerError, match='grasp intent: cannot read .*grasp_intent.npz'):
-        GraspIntent.load(bad)
-    intent = GraspIntent(weights=np.ones(4), bias=0.0)
+    with pytest.raises(VideoPlannerError, match='intent probe: cannot read .*place_intent.npz'):
+        Intent.load(bad)
+    intent = Intent(weights=np.ones(4), bias=0.0)
     with pytest.raises(VideoPlannerError, match='expected a 4-d sentence embedding'):
         intent.probability(np.ones(3))
+
+
+def test_a_held_object_is_released_over_the_destination_and_nothing_after_goes_lower():
+    place = SeenPlace(centre_xy=np.array([0.4, -0.2]), surface_z=0.004)
+    config = ContactConfig()
+    start, grasp, carry, release, away = ([0.5, 0.1, 0.2], [0.5, 0.1, 0.03], [0.45, -0.05, 0.15],
+                                          [0.47, -0.1, 0.06], [0.4, -0.2, 0.01])
+    poses = straight_down([start, grasp, carry, release, away], np.eye(4))
+    gripper = np.array([0, 1, 1, 0, 0], np.float32)
+    out, j = snap_place(poses, gripper, place, 0.0, 0.03, config)
+    assert j == 3
+    np.testing.assert_allclose(out[3, :3, 3], [0.4, -0.2, 0.004 + 0.03 + 0.01])   # the object 1 cm above it
+    np.testing.assert_allclose(out[2, :3, 3], [0.4, -0.2, 0.15])                  # carried over it, drawn height
+    assert out[4, 2, 3] == pytest.approx(out[3, 2, 3])                            # no lower after letting go
+    np.testing.assert_allclose(out[:2], poses[:2])
+    # Held from an earlier plan (the grasp's height unknown): let go at the approach height.
+    held = snap_place(poses, np.array([1, 1, 1, 0, 0], np.float32), place, 1.0, None, config)
+    assert held[1] == 3 and held[0][3, 2, 3] == pytest.approx(0.004 + config.approach_height_m + 0.01)
+    # Never holding, never letting go, or no destination: as drawn.
+    for args in ((np.zeros(5, np.float32), 0.0), (np.ones(5, np.float32), 1.0), (gripper, 0.0, 'none')):
+        same, index = snap_place(poses, args[0], None if len(args) == 3 else place, args[1], None, config)
+        assert index is None and same is poses
+    assert release_index(np.array([1, 1, 0, 1]), 0) == 2 and release_index(np.ones(3), 0) is None
+
+
+def test_destination_examples_name_the_reference_and_another_object_as_it():
+    from video_planner.grounding.dataset import named_destinations
+    from video_planner.sim.segmentation import object_segment
+    task = task_dict(sample_task(get_arm('panda'), 'pick_place', np.random.default_rng(4), n_distractors=1))
+    pairs = named_destinations(task)
+    assert pairs[0] == (task['instruction'], object_segment(task, task['reference']))
+    assert len(pairs) == 2 and pairs[1][0] != task['instruction']
+    other = next(o for o in task['objects'] if o['name'] not in (task['target'], task['reference']))
+    assert other['color'] in pairs[1][0] and pairs[1][1] == object_segment(task, other['name'])
+    assert named_destinations(task_dict(sample_task(get_arm('panda'), 'lift', np.random.default_rng(4)))) == []
+
+
+def drawn_place(world, task, obs, miss: np.ndarray):
+    """The expert's pick-and-place as a plan of its keyframes, everything after the lift drawn `miss` off."""
+    keys = ScriptedExpert(world).keyframes(task, obs.T_base_ee)  # ..., close, lift, over the pad, down, open, up
+    lift = next(i for i, k in enumerate(keys) if i and k.gripper >= 0.5) + 1
+    points = [k.position + (miss if i > lift else 0) for i, k in enumerate(keys)]
+    return straight_down(points, obs.T_base_ee), np.array([k.gripper for k in keys], np.float32)
+
+
+def test_a_place_drawn_beside_the_pad_lands_on_it_once_snapped(planner):
+    """What the inverse-dynamics node runs with `snap_places` (off by default): the pad found by the
+    destination grounding network in the frame of the model's view, the grasp and the release snapped."""
+    planner = VideoPlanner(PlannerConfig(arm='panda', snap_places=True), text_encoder=planner.text_encoder)
+
+    def found_the_pad(task, world, scene):
+        pad = world.scene_state().positions[task.reference]
+        assert scene.destination is not None, task.instruction
+        assert np.linalg.norm(scene.destination.centre_xy - pad[:2]) < 0.02, (task.instruction, scene.destination)
+
+    tasks = [sample_task(get_arm('panda'), 'pick_place', np.random.default_rng(seed)) for seed in range(3)]
+    draw = lambda world, task, obs: drawn_place(world, task, obs, np.array([0.07, -0.05, 0.0]))  # noqa: E731
+    assert drawn_and_snapped(planner, tasks, draw, found_the_pad) == {'drawn': 0, 'snapped': 3}
+
+
+def test_a_touch_lands_on_the_top_from_above_with_the_gripper_closed_in_the_air():
+    seen = SeenObject(centre_xy=np.array([0.5, 0.1]), top_z=0.05, table_z=0.0)
+    config = ContactConfig()
+    start, hover, touch, up = [0.3, 0.0, 0.3], [0.53, 0.12, 0.14], [0.52, 0.13, 0.03], [0.52, 0.12, 0.2]
+    poses = straight_down([start, hover, touch, up], np.eye(4))
+    out, g, i = snap_touch(poses, np.zeros(4, np.float32), seen, config)
+    assert i == 2
+    np.testing.assert_allclose(out[2, :3, 3], [0.5, 0.1, 0.05 - config.touch_depth_m])
+    np.testing.assert_allclose(out[1, :3, 3], [0.5, 0.1, 0.14])      # the drawn hover, over the centre
+    np.testing.assert_allclose(out[3, :3, 3], [0.5, 0.1, 0.2])       # straight up
+    assert g.tolist() == [0, 1, 1, 0] and np.allclose(out[0], poses[0])
+    # The lowest of the waypoints that come down near the object is the touch.
+    assert touch_index(straight_down([start, touch, hover, up], np.eye(4)), seen, config) == 1
+    # Nowhere near the object, or staying above the hover height: as drawn.
+    for points in ([start, [0.6, 0.2, 0.05], up, up], [start, [0.5, 0.1, 0.13], up, up]):
+        same, _, index = snap_touch(straight_down(points, np.eye(4)), np.zeros(4), seen, config)
+        assert index is None
+    assert snap_touch(poses, np.zeros(4), None, config)[2] is None
+
+
+def drawn_touch(world, task, obs, miss: np.ndarray):
+    """The expert's reach as a plan of its keyframes (start, hover closing, touch, up), the touch drawn `miss` off."""
+    keys = ScriptedExpert(world).keyframes(task, obs.T_base_ee)
+    points = [k.position + (miss if i == 2 else 0) for i, k in enumerate(keys)]
+    return straight_down(points, obs.T_base_ee), np.array([k.gripper for k in keys], np.float32)
+
+
+def test_a_touch_drawn_beside_and_below_the_top_succeeds_once_snapped(planner):
+    """The reach a 64 px plan draws: the touch 1.4 cm aside and 3 cm below the top shoves the object away;
+    snapped onto the top face (the object found by the grounding network in the model's view), it succeeds."""
+    def reads_a_touch(task, world, scene):
+        assert scene.contact == 'touch', task.instruction
+
+    tasks = [sample_task(get_arm('panda'), 'reach', np.random.default_rng(seed)) for seed in range(3)]
+    draw = lambda world, task, obs: drawn_touch(world, task, obs, np.array([0.01, 0.01, -0.03]))  # noqa: E731
+    assert drawn_and_snapped(planner, tasks, draw, reads_a_touch) == {'drawn': 0, 'snapped': 3}
+
+
+def test_a_drawn_push_is_redrawn_through_the_object_in_its_direction_and_length_within_limits():
+    seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
+    config = ContactConfig()
+    # Comes down on the object's corner, slides 25 cm to the left (+y), rises.
+    points = [[0.3, 0.0, 0.3], [0.51, -0.05, 0.12], [0.51, -0.03, 0.015], [0.5, 0.1, 0.015], [0.5, 0.22, 0.015],
+              [0.5, 0.22, 0.15]]
+    poses = straight_down(points, np.eye(4))
+    assert push_span(poses, seen, config) == (2, 4)
+    out, g, i = snap_push(poses, np.zeros(6, np.float32), seen, config)
+    assert i == 2
+    u = np.array([-0.01, 0.25]) / np.linalg.norm([-0.01, 0.25])
+    behind = seen.centre_xy - u * (0.02 + config.push_gap_m)
+    np.testing.assert_allclose(out[2, :3, 3], [*behind, 0.02])                           # behind, half its height
+    np.testing.assert_allclose(out[4, :2, 3], behind + u * (config.push_max_m + config.push_gap_m))  # at most 8.5 cm
+    np.testing.assert_allclose(out[3, :2, 3], (out[2, :2, 3] + out[4, :2, 3]) / 2)
+    np.testing.assert_allclose(out[1, :3, 3], [*behind, 0.12])                           # comes down from above it
+    np.testing.assert_allclose(out[5, :3, 3], [*out[4, :2, 3], 0.15])                    # rises straight up
+    assert g.tolist() == [0, 1, 1, 1, 1, 0]
+    # A press (no slide), a push drawn away from the object, or one coming down at the first waypoint: as drawn.
+    press = straight_down([points[0], points[1], [0.5, 0.0, 0.02], [0.5, 0.01, 0.02], points[5], points[5]], np.eye(4))
+    far = poses.copy()
+    far[:, 0, 3] += 0.2
+    for plan in (press, far, poses[1:]):
+        assert snap_push(plan, np.zeros(len(plan)), seen, config)[2] is None
+
+
+def drawn_push(world, task, obs, overshoot: float, aside: np.ndarray):
+    """The expert's push as a plan of its keyframes (start, hover behind, down, through, up), drawn as a 64 px
+    plan draws it: coming down `aside` and sliding `overshoot` further than the expert."""
+    keys = ScriptedExpert(world).keyframes(task, obs.T_base_ee)
+    points = [k.position.copy() for k in keys]
+    u = (points[3] - points[2])[:2] / np.linalg.norm((points[3] - points[2])[:2])
+    points[2][:2] += aside
+    points[3][:2] += u * overshoot
+    points[4][:2] = points[3][:2]
+    return straight_down(points, obs.T_base_ee), np.array([k.gripper for k in keys], np.float32)
+
+
+def test_a_push_drawn_too_far_succeeds_once_snapped(planner):
+    """Pushes in a direction (toward an object, the grounding network finds the reference instead of the
+    target in a third of the sentences: then there is nothing to snap to)."""
+    planner = VideoPlanner(PlannerConfig(arm='panda', snap_pushes=True), text_encoder=planner.text_encoder)
+
+    def reads_a_push(task, world, scene):
+        assert scene.contact == 'push', task.instruction
+
+    tasks = (sample_task(get_arm('panda'), 'push', np.random.default_rng(seed)) for seed in range(20))
+    tasks = [t for t in tasks if t.direction is not None][:3]
+    draw = lambda world, task, obs: drawn_push(world, task, obs, 0.08, np.array([0.01, -0.01]))  # noqa: E731
+    assert drawn_and_snapped(planner, tasks, draw, reads_a_push) == {'drawn': 0, 'snapped': 3}
+
+
+def test_a_grounding_role_is_checked_and_an_object_network_is_refused_as_the_destination():
+    from video_planner.errors import VideoPlannerError
+    from video_planner.grounding.config import GroundingConfig
+    from video_planner.resources import model_path
+    with pytest.raises(ConfigError, match="role: expected one of \\('object', 'destination'\\)"):
+        GroundingConfig(role='where')
+    wrong = VideoPlanner(PlannerConfig(arm='panda', snap_places=True,
+                                       destination_checkpoint=str(model_path('grounding_default.pt'))))
+    with pytest.raises(VideoPlannerError, match="finds the 'object', not the destination"):
+        _ = wrong.destination_locator

@@ -103,8 +103,12 @@ def test_command_line_flags_override_the_eval_yaml_and_show_in_the_reproduce_lin
     config = config_from_args(parser.parse_args(['--no-collision-check', '--gt-spacing', 'keyframes']))
     assert (config.collision_check, config.gt_spacing) == (False, 'keyframes')
     assert _flags(config) == ' --no-collision-check --gt-spacing keyframes'
-    assert default.snap_grasps and not config_from_args(parser.parse_args(['--no-snap-grasps'])).snap_grasps
-    assert _flags(config_from_args(parser.parse_args(['--no-snap-grasps']))) == ' --no-snap-grasps'
+    for name in ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes'):
+        on = getattr(default, name)
+        flag = ('--no-' if on else '--') + name.replace('_', '-')
+        assert getattr(config_from_args(parser.parse_args([flag])), name) != on
+        assert _flags(config_from_args(parser.parse_args([flag]))) == ' ' + flag
+    assert default.snap_touches and not (default.snap_places or default.snap_pushes)  # contact_snapping.md
 
 
 def test_several_instance_seeds_run_in_one_call_and_seed_alone_still_works():

@@ -14,6 +14,16 @@ from video_planner.resources import config_path, model_file
 
 ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned', 'policy', 'expert', 'random',
                'noop')
+# The planner's on/off settings the suite passes through (PlannerConfig fields; `eval --[no-]<name>`).
+PLANNER_SWITCHES = {
+    'collision_check': 'refuse plans that drive the gripper through an object seen in the depth image',
+    'snap_grasps': 'move a grasp the plan closes near the named object onto that object as the depth image shows it',
+    'snap_places': 'release a held object over the destination the instruction names, as the destination '
+                   'grounding network finds it',
+    'snap_touches': 'move a touch the plan draws near the named object onto the centre of its top',
+    'snap_pushes': 'redraw a push the plan draws at the named object straight through it, in the drawn direction '
+                   'and length',
+}
 
 
 @dataclass
@@ -45,6 +55,9 @@ class SuiteConfig:
     gripper_source: str = 'auto'      # where a plan's gripper commands come from (PlannerConfig.gripper_source)
     collision_check: bool = True      # refuse plans that drive the gripper through an object (PlannerConfig)
     snap_grasps: bool = True          # move a grasp drawn near the named object onto it (PlannerConfig)
+    snap_places: bool = False         # release a held object over the destination the instruction names
+    snap_touches: bool = True         # a touch the plan draws near the named object lands on its top
+    snap_pushes: bool = False         # a push the plan draws is redrawn straight through the named object
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40
@@ -83,7 +96,7 @@ class SuiteConfig:
                               f'got {self.hint_guidance!r}')
         if self.gt_spacing not in SPACINGS:
             raise ConfigError(f'eval gt_spacing: expected one of {SPACINGS}, got {self.gt_spacing!r}')
-        for name in ('collision_check', 'snap_grasps'):
+        for name in PLANNER_SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f'eval {name}: expected true or false, got {getattr(self, name)!r}')
         if self.gripper_source not in GRIPPER_SOURCES:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from video_planner.errors import ConfigError
-from video_planner.evaluation.config import SuiteConfig
+from video_planner.evaluation.config import PLANNER_SWITCHES, SuiteConfig
 from video_planner.evaluation.stats import SuccessRate
 from video_planner.planner.gates import REFUSAL_KINDS, refusal_kind
 from video_planner.sim.tasks import SUCCESS_RULES
@@ -206,6 +206,10 @@ def markdown(result, files: dict[str, str]) -> str:
            'gate). ' if cfg.collision_check else 'no collision gate. ')
         + ('Grasps drawn near the named object are moved onto it as the depth image shows it. '
            if cfg.snap_grasps else 'Grasps as drawn. ')
+        + ('A held object is released over the destination the instruction names. '
+           if cfg.snap_places else 'Releases as drawn. ')
+        + ('A touch drawn near the named object lands on its top. ' if cfg.snap_touches else 'Touches as drawn. ')
+        + ('A push drawn at the named object is redrawn straight through it. ' if cfg.snap_pushes else 'Pushes as drawn. ')
         + f'Expert videos: frames {"evenly in time" if cfg.gt_spacing == "time" else "at the path corners first"}. '
         f'Budget: {cfg.max_control_steps} control steps '
         f'per episode for every method; success is checked after every waypoint (every control step for the '
@@ -259,7 +263,7 @@ def _flags(cfg) -> str:
     return ''.join(out)
 
 
-BOOLEAN_FLAGS = ('collision_check', 'snap_grasps')
+BOOLEAN_FLAGS = tuple(PLANNER_SWITCHES)
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'seeds', 'workers', 'threads', 'loop',
                'chunk', 'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps',
                'num_candidates', 'grounding_checkpoint', 'hint_guidance', 'gripper_source', 'gt_spacing')

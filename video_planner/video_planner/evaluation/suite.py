@@ -19,7 +19,7 @@ import numpy as np
 
 from video_planner.data.keyframes import SPACINGS
 from video_planner.errors import ConfigError, VideoPlannerError
-from video_planner.evaluation.config import ALL_METHODS, SuiteConfig, arm_group
+from video_planner.evaluation.config import ALL_METHODS, PLANNER_SWITCHES, SuiteConfig, arm_group
 from video_planner.evaluation.records import read_run
 from video_planner.evaluation.report import write_report
 from video_planner.planner.config import GRIPPER_SOURCES
@@ -124,8 +124,7 @@ class Components:
                                 sampling_steps=self.config.sampling_steps,
                                 hint_guidance=self.config.hint_guidance,
                                 gripper_source=self.config.gripper_source,
-                                collision_check=self.config.collision_check,
-                                snap_grasps=self.config.snap_grasps)
+                                **{name: getattr(self.config, name) for name in PLANNER_SWITCHES})
             self._planners[key] = VideoPlanner(cfg, video_model=self.video_model, text_encoder=self.text_encoder,
                                                inverse_dynamics=self.idm[idm])
         return self._planners[key]
@@ -333,12 +332,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--grounding-checkpoint', default=None,
                         help='grounding network (`video-planner train --model grounding`) drawing the target hint '
                              "of a video model that reads one; default: the shipped one")
-    parser.add_argument('--collision-check', action=argparse.BooleanOptionalAction, default=None,
-                        help='refuse plans that drive the gripper through an object seen in the depth image '
-                             '(PlannerConfig.collision_check; default on)')
-    parser.add_argument('--snap-grasps', action=argparse.BooleanOptionalAction, default=None,
-                        help='move a grasp the plan closes near the named object onto that object as the depth '
-                             'image shows it (PlannerConfig.snap_grasps; default on)')
+    for name, what in PLANNER_SWITCHES.items():
+        parser.add_argument('--' + name.replace('_', '-'), action=argparse.BooleanOptionalAction, default=None,
+                            help=f'{what} (PlannerConfig.{name}; default: config/eval.yaml)')
     parser.add_argument('--gt-spacing', choices=SPACINGS, default=None,
                         help="frames of the expert's video (gt_video methods): evenly in time, or the path's "
                              "corners and gripper changes first (video_planner.data.keyframes)")
@@ -363,8 +359,8 @@ def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) 
                  'policy_checkpoint': args.policy_checkpoint, 'sampling_steps': args.sampling_steps,
                  'num_candidates': args.num_candidates,
                  'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance,
-                 'gripper_source': args.gripper_source, 'collision_check': args.collision_check,
-                 'snap_grasps': args.snap_grasps,
+                 'gripper_source': args.gripper_source,
+                 **{name: getattr(args, name) for name in PLANNER_SWITCHES},
                  'gt_spacing': args.gt_spacing}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -8,6 +8,9 @@ from video_planner.config_fields import dataclass_from_dict
 from video_planner.errors import ConfigError
 
 
+ROLES = ('object', 'destination')
+
+
 @dataclass
 class GroundingConfig:
     """A small encoder-decoder over the camera frame, FiLM-modulated by the instruction at every level."""
@@ -15,6 +18,9 @@ class GroundingConfig:
     channels: tuple[int, ...] = (32, 64, 96)      # one stride-2 FiLM block per entry, mirrored on the way up
     text_dim: int = 384                           # all-MiniLM-L6-v2
     shift_px: int = 2                             # training augmentation: random image shifts
+    # 'object': the object the instruction names (to reach, push, pick); 'destination': where it asks that
+    # object to go ("... on the blue pad", "push ... toward the red cube"). One network per role.
+    role: str = 'object'
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
@@ -25,6 +31,8 @@ class GroundingConfig:
         if self.image_size % (2 ** len(self.channels)):
             raise ConfigError(f'GroundingConfig.image_size {self.image_size} must be divisible by '
                               f'2^len(channels) = {2 ** len(self.channels)}')
+        if self.role not in ROLES:
+            raise ConfigError(f'GroundingConfig.role: expected one of {ROLES}, got {self.role!r}')
         if self.text_dim < 1 or self.shift_px < 0:
             raise ConfigError('GroundingConfig: text_dim >= 1 and shift_px >= 0 expected')
 

@@ -37,6 +37,24 @@ def named_objects(task: dict) -> list[tuple[str, int]]:
     return pairs
 
 
+def named_destinations(task: dict) -> list[tuple[str, int]]:
+    """(sentence, segmentation id) pairs for where a task's sentence asks its object to go: the reference (a
+    pad to place on, an object to push toward), and, when the sentence parses and the scene has another
+    movable object, the sentence naming that object as the destination instead."""
+    reference = object_segment(task, task.get('reference')) if task.get('reference') else -1
+    if reference < 0:
+        return []
+    pairs = [(task['instruction'], reference)]
+    other = other_object(task)
+    sentence = naming_other(task, other, slot='ref') if other is not None else None
+    if sentence is not None:
+        pairs.append((sentence, object_segment(task, other['name'])))
+    return pairs
+
+
+NAMED_BY_ROLE = {'object': named_objects, 'destination': named_destinations}
+
+
 def object_mask(seg: np.ndarray, seg_id: int, size: int) -> np.ndarray:
     """(H, W) segmentation -> (size, size) float16 share of each pixel that is object `seg_id`."""
     mask = (seg == seg_id).astype(np.float32)
@@ -62,7 +80,7 @@ class GroundingDataset(Dataset):
                 if task is not None:
                     variants.append((task, colours))
             for task, colours in variants:
-                pairs = named_objects(task)
+                pairs = NAMED_BY_ROLE[config.role](task)
                 images = episode.rgb[starts]
                 if colours is not None:
                     images = recolour_frames(images, episode.seg[starts], episode.task, colours)
@@ -73,7 +91,8 @@ class GroundingDataset(Dataset):
                         masks.append(object_mask(seg, seg_id, config.image_size))
                         sentences.append(sentence)
         if not frames:
-            raise VideoPlannerError(f'grounding data: no episodes with a named object in {paths}; '
+            what = 'a named object' if config.role == 'object' else 'a destination (pick_place, push toward)'
+            raise VideoPlannerError(f'grounding data: no episodes with {what} in {paths}; '
                                     'run `video-planner generate`')
         self.sentences = sorted(set(sentences))
         index = {s: i for i, s in enumerate(self.sentences)}

@@ -41,11 +41,15 @@ class CollisionConfig:
 class SceneMasks:
     """Pixels of one depth frame: `ignore`, the arm's own (and what it holds); `target`, the named object's;
     `heat`, the grounding network's map of the named object that `target` thresholds; `seen`, the object to
-    grasp as the depth image shows it (`contact.locate_object`), when grasps are snapped for this instruction."""
+    grasp or touch as the depth image shows it (`contact.locate_object`), when that contact is snapped for this
+    instruction (`contact` says which);
+    `destination`, where the instruction asks the object to go (`contact.locate_destination`), when places are."""
     ignore: np.ndarray
     target: np.ndarray
     heat: np.ndarray
     seen: Optional[object] = None   # a contact.SeenObject (contact.py imports this module)
+    contact: str = ''               # what the instruction asks to do at `seen`: 'grasp', 'touch' or 'push'
+    destination: Optional[object] = None   # a contact.SeenPlace, when the instruction asks for a place
 
 
 class TableHeights(NamedTuple):

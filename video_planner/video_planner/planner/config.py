@@ -58,6 +58,16 @@ class PlannerConfig:
     # Move a grasp the plan closes near the named object onto that object as the depth image shows it
     # (planner/contact.py); needs an arm, as the collision check does.
     snap_grasps: bool = True
+    # Release a held object over the destination the instruction names, as the destination grounding
+    # network finds it in the frame (planner/contact.py); '' = the shipped destination.pt. Off: no gain
+    # measured (benchmarks/results/contact_snapping.md): the plans that fail seldom let go.
+    snap_places: bool = False
+    destination_checkpoint: str = ''
+    # Move the plan's lowest point near the named object onto its top when the instruction asks for a touch.
+    snap_touches: bool = True
+    # Redraw the plan's push of the named object straight through it, in the drawn direction and length.
+    # Off: it did worse (benchmarks/results/contact_snapping.md).
+    snap_pushes: bool = False
     device: str = 'cpu'
 
     def __post_init__(self) -> None:
@@ -76,7 +86,7 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f'{name} must be a positive number, got {value!r}')
-        for name in ('collision_check', 'snap_grasps'):
+        for name in ('collision_check', 'snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes'):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f'{name} must be true or false, got {getattr(self, name)!r}')
         if not isinstance(self.gripper_radius_m, (int, float)) or not 0.0 <= self.gripper_radius_m <= 0.5:
@@ -113,6 +123,10 @@ class PlannerConfig:
     @property
     def grounding_checkpoint_path(self) -> Path:
         return model_file(self.grounding_checkpoint, 'grounding_default.pt')
+
+    @property
+    def destination_checkpoint_path(self) -> Path:
+        return model_file(self.destination_checkpoint, 'destination.pt')
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'PlannerConfig':

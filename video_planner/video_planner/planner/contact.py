@@ -1,14 +1,20 @@
-"""Grasp where the depth image shows the named object (as AVDC grasps at the object's segmented pixels).
+"""Contact snapping: where a plan touches the scene, it touches what the depth image shows there.
 
-A plan drawn at 64 px closes its gripper a centimetre or two to the side of the object and several above
-it: one pixel is about a centimetre of table, and the drawn gripper closes while still descending. When a
-plan closes the open gripper within `snap_radius_m` (sideways) of the object the instruction names, the
-grasp is moved onto that object as the depth image shows it: the waypoint before it hovers
-`approach_height_m` above the object's top, the closing waypoint lowers the tool centre point
-`grasp_depth_m` below the top (at most to the object's middle); a drawn lift then goes straight up to
-the hover height (or the drawn one, if higher), and a drawn carry goes where it was drawn. Nothing else
-of the plan changes. A plan that closes the gripper and then goes on down (to touch or push with it, as
-in reach and push) and one that never closes it near the object are left alone.
+A plan drawn at 64 px makes contact a centimetre or two off: one pixel is about a centimetre of table. The
+video says what happens and when (grasp, touch, push, release); the scene says where. Each rule runs only
+when the instruction asks for that contact (`planner/intent.py`) and moves only the waypoints of it:
+
+- grasp (`snap_grasps`, on): a plan that closes the open gripper within `snap_radius_m` (sideways) of the
+  named object closes on it (the tool `grasp_depth_m` below its top, at most to its middle), the waypoint
+  before hovers `approach_height_m` above it, a drawn lift goes straight up, a drawn carry where it was
+  drawn. A plan that closes and then goes on down (a touch or push with a closed gripper) is left alone.
+- touch (`snap_touches`, on): the plan's lowest point near the object lands on the centre of its top,
+  the gripper closed at the hover before it.
+- push (`snap_pushes`, off: it did worse): the drawn push is redrawn through the object in its drawn
+  direction and length.
+- place (`snap_places`, off: no gain measured): a held object's release moves over the destination the
+  destination grounding network finds, at the height that sets it down there.
+(benchmarks/results/grasp_snapping.md, contact_snapping.md.)
 """
 from __future__ import annotations
 
@@ -33,9 +39,17 @@ class ContactConfig:
     # A gripper closed and then lowered further than this is closed to touch or push with (as the expert
     # reaches and pushes: it closes in the air, then goes down), not to grasp.
     descent_after_close_m: float = 0.03
+    release_clearance_m: float = 0.01  # a placed object is let go this far above the surface under it
+    touch_depth_m: float = 0.004       # a touch presses the closed gripper this far below the object's top
+    push_gap_m: float = 0.025          # a push starts with the tool this far behind the object's side
+    push_min_m: float = 0.05           # a drawn push moves the object at least this far ...
+    push_max_m: float = 0.085          # ... and at most this far (a 64 px plan overshoots: the object slides on)
+    push_height_m: float = 0.012       # the pushing tool stays at least this far above the table
+    destination_level: float = 0.5     # the destination is the pixels where its map is above this (peak 1)
 
     def scaled(self, scale: float) -> 'ContactConfig':
-        return ContactConfig(**{f.name: getattr(self, f.name) * scale for f in fields(self)})
+        return ContactConfig(**{f.name: getattr(self, f.name) * (scale if f.name.endswith('_m') else 1.0)
+                                for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,34 @@ class SeenObject:
     centre_xy: np.ndarray   # (2,) centre of its top face
     top_z: float
     table_z: float
+    radius_m: float = 0.0   # from the centre to the farthest point of its top face
+
+
+@dataclass(frozen=True)
+class SeenPlace:
+    """Where the instruction asks the object to go, as the depth image shows it, in the robot's base frame."""
+    centre_xy: np.ndarray   # (2,)
+    surface_z: float        # the top of what is there (a pad: the table plus its thickness)
+
+
+def locate_destination(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ignore: Optional[np.ndarray],
+                       config: ContactConfig) -> Optional[SeenPlace]:
+    """The destination the destination grounding network's `heat` map (H, W, peak 1) points at: the centre of
+    the pixels above `destination_level`, weighted by the map, and the height of its surface (a flat pad is
+    not above the table in depth, so no blob is looked for). None without depth there."""
+    heights = table_heights(depth_m, camera, ignore)
+    if heights is None:
+        return None
+    weight = np.asarray(heat, float).reshape(-1)
+    use = heights.keep & (weight > config.destination_level)
+    if not use.any():
+        return None
+    xyz, w = heights.points[use], weight[use]
+    centre = (xyz[:, :2] * w[:, None]).sum(axis=0) / w.sum()
+    # The surface under the centre: the map spills onto neighbours, whose tops must not count.
+    near = np.linalg.norm(xyz[:, :2] - centre, axis=1) <= config.snap_radius_m / 2
+    surface = float(np.median(xyz[near, 2])) if near.any() else heights.table_z
+    return SeenPlace(centre_xy=centre, surface_z=max(surface, heights.table_z))
 
 
 def locate_object(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ignore: Optional[np.ndarray],
@@ -68,7 +110,9 @@ def locate_object(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ig
     xyz = heights.points[(blobs == label).reshape(-1)]
     top_z = float(xyz[:, 2].max())
     top = xyz[xyz[:, 2] > top_z - config.top_band_m]
-    return SeenObject(centre_xy=top[:, :2].mean(axis=0), top_z=top_z, table_z=heights.table_z)
+    centre = top[:, :2].mean(axis=0)
+    return SeenObject(centre_xy=centre, top_z=top_z, table_z=heights.table_z,
+                      radius_m=float(np.linalg.norm(top[:, :2] - centre, axis=1).max()))
 
 
 def grasp_index(gripper: np.ndarray, gripper_now: float) -> Optional[int]:
@@ -106,3 +150,115 @@ def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenOb
         poses[i + 1, :3, 3] = (*seen.centre_xy, max(poses[i + 1, 2, 3], seen.top_z + config.approach_height_m))
     poses[i + 1:, 2, 3] = np.maximum(poses[i + 1:, 2, 3], grasp_z)
     return poses, g, i
+
+
+def touch_index(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig) -> Optional[int]:
+    """The waypoint (>= 1) where the plan comes down to the object: of those within `snap_radius_m` of it
+    (sideways) and below the hover height above its top, the lowest; None when none comes down there."""
+    xy, z = T_base_ee[1:, :2, 3], T_base_ee[1:, 2, 3]
+    near = (np.linalg.norm(xy - seen.centre_xy, axis=1) <= config.snap_radius_m) & \
+        (z < seen.top_z + config.approach_height_m)
+    if not near.any():
+        return None
+    candidates = np.flatnonzero(near)
+    return int(candidates[np.argmin(z[candidates])]) + 1
+
+
+def snap_touch(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject],
+               config: ContactConfig) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
+    """(poses, gripper, index of the moved touch or None): the plan's lowest point near the object moved onto
+    the centre of its top face, `touch_depth_m` below it, with the gripper closed in the air at the hover
+    before it (as a touch is made: nothing between the fingers, no grasp); a drawn rise after it goes
+    straight up. At 64 px a drawn touch comes down a centimetre or two off the top and shoves the object
+    with the fingers' side. The inputs unchanged when the plan does not come down near the object."""
+    i = None if seen is None else touch_index(T_base_ee, seen, config)
+    if i is None:
+        return T_base_ee, gripper, None
+    poses, g = T_base_ee.copy(), np.asarray(gripper, np.float32).copy()
+    hover = seen.top_z + config.approach_height_m
+    poses[i, :3, 3] = (*seen.centre_xy, seen.top_z - config.touch_depth_m)
+    if i >= 2:
+        poses[i - 1, :3, 3] = (*seen.centre_xy, max(poses[i - 1, 2, 3], hover))
+        g[i - 1] = g[i] = 1.0
+    if i + 1 < len(poses) and np.linalg.norm(T_base_ee[i + 1, :2, 3] - T_base_ee[i, :2, 3]) <= config.snap_radius_m:
+        poses[i + 1, :3, 3] = (*seen.centre_xy, max(poses[i + 1, 2, 3], hover))
+    poses[i + 1:, 2, 3] = np.maximum(poses[i + 1:, 2, 3], seen.top_z)
+    return poses, g, i
+
+
+def push_span(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig) -> Optional[tuple[int, int]]:
+    """(i, j): the plan comes down below the object's top within `snap_radius_m` of its side at waypoint i
+    (>= 2: the waypoint before is where it comes down from) and stays that low to waypoint j > i: the drawn
+    push. None when the plan draws no push there."""
+    z = T_base_ee[:, 2, 3]
+    near = np.linalg.norm(T_base_ee[:, :2, 3] - seen.centre_xy, axis=1) <= config.snap_radius_m + seen.radius_m
+    starts = np.flatnonzero((z < seen.top_z) & near)
+    starts = starts[starts >= 1]
+    if not len(starts) or starts[0] < 2:
+        return None
+    i = j = int(starts[0])
+    while j + 1 < len(z) and z[j + 1] < seen.top_z:
+        j += 1
+    return (i, j) if j > i else None
+
+
+def snap_push(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject],
+              config: ContactConfig) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
+    """(poses, gripper, index where the push starts or None): the plan's push (`push_span`) redrawn in the
+    direction and length it was drawn (the length between `push_min_m` and `push_max_m`): the closed gripper
+    comes down behind the object, `push_gap_m` from its side, at half its height, and moves straight
+    through its centre line; it rises straight up after. At 64 px a drawn push comes down on the object or
+    beside it and slides on for 10-20 cm, shoving it off the table's other objects' way or into them.
+    The inputs unchanged when the plan draws no push near the object."""
+    span = None if seen is None else push_span(T_base_ee, seen, config)
+    if span is None:
+        return T_base_ee, gripper, None
+    i, j = span
+    drawn = T_base_ee[j, :2, 3] - T_base_ee[i, :2, 3]
+    length = float(np.linalg.norm(drawn))
+    if length < config.push_gap_m:  # a press, not a push
+        return T_base_ee, gripper, None
+    u = drawn / length
+    travel = float(np.clip(length, config.push_min_m, config.push_max_m))
+    behind = seen.centre_xy - u * (seen.radius_m + config.push_gap_m)
+    end = behind + u * (travel + config.push_gap_m)
+    push_z = max((seen.top_z + seen.table_z) / 2.0, seen.table_z + config.push_height_m)
+    hover = seen.top_z + config.approach_height_m
+    poses, g = T_base_ee.copy(), np.asarray(gripper, np.float32).copy()
+    poses[i - 1, :3, 3] = (*behind, max(poses[i - 1, 2, 3], hover))
+    for k in range(i, j + 1):
+        poses[k, :3, 3] = (*(behind + (end - behind) * (k - i) / (j - i)), push_z)
+    g[i - 1:j + 1] = 1.0
+    if j + 1 < len(poses):
+        poses[j + 1, :3, 3] = (*end, max(poses[j + 1, 2, 3], hover))
+    poses[j + 2:, 2, 3] = np.maximum(poses[j + 2:, 2, 3], seen.top_z + config.approach_height_m / 2)
+    return poses, g, i
+
+
+def release_index(gripper: np.ndarray, held_from: int) -> Optional[int]:
+    """The first waypoint after `held_from` where the plan opens the gripper, or None."""
+    opening = np.flatnonzero(np.asarray(gripper, float)[held_from + 1:] < 0.5)
+    return int(opening[0]) + held_from + 1 if len(opening) else None
+
+
+def snap_place(T_base_ee: np.ndarray, gripper: np.ndarray, place: Optional[SeenPlace], gripper_now: float,
+               grasp_height_m: Optional[float], config: ContactConfig) -> tuple[np.ndarray, Optional[int]]:
+    """(poses, index of the moved release or None): when the plan holds the object (the gripper is closed
+    now, or the plan closes it) and then opens it, the release moves over `place`: the tool at
+    `grasp_height_m` (its height above the object's bottom when this plan grasped it; unknown: the approach
+    height) plus `release_clearance_m` above the place's surface, the waypoint before it hovering there at the
+    drawn height or higher, and nothing after it lower than the release. The inputs unchanged otherwise."""
+    if place is None:
+        return T_base_ee, None
+    held_from = 0 if gripper_now >= 0.5 else grasp_index(gripper, gripper_now)
+    j = None if held_from is None else release_index(gripper, held_from)
+    if j is None:
+        return T_base_ee, None
+    hang = config.approach_height_m if grasp_height_m is None else grasp_height_m
+    release_z = place.surface_z + hang + config.release_clearance_m
+    poses = T_base_ee.copy()
+    poses[j, :3, 3] = (*place.centre_xy, release_z)
+    if j - 1 > held_from:  # a drawn carry waypoint: it brings the object over the destination, above it
+        poses[j - 1, :3, 3] = (*place.centre_xy, max(poses[j - 1, 2, 3], release_z + config.approach_height_m / 2))
+    poses[j + 1:, 2, 3] = np.maximum(poses[j + 1:, 2, 3], release_z)
+    return poses, j

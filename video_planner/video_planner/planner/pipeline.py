@@ -55,7 +55,8 @@ class VideoPlanner:
         self._kinematics_loaded = kinematics is not None
         self._grounder = None
         self._canonical = None
-        self._grasp_intent = None
+        self._intents: dict[str, object] = {}
+        self._destination = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -290,9 +291,8 @@ class VideoPlanner:
         if scene is _FROM_FRAME:
             scene = self.scene_masks(instruction, frames[0], depth_m, camera, q_current, ee_mask, gripper_now)
         T_base_ee, gripper = motion.T_base_ee, np.asarray(motion.gripper, np.float32)
-        if scene is not None and scene.seen is not None and np.all(np.isfinite(T_base_ee)):
-            from video_planner.planner.contact import snap_grasp
-            T_base_ee, gripper, _ = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, self.contact_config)
+        if scene is not None and np.all(np.isfinite(T_base_ee)):
+            T_base_ee, gripper = self._snap_contacts(T_base_ee, gripper, scene, gripper_now)
         timings['scene'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=T_base_ee, gripper=gripper,
@@ -311,6 +311,23 @@ class VideoPlanner:
             plan.status = reason or 'ok'
         return plan
 
+    def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float):
+        """The plan's grasp moved onto the named object and its release over the destination, where the scene
+        holds them (`planner/contact.py`)."""
+        from video_planner.planner.contact import snap_grasp, snap_place, snap_push, snap_touch
+        config, grasp_height = self.contact_config, None
+        if scene.seen is not None and scene.contact == 'grasp':
+            T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config)
+            if i is not None:
+                grasp_height = float(T_base_ee[i, 2, 3]) - scene.seen.table_z
+        if scene.seen is not None and scene.contact == 'touch' and gripper_now < 0.5:
+            T_base_ee, gripper, _ = snap_touch(T_base_ee, gripper, scene.seen, config)
+        if scene.seen is not None and scene.contact == 'push' and gripper_now < 0.5:
+            T_base_ee, gripper, _ = snap_push(T_base_ee, gripper, scene.seen, config)
+        if scene.destination is not None:
+            T_base_ee, _ = snap_place(T_base_ee, gripper, scene.destination, gripper_now, grasp_height, config)
+        return T_base_ee, gripper
+
     @property
     def collision_checked(self) -> bool:
         """Whether plans pass the collision gate: it is on, and an arm is configured whose URDF finds the
@@ -320,7 +337,8 @@ class VideoPlanner:
     @property
     def reads_scene(self) -> bool:
         """Whether plans read the depth frame's objects: the collision gate, or grasp snapping, with an arm."""
-        return bool(self.config.arm) and (self.collision_checked or self.config.snap_grasps)
+        return bool(self.config.arm) and (self.collision_checked or self.config.snap_grasps or self.config.snap_places
+                                          or self.config.snap_touches or self.config.snap_pushes)
 
     def load_scene_readers(self) -> None:
         """Loads what the collision gate and grasp snapping read with (the grounding network, the arm's mask
@@ -330,6 +348,13 @@ class VideoPlanner:
                                    'the red cube')
         if self.config.snap_grasps:
             self.asks_for_grasp('lift the red cube')
+        if self.config.snap_places:
+            self.asks_for_place('put the red cube on the blue pad')
+            _ = self.destination_locator
+        if self.config.snap_touches:
+            self.asks_for_touch('touch the red cube')
+        if self.config.snap_pushes:
+            self._asks('push', 'push the red cube left')
         self.canonical_view.load()
 
     @property
@@ -342,13 +367,50 @@ class VideoPlanner:
         return config
 
     def asks_for_grasp(self, instruction: str) -> bool:
-        """Whether the instruction asks for the named object to be held (`planner/grasp_intent.py`): only
-        then is a grasp snapped, so that a touch or a push drawn with a closing gripper stays one."""
-        if self._grasp_intent is None:
-            from video_planner.planner.grasp_intent import GraspIntent
+        """Whether the instruction asks for the named object to be held (`planner/intent.py`): only then is a
+        grasp snapped, so that a touch or a push drawn with a closing gripper stays one."""
+        return self._asks('grasp', instruction)
+
+    def asks_for_place(self, instruction: str) -> bool:
+        """Whether the instruction asks for the named object to be put somewhere (`planner/intent.py`): only
+        then does a release move over the destination. A place is a grasp first."""
+        return self._asks('grasp', instruction) and self._asks('place', instruction)
+
+    def asks_for_touch(self, instruction: str) -> bool:
+        """Whether the instruction asks for the named object to be touched (`planner/intent.py`): only then
+        does the plan's lowest point near it move onto its top."""
+        return self._asks('touch', instruction)
+
+    def contact_asked(self, instruction: str) -> str:
+        """'grasp', 'touch', 'push' or '': the contact with the named object that the instruction asks for and
+        that is snapped (`snap_grasps`, `snap_touches`, `snap_pushes`)."""
+        if self.config.snap_grasps and self.asks_for_grasp(instruction):
+            return 'grasp'
+        if self.config.snap_touches and self.asks_for_touch(instruction):
+            return 'touch'
+        if self.config.snap_pushes and self._asks('push', instruction):
+            return 'push'
+        return ''
+
+    def _asks(self, intent: str, instruction: str) -> bool:
+        if intent not in self._intents:
+            from video_planner.planner.intent import Intent
             from video_planner.resources import model_file
-            self._grasp_intent = GraspIntent.load(model_file('', 'grasp_intent.npz'))
-        return self._grasp_intent.wants_grasp(self.text_encoder.encode(instruction.strip()))
+            self._intents[intent] = Intent.load(model_file('', f'{intent}_intent.npz'))
+        return self._intents[intent].asks(self.text_encoder.encode(instruction.strip()))
+
+    @property
+    def destination_locator(self):
+        """The destination grounding network, which finds where the instruction asks the object to go."""
+        if self._destination is None:
+            from video_planner.grounding import Grounder
+            self._destination = Grounder.load(self.config.destination_checkpoint_path, self.text_encoder,
+                                              device=self.config.device)
+            if self._destination.config.role != 'destination':
+                raise VideoPlannerError(f'destination_checkpoint {self.config.destination_checkpoint_path} finds '
+                                        f'the {self._destination.config.role!r}, not the destination (train it with '
+                                        'config/grounding_destination.yaml)')
+        return self._destination
 
     @property
     def contact_config(self):
@@ -378,11 +440,17 @@ class VideoPlanner:
             ignore |= cv2.resize(np.asarray(ee_mask, np.uint8), depth_m.shape[::-1],
                                  interpolation=cv2.INTER_NEAREST) > 0
         heat = self.target_locator.locate(frame0, instruction.strip(), frame0.shape[0])
-        seen = None
-        if self.config.snap_grasps and self.asks_for_grasp(instruction):
+        seen = destination = None
+        contact = self.contact_asked(instruction)
+        if contact:
             from video_planner.planner.contact import locate_object
             seen = locate_object(depth_m, camera, heat, ignore, self.contact_config)
-        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen)
+        if self.config.snap_places and self.asks_for_place(instruction):
+            from video_planner.planner.contact import locate_destination
+            where = self.destination_locator.locate(frame0, instruction.strip(), frame0.shape[0])
+            destination = locate_destination(depth_m, camera, where, ignore, self.contact_config)
+        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, contact=contact,
+                          destination=destination)
 
     def collision_reason(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                          poses: np.ndarray, q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray],

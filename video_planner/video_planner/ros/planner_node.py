@@ -95,6 +95,8 @@ class PipelineParams:
     grounding_checkpoint: str = param('', "grounding network drawing the target hint of a video model that reads "
                                       "one (`video-planner train --model grounding`); '' = the shipped one",
                                       read_only=True)
+    destination_checkpoint: str = param('', "destination grounding network (where the instruction asks the object "
+                                        "to go, for place snapping); '' = the shipped destination.pt", read_only=True)
     sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
     hint_guidance: float = param(8.0, 'guidance towards the target hint (1 = none; else one more network call '
                                  'per sampler step)', low=0.0, high=10.0)
@@ -115,6 +117,12 @@ class PipelineParams:
                                     "x the arm's workspace scale", low=0.0, high=0.5)
     snap_grasps: bool = param(True, 'move a grasp the plan closes near the named object onto that object as the '
                               'depth image shows it (hover above its top, close 2 cm below it)')
+    snap_places: bool = param(False, 'release a held object over the destination the instruction names (a pad, '
+                              'another object), as the destination grounding network finds it in the frame')
+    snap_touches: bool = param(True, "move a touch the plan draws near the named object onto the centre of its "
+                               "top (closed gripper, from above)")
+    snap_pushes: bool = param(False, "redraw a push the plan draws at the named object straight through it, in the "
+                              "drawn direction and length (5-8.5 cm)")
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
     torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
                                'all of them slow sampling 30-100x when other work holds a core; '
@@ -141,13 +149,15 @@ class PipelineParams:
             checkpoint=self.checkpoint, inverse_dynamics=self.inverse_dynamics, idm_checkpoint=self.idm_checkpoint,
             arm=self.arm, urdf=self.robot_description or self.urdf_path, base_frame=self.base_frame,
             ee_frame=self.ee_frame, num_candidates=self.num_candidates,
-            grounding_checkpoint=self.grounding_checkpoint,
+            grounding_checkpoint=self.grounding_checkpoint, destination_checkpoint=self.destination_checkpoint,
             sampling_steps=self.sampling_steps, hint_guidance=self.hint_guidance,
             frame_period_s=self.frame_period_s,
             max_step_m=self.max_step_m, min_confidence=self.min_confidence, gripper_source=self.gripper_source,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
             max_joint_velocity_scale=self.max_joint_velocity_scale, collision_check=self.collision_check,
-            gripper_radius_m=self.gripper_radius_m, snap_grasps=self.snap_grasps, device=self.device)
+            gripper_radius_m=self.gripper_radius_m, snap_grasps=self.snap_grasps,
+            snap_places=self.snap_places, snap_touches=self.snap_touches,
+            snap_pushes=self.snap_pushes, device=self.device)
 
     def input_topics(self) -> InputTopics:
         return InputTopics(image=self.image_topic, depth=self.depth_topic, camera_info=self.camera_info_topic,

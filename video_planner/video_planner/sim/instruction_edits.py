@@ -36,16 +36,18 @@ def _replace(task: dict, match: re.Match, slot: str, words: str) -> str:
     return task['instruction'][:start] + words + task['instruction'][end:]
 
 
-def naming_other(task: dict, other: dict) -> str | None:
-    """The recorded instruction with its {obj} phrase naming `other` instead, or None if it does not parse."""
+def naming_other(task: dict, other: dict, slot: str = 'obj') -> str | None:
+    """The recorded instruction with its {obj} phrase (or its {ref} phrase, `slot` 'ref') naming `other`
+    instead, or None if it does not parse."""
     match = _slots(task)
-    if match is None or 'obj' not in match.groupdict():
+    if match is None or slot not in match.groupdict():
         return None
-    noun = match.group('obj').split()[-1]
-    target_shape = next((o['shape'] for o in task['objects'] if o['name'] == task['target']), None)
-    if other['shape'] != target_shape:
+    noun = match.group(slot).split()[-1]
+    named = task['target'] if slot == 'obj' else task.get('reference')
+    named_shape = next((o['shape'] for o in task['objects'] if o['name'] == named), None)
+    if other['shape'] != named_shape:
         noun = SHAPE_NOUNS[other['shape']][0]
-    return _replace(task, match, 'obj', f"{other['color']} {noun}")
+    return _replace(task, match, slot, f"{other['color']} {noun}")
 
 
 def recoloured(task: dict, colours: dict[str, str]) -> dict | None:
