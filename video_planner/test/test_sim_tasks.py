@@ -133,19 +133,25 @@ def _reset(world, family, seed=11):
     return task, _other(task)
 
 
-def _drive(world, task):
-    """Execute the scripted expert's commands for `task` (possibly a wrong variant of the world's task)."""
+def _drive(world, task, until_success: bool = False):
+    """Execute the scripted expert's commands for `task` (possibly a wrong variant of the world's task), all
+    of them or `until_success`."""
     for T, g in ScriptedExpert(world).commands(task, world.T_base_ee()):
         world.step_ee(T, g)
+        if until_success and world.success():
+            return
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize('family', TASK_FAMILIES)
 def test_the_experts_rollout_passes_the_strict_rule(panda_world, family):
+    # As the benchmark runs the expert (evaluation/methods.py ExpertMethod): success is read after every
+    # control step and the episode ends at the first one. Run to its end, a push script slides on for
+    # centimetres after it succeeded, and whether that then nudges a neighbour past 1 cm varies by machine.
     task = sample_task(panda_world.spec, family, 11)
     panda_world.reset(task, seed=11)
     assert not panda_world.success()
-    _drive(panda_world, task)
+    _drive(panda_world, task, until_success=True)
     assert panda_world.unmet_conditions() == []
 
 
