@@ -23,6 +23,8 @@ GRIPPER_SOURCES = ('auto',) + PLAN_GRIPPER_SOURCES
 # dynamics that reads its frames.
 SHIPPED_VIDEO_MODELS = {'camera': 'default.pt', 'canonical': 'canonical.pt'}
 SHIPPED_IDMS = {'camera': 'idm_default.pt', 'canonical': 'idm_canonical.pt'}
+# The contact-snapping switches (planner/contact.py); any of them on makes the planner read the scene.
+SNAP_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes')
 
 
 @dataclass
@@ -86,7 +88,7 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f'{name} must be a positive number, got {value!r}')
-        for name in ('collision_check', 'snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes'):
+        for name in ('collision_check',) + SNAP_SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f'{name} must be true or false, got {getattr(self, name)!r}')
         if not isinstance(self.gripper_radius_m, (int, float)) or not 0.0 <= self.gripper_radius_m <= 0.5:

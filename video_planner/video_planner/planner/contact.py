@@ -146,10 +146,16 @@ def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenOb
     # A drawn lift (the next waypoint near the grasp, sideways) goes straight up to the hover height: drawn, it
     # drifts as the grasp did and carries the object off its spot. A drawn carry goes where it was drawn: the
     # place is where the video wants the object, not relative to where it drew the grasp.
-    if np.linalg.norm(T_base_ee[i + 1, :2, 3] - T_base_ee[i, :2, 3]) <= config.snap_radius_m:
-        poses[i + 1, :3, 3] = (*seen.centre_xy, max(poses[i + 1, 2, 3], seen.top_z + config.approach_height_m))
+    _rise_straight_up(poses, T_base_ee, i, seen, config)
     poses[i + 1:, 2, 3] = np.maximum(poses[i + 1:, 2, 3], grasp_z)
     return poses, g, i
+
+
+def _rise_straight_up(poses: np.ndarray, drawn: np.ndarray, i: int, seen: SeenObject, config: ContactConfig) -> None:
+    """In place: a drawn rise after the contact at waypoint i (the next waypoint within `snap_radius_m` of it,
+    sideways) goes straight up over the object, to the hover height or the drawn one if higher."""
+    if i + 1 < len(poses) and np.linalg.norm(drawn[i + 1, :2, 3] - drawn[i, :2, 3]) <= config.snap_radius_m:
+        poses[i + 1, :3, 3] = (*seen.centre_xy, max(poses[i + 1, 2, 3], seen.top_z + config.approach_height_m))
 
 
 def touch_index(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig) -> Optional[int]:
@@ -180,8 +186,7 @@ def snap_touch(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenOb
     if i >= 2:
         poses[i - 1, :3, 3] = (*seen.centre_xy, max(poses[i - 1, 2, 3], hover))
         g[i - 1] = g[i] = 1.0
-    if i + 1 < len(poses) and np.linalg.norm(T_base_ee[i + 1, :2, 3] - T_base_ee[i, :2, 3]) <= config.snap_radius_m:
-        poses[i + 1, :3, 3] = (*seen.centre_xy, max(poses[i + 1, 2, 3], hover))
+    _rise_straight_up(poses, T_base_ee, i, seen, config)
     poses[i + 1:, 2, 3] = np.maximum(poses[i + 1:, 2, 3], seen.top_z)
     return poses, g, i
 
@@ -208,7 +213,7 @@ def snap_push(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObj
     direction and length it was drawn (the length between `push_min_m` and `push_max_m`): the closed gripper
     comes down behind the object, `push_gap_m` from its side, at half its height, and moves straight
     through its centre line; it rises straight up after. At 64 px a drawn push comes down on the object or
-    beside it and slides on for 10-20 cm, shoving it off the table's other objects' way or into them.
+    beside it and slides on for 10-20 cm, shoving it too far or into the other objects.
     The inputs unchanged when the plan draws no push near the object."""
     span = None if seen is None else push_span(T_base_ee, seen, config)
     if span is None:

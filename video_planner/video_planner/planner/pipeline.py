@@ -16,7 +16,7 @@ from video_planner.camera import CameraModel
 from video_planner.dynamics.postprocess import PostprocessConfig, plan_confidence, postprocess
 from video_planner.errors import VideoPlannerError
 from video_planner.planner import gates
-from video_planner.planner.config import PlannerConfig
+from video_planner.planner.config import SNAP_SWITCHES, PlannerConfig
 from video_planner.planner.request import CancelFn, Plan, PlanCancelled, PlanRequest, ProgressFn
 
 
@@ -336,14 +336,14 @@ class VideoPlanner:
 
     @property
     def reads_scene(self) -> bool:
-        """Whether plans read the depth frame's objects: the collision gate, or grasp snapping, with an arm."""
-        return bool(self.config.arm) and (self.collision_checked or self.config.snap_grasps or self.config.snap_places
-                                          or self.config.snap_touches or self.config.snap_pushes)
+        """Whether plans read the depth frame's objects: the collision gate, or contact snapping, with an arm."""
+        return bool(self.config.arm) and (self.collision_checked
+                                          or any(getattr(self.config, name) for name in SNAP_SWITCHES))
 
     def load_scene_readers(self) -> None:
-        """Loads what the collision gate and grasp snapping read with (the grounding network, the arm's mask
-        renderer, the grasp-intent probe) now, and runs the grounding network once: its first call (tokenizer,
-        torch's thread pools) takes seconds."""
+        """Loads what the collision gate and contact snapping read with (the grounding network, the arm's mask
+        renderer, the intent probes, the destination network) now, and runs the grounding network once: its
+        first call (tokenizer, torch's thread pools) takes seconds."""
         self.target_locator.locate(np.zeros((self.target_locator.config.image_size,) * 2 + (3,), np.uint8),
                                    'the red cube')
         if self.config.snap_grasps:
