@@ -65,9 +65,9 @@ for pair in video:default idm:idm_default policy:policy_default grounding:ground
   run="${pair%%:*}"; name="${pair##*:}"
   [ -f "$RUNS/$run/model.pt" ] && "$PYTHON" -m video_planner.model.export "$RUNS/$run/model.pt" "$MODELS_OUT/$name.pt"
 done
-# Grasp and place intent (planner/contact.py snaps a grasp or a release only for an instruction that asks
-# for one): seconds each.
-for intent in grasp place; do
+# Contact intents (planner/contact.py snaps a grasp, release, touch or push only for an instruction that asks
+# for one) and which way a push goes: seconds each.
+for intent in grasp place touch push way; do
   "$PYTHON" -m video_planner.planner.intent --intent "$intent" --out "$MODELS_OUT/${intent}_intent.npz" || status=1
 done
 tail -n 2 "$RUNS"/*.log

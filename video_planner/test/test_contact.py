@@ -16,7 +16,7 @@ from video_planner.planner.contact import (ContactConfig, SeenObject, SeenPlace,
 from video_planner.sim.arms import get_arm
 from video_planner.sim.expert import ScriptedExpert
 from video_planner.sim.segmentation import SEG_OBJECT_BASE
-from video_planner.sim.tasks import sample_task
+from video_planner.sim.tasks import DIRECTIONS, sample_task
 from video_planner.sim.world import TabletopWorld
 
 
@@ -300,12 +300,65 @@ def test_a_drawn_push_is_redrawn_through_the_object_in_its_direction_and_length_
     np.testing.assert_allclose(out[1, :3, 3], [*behind, 0.12])                           # comes down from above it
     np.testing.assert_allclose(out[5, :3, 3], [*out[4, :2, 3], 0.15])                    # rises straight up
     assert g.tolist() == [0, 1, 1, 1, 1, 0]
-    # A press (no slide), a push drawn away from the object, or one coming down at the first waypoint: as drawn.
+    # Coming down at the first waypoint: it hovers there and pushes from the next.
+    at_once, _, i = snap_push(poses[1:], np.zeros(5), seen, config)
+    assert i == 2
+    np.testing.assert_allclose(at_once[1, :3, 3], [*behind, 0.04 + config.approach_height_m])
+    # A press (no slide), a push drawn away from the object, or one coming down at the first waypoint with
+    # one waypoint low (nowhere to hover before it): as drawn.
     press = straight_down([points[0], points[1], [0.5, 0.0, 0.02], [0.5, 0.01, 0.02], points[5], points[5]], np.eye(4))
     far = poses.copy()
     far[:, 0, 3] += 0.2
-    for plan in (press, far, poses[1:]):
+    for plan in (press, far, poses[[0, 2, 3, 5]]):
         assert snap_push(plan, np.zeros(len(plan)), seen, config)[2] is None
+
+
+def test_a_push_goes_the_asked_way_and_no_further_than_the_room_ahead():
+    seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
+    config = ContactConfig()
+    # Drawn sliding 25 cm to the left (+y); the instruction asks to push it forward (+x).
+    points = [[0.3, 0.0, 0.3], [0.51, -0.05, 0.12], [0.51, -0.03, 0.015], [0.5, 0.1, 0.015], [0.5, 0.22, 0.015],
+              [0.5, 0.22, 0.15]]
+    poses = straight_down(points, np.eye(4))
+    out, g, i = snap_push(poses, np.zeros(6, np.float32), seen, config, along=np.array([2.0, 0.0]))
+    behind = seen.centre_xy - np.array([0.02 + config.push_gap_m, 0.0])
+    np.testing.assert_allclose(out[2, :3, 3], [*behind, 0.02])
+    np.testing.assert_allclose(out[4, :2, 3], behind + [config.push_max_m + config.push_gap_m, 0.0])
+    # Toward an object 6 cm ahead: the push stops short of it, but never below the shortest push.
+    near = snap_push(poses, np.zeros(6), seen, config, along=np.array([1.0, 0.0]), room_m=0.06)[0]
+    np.testing.assert_allclose(near[4, :2, 3], behind + [0.06 + config.push_gap_m, 0.0])
+    short = snap_push(poses, np.zeros(6), seen, config, along=np.array([1.0, 0.0]), room_m=0.01)[0]
+    np.testing.assert_allclose(short[4, :2, 3], behind + [config.push_min_m + config.push_gap_m, 0.0])
+    # A press drawn at the object becomes the asked push; with no way asked it stays a press.
+    press = straight_down([points[0], points[1], [0.5, 0.0, 0.02], [0.5, 0.01, 0.02], points[5], points[5]], np.eye(4))
+    assert snap_push(press, np.zeros(6), seen, config)[2] is None
+    assert snap_push(press, np.zeros(6), seen, config, along=np.array([0.0, -1.0]))[2] == 2
+
+
+def test_the_shipped_push_way_probe_is_what_its_command_fits_and_reads_held_out_phrasings():
+    from video_planner.planner.intent import FILLS_PER_PHRASING, PushWay, fit_way, way_phrasings
+    from video_planner.resources import model_path
+    from video_planner.text import TextEncoder
+    encoder = TextEncoder()
+    train = way_phrasings('train', 3 * FILLS_PER_PHRASING)
+    refit = fit_way(encoder.encode_batch([s for s, _ in train]), [w for _, w in train])
+    shipped = PushWay.load(model_path('push_way.npz'))
+    for a, b in zip(refit.probes, shipped.probes):
+        np.testing.assert_allclose(a.weights, b.weights, atol=1e-3)
+    heldout = way_phrasings('heldout', 6, seed=3)
+    X = encoder.encode_batch([s for s, _ in heldout])
+    assert np.mean([shipped.way(x) == w for x, (_, w) in zip(X, heldout)]) >= 0.8
+    assert shipped.way(encoder.encode('push the red cube to the left')) == 'left'
+    assert shipped.way(encoder.encode('slide the blue can toward the green block')) == 'toward'
+
+
+def test_a_broken_push_way_file_is_named(tmp_path):
+    from video_planner.errors import VideoPlannerError
+    from video_planner.planner.intent import PushWay
+    bad = tmp_path / 'push_way.npz'
+    np.savez(bad, weights=np.zeros((3, 4)), bias=np.zeros(3))
+    with pytest.raises(VideoPlannerError, match=r'expected 5 classes'):
+        PushWay.load(bad)
 
 
 def drawn_push(world, task, obs, overshoot: float, aside: np.ndarray):
@@ -332,6 +385,37 @@ def test_a_push_drawn_too_far_succeeds_once_snapped(planner):
     tasks = [t for t in tasks if t.direction is not None][:3]
     draw = lambda world, task, obs: drawn_push(world, task, obs, 0.08, np.array([0.01, -0.01]))  # noqa: E731
     assert drawn_and_snapped(planner, tasks, draw, reads_a_push) == {'drawn': 0, 'snapped': 3}
+
+
+def test_a_push_drawn_the_wrong_way_goes_the_asked_way_once_snapped(planner):
+    """The plan comes down behind the object and slides away from it, the wrong way: the direction the
+    instruction names (read by the push-way probe) pushes it right."""
+    planner = VideoPlanner(PlannerConfig(arm='panda', snap_pushes=True), text_encoder=planner.text_encoder)
+
+    def reads_the_way(task, world, scene):
+        assert scene.contact == 'push', task.instruction
+        np.testing.assert_allclose(scene.push_along, DIRECTIONS[task.direction], err_msg=task.instruction)
+
+    def backwards(world, task, obs):
+        poses, gripper = drawn_push(world, task, obs, 0.0, np.zeros(2))
+        poses[3, :2, 3] = 2 * poses[2, :2, 3] - poses[3, :2, 3]
+        poses[4, :2, 3] = poses[3, :2, 3]
+        return poses, gripper
+
+    tasks = (sample_task(get_arm('panda'), 'push', np.random.default_rng(seed)) for seed in range(20, 60))
+    tasks = [t for t in tasks if t.direction is not None][:3]
+    assert drawn_and_snapped(planner, tasks, backwards, reads_the_way) == {'drawn': 0, 'snapped': 3}
+
+
+def test_a_push_toward_an_object_points_at_it_and_stops_short_of_it(planner):
+    seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
+    reference = SeenObject(centre_xy=np.array([0.5, 0.12]), top_z=0.04, table_z=0.0, radius_m=0.02)
+    along, room = planner.push_way('toward', seen, reference)
+    np.testing.assert_allclose(along, [0.0, 1.0])
+    assert room == pytest.approx(0.12 - 0.04 - planner.contact_config.push_clearance_m)
+    assert planner.push_way('toward', seen, None) == (None, None)          # no reference found: as drawn
+    assert planner.push_way('toward', seen, seen) == (None, None)          # the object itself
+    np.testing.assert_allclose(planner.push_way('backward', seen, None)[0], [-1.0, 0.0])
 
 
 def test_a_grounding_role_is_checked_and_an_object_network_is_refused_as_the_destination():

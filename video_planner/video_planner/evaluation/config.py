@@ -21,8 +21,8 @@ PLANNER_SWITCHES = {
     'snap_places': 'release a held object over the destination the instruction names, as the destination '
                    'grounding network finds it',
     'snap_touches': 'move a touch the plan draws near the named object onto the centre of its top',
-    'snap_pushes': 'redraw a push the plan draws at the named object straight through it, in the drawn direction '
-                   'and length',
+    'snap_pushes': 'redraw a push the plan draws at the named object straight through it, the way the instruction '
+                   'asks (a direction, or toward the object it names), 5-6 cm',
 }
 
 
@@ -57,7 +57,7 @@ class SuiteConfig:
     snap_grasps: bool = True          # move a grasp drawn near the named object onto it (PlannerConfig)
     snap_places: bool = False         # release a held object over the destination the instruction names
     snap_touches: bool = True         # a touch the plan draws near the named object lands on its top
-    snap_pushes: bool = False         # a push the plan draws is redrawn straight through the named object
+    snap_pushes: bool = True          # a push the plan draws is redrawn through the named object, the asked way
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40

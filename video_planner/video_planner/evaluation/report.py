@@ -209,7 +209,7 @@ def markdown(result, files: dict[str, str]) -> str:
         + ('A held object is released over the destination the instruction names. '
            if cfg.snap_places else 'Releases as drawn. ')
         + ('A touch drawn near the named object lands on its top. ' if cfg.snap_touches else 'Touches as drawn. ')
-        + ('A push drawn at the named object is redrawn straight through it. '
+        + ('A push drawn at the named object is redrawn straight through it, the way the instruction asks. '
            if cfg.snap_pushes else 'Pushes as drawn. ')
         + f'Expert videos: frames {"evenly in time" if cfg.gt_spacing == "time" else "at the path corners first"}. '
         f'Budget: {cfg.max_control_steps} control steps '

@@ -43,13 +43,16 @@ class SceneMasks:
     `heat`, the grounding network's map of the named object that `target` thresholds; `seen`, the object to
     grasp or touch as the depth image shows it (`contact.locate_object`), when that contact is snapped for this
     instruction (`contact` says which);
-    `destination`, where the instruction asks the object to go (`contact.locate_destination`), when places are."""
+    `destination`, where the instruction asks the object to go (`contact.locate_destination`), when places are;
+    `push_along` and `push_room_m`, which way and how far a push should go, when pushes are."""
     ignore: np.ndarray
     target: np.ndarray
     heat: np.ndarray
     seen: Optional[object] = None   # a contact.SeenObject (contact.py imports this module)
     contact: str = ''               # what the instruction asks to do at `seen`: 'grasp', 'touch' or 'push'
     destination: Optional[object] = None   # a contact.SeenPlace, when the instruction asks for a place
+    push_along: Optional[np.ndarray] = None  # (2,) unit base-frame xy: the way the instruction asks to push
+    push_room_m: Optional[float] = None      # how far the pushed object may go that way (up to a reference)
 
 
 class TableHeights(NamedTuple):

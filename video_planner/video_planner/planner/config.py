@@ -67,9 +67,9 @@ class PlannerConfig:
     destination_checkpoint: str = ''
     # Move the plan's lowest point near the named object onto its top when the instruction asks for a touch.
     snap_touches: bool = True
-    # Redraw the plan's push of the named object straight through it, in the drawn direction and length.
-    # Off: it did worse (benchmarks/results/contact_snapping.md).
-    snap_pushes: bool = False
+    # Redraw the plan's push of the named object straight through it, the way the instruction asks (a
+    # direction word, or toward the object it names: planner/intent.py PushWay), 5-6 cm.
+    snap_pushes: bool = True
     device: str = 'cpu'
 
     def __post_init__(self) -> None:

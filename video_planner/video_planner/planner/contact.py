@@ -10,8 +10,8 @@ when the instruction asks for that contact (`planner/intent.py`) and moves only 
   drawn. A plan that closes and then goes on down (a touch or push with a closed gripper) is left alone.
 - touch (`snap_touches`, on): the plan's lowest point near the object lands on the centre of its top,
   the gripper closed at the hover before it.
-- push (`snap_pushes`, off: it did worse): the drawn push is redrawn through the object in its drawn
-  direction and length.
+- push (`snap_pushes`, on): the drawn push is redrawn straight through the object, 5-6 cm, the way the
+  instruction asks (a direction word, or toward the object it names: `planner/intent.py` PushWay).
 - place (`snap_places`, off: no gain measured): a held object's release moves over the destination the
   destination grounding network finds, at the height that sets it down there.
 (benchmarks/results/grasp_snapping.md, contact_snapping.md.)
@@ -43,8 +43,10 @@ class ContactConfig:
     touch_depth_m: float = 0.004       # a touch presses the closed gripper this far below the object's top
     push_gap_m: float = 0.025          # a push starts with the tool this far behind the object's side
     push_min_m: float = 0.05           # a drawn push moves the object at least this far ...
-    push_max_m: float = 0.085          # ... and at most this far (a 64 px plan overshoots: the object slides on)
+    # ... and at most this far: a 64 px plan overshoots, and a puck slides on (8.5 cm of push sent one 13 cm)
+    push_max_m: float = 0.06
     push_height_m: float = 0.012       # the pushing tool stays at least this far above the table
+    push_clearance_m: float = 0.015    # a push toward an object stops the pushed one this far short of it
     destination_level: float = 0.5     # the destination is the pixels where its map is above this (peak 1)
 
     def scaled(self, scale: float) -> 'ContactConfig':
@@ -93,26 +95,33 @@ def locate_object(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ig
     """The object the grounding network's `heat` map (H, W in [0, 1]) points at: of the above-table blobs, the
     one holding the most heat (a coarse map spills onto neighbours, and a small object holds few pixels).
     None when no blob holds any."""
+    return locate_object_pixels(depth_m, camera, heat, ignore, config)[0]
+
+
+def locate_object_pixels(depth_m: np.ndarray, camera: CameraModel, heat: np.ndarray, ignore: Optional[np.ndarray],
+                         config: ContactConfig) -> tuple[Optional[SeenObject], Optional[np.ndarray]]:
+    """`locate_object`, and the (H, W) pixels of the blob it found (None with it)."""
     heights = table_heights(depth_m, camera, ignore)
     if heights is None:
-        return None
+        return None, None
     above = (heights.keep & (heights.height > config.min_height_m)).reshape(depth_m.shape)
     count, blobs = cv2.connectedComponents(above.astype(np.uint8), connectivity=4)
     if count < 2:
-        return None
+        return None, None
     # Each blob grown by a pixel: at 64 px an object's rim pixels mix with the table.
     grown = cv2.dilate(blobs.astype(np.uint16), np.ones((3, 3), np.uint8))
     grown = np.where(blobs > 0, blobs, grown)
     mass = np.bincount(grown.reshape(-1), weights=np.asarray(heat, float).reshape(-1), minlength=count)[1:]
     if not mass.max() > 0:
-        return None
+        return None, None
     label = int(np.argmax(mass)) + 1
     xyz = heights.points[(blobs == label).reshape(-1)]
     top_z = float(xyz[:, 2].max())
     top = xyz[xyz[:, 2] > top_z - config.top_band_m]
     centre = top[:, :2].mean(axis=0)
-    return SeenObject(centre_xy=centre, top_z=top_z, table_z=heights.table_z,
+    seen = SeenObject(centre_xy=centre, top_z=top_z, table_z=heights.table_z,
                       radius_m=float(np.linalg.norm(top[:, :2] - centre, axis=1).max()))
+    return seen, grown == label
 
 
 def grasp_index(gripper: np.ndarray, gripper_now: float) -> Optional[int]:
@@ -193,38 +202,45 @@ def snap_touch(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenOb
 
 def push_span(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig) -> Optional[tuple[int, int]]:
     """(i, j): the plan comes down below the object's top within `snap_radius_m` of its side at waypoint i
-    (>= 2: the waypoint before is where it comes down from) and stays that low to waypoint j > i: the drawn
-    push. None when the plan draws no push there."""
+    (>= 1: waypoint 0 is where the arm is) and stays that low to waypoint j, the drawn push; j > i, and
+    j > 2 when it comes down at once (`snap_push` needs a waypoint to hover at before the push). None when
+    the plan draws no push there."""
     z = T_base_ee[:, 2, 3]
     near = np.linalg.norm(T_base_ee[:, :2, 3] - seen.centre_xy, axis=1) <= config.snap_radius_m + seen.radius_m
     starts = np.flatnonzero((z < seen.top_z) & near)
     starts = starts[starts >= 1]
-    if not len(starts) or starts[0] < 2:
+    if not len(starts):
         return None
     i = j = int(starts[0])
     while j + 1 < len(z) and z[j + 1] < seen.top_z:
         j += 1
-    return (i, j) if j > i else None
+    return (i, j) if j > max(i, 2) else None
 
 
 def snap_push(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject],
-              config: ContactConfig) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
-    """(poses, gripper, index where the push starts or None): the plan's push (`push_span`) redrawn in the
-    direction and length it was drawn (the length between `push_min_m` and `push_max_m`): the closed gripper
-    comes down behind the object, `push_gap_m` from its side, at half its height, and moves straight
-    through its centre line; it rises straight up after. At 64 px a drawn push comes down on the object or
-    beside it and slides on for 10-20 cm, shoving it too far or into the other objects.
+              config: ContactConfig, along: Optional[np.ndarray] = None,
+              room_m: Optional[float] = None) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
+    """(poses, gripper, index where the push starts or None): the plan's push (`push_span`) redrawn straight
+    through the object: the closed gripper comes down behind it, `push_gap_m` from its side, at half its
+    height, moves through its centre line and rises straight up after. The direction is `along` (a unit
+    vector in the base frame's xy: the way the instruction asks) or else the drawn one; the length is the
+    drawn one clipped to `push_min_m`..`push_max_m`, and to `room_m` (the free way ahead, e.g. up to the
+    reference object) when given. At 64 px a drawn push comes down on the object or beside it, often
+    heads the wrong way and slides on for 10-20 cm, shoving it too far or into the other objects.
     The inputs unchanged when the plan draws no push near the object."""
     span = None if seen is None else push_span(T_base_ee, seen, config)
     if span is None:
         return T_base_ee, gripper, None
     i, j = span
     drawn = T_base_ee[j, :2, 3] - T_base_ee[i, :2, 3]
+    i = max(i, 2)  # a plan that comes down at once hovers at its first waypoint
     length = float(np.linalg.norm(drawn))
-    if length < config.push_gap_m:  # a press, not a push
+    if along is None and length < config.push_gap_m:  # a press, not a push
         return T_base_ee, gripper, None
-    u = drawn / length
+    u = drawn / length if along is None else np.asarray(along, float) / np.linalg.norm(along)
     travel = float(np.clip(length, config.push_min_m, config.push_max_m))
+    if room_m is not None:
+        travel = max(min(travel, room_m), config.push_min_m)
     behind = seen.centre_xy - u * (seen.radius_m + config.push_gap_m)
     end = behind + u * (travel + config.push_gap_m)
     push_z = max((seen.top_z + seen.table_z) / 2.0, seen.table_z + config.push_height_m)

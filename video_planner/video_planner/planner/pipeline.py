@@ -57,6 +57,7 @@ class VideoPlanner:
         self._canonical = None
         self._intents: dict[str, object] = {}
         self._destination = None
+        self._push_way = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -322,8 +323,9 @@ class VideoPlanner:
                 grasp_height = float(T_base_ee[i, 2, 3]) - scene.seen.table_z
         if scene.seen is not None and scene.contact == 'touch' and gripper_now < 0.5:
             T_base_ee, gripper, _ = snap_touch(T_base_ee, gripper, scene.seen, config)
-        if scene.seen is not None and scene.contact == 'push' and gripper_now < 0.5:
-            T_base_ee, gripper, _ = snap_push(T_base_ee, gripper, scene.seen, config)
+        if scene.seen is not None and scene.contact == 'push':  # pushes close the gripper (as the expert)
+            T_base_ee, gripper, _ = snap_push(T_base_ee, gripper, scene.seen, config, scene.push_along,
+                                              scene.push_room_m)
         if scene.destination is not None:
             T_base_ee, _ = snap_place(T_base_ee, gripper, scene.destination, gripper_now, grasp_height, config)
         return T_base_ee, gripper
@@ -355,6 +357,7 @@ class VideoPlanner:
             self.asks_for_touch('touch the red cube')
         if self.config.snap_pushes:
             self._asks('push', 'push the red cube left')
+            _ = self.push_way_probe, self.destination_locator
         self.canonical_view.load()
 
     @property
@@ -442,15 +445,61 @@ class VideoPlanner:
         heat = self.target_locator.locate(frame0, instruction.strip(), frame0.shape[0])
         seen = destination = None
         contact = self.contact_asked(instruction)
+        way = self.push_way_asked(instruction) if contact == 'push' else ''
+        reference, not_the_object = None, ignore
+        if way == 'toward':
+            reference, pixels = self._locate_reference(instruction, frame0, depth_m, camera, ignore)
+            if pixels is not None:  # what the object goes to is not the object (the grounding network mixes them)
+                not_the_object = ignore | pixels
         if contact:
             from video_planner.planner.contact import locate_object
-            seen = locate_object(depth_m, camera, heat, ignore, self.contact_config)
+            seen = locate_object(depth_m, camera, heat, not_the_object, self.contact_config)
         if self.config.snap_places and self.asks_for_place(instruction):
             from video_planner.planner.contact import locate_destination
             where = self.destination_locator.locate(frame0, instruction.strip(), frame0.shape[0])
             destination = locate_destination(depth_m, camera, where, ignore, self.contact_config)
+        along = room = None
+        if seen is not None and way:
+            along, room = self.push_way(way, seen, reference)
         return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, contact=contact,
-                          destination=destination)
+                          destination=destination, push_along=along, push_room_m=room)
+
+    def push_way_asked(self, instruction: str) -> str:
+        """Which way the instruction asks to push (`planner/intent.py` PushWay): a direction word of
+        sim/tasks.py DIRECTIONS (base-frame axes), or 'toward' a named object."""
+        return self.push_way_probe.way(self.text_encoder.encode(instruction.strip()))
+
+    def _locate_reference(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
+                          ignore: np.ndarray):
+        """(SeenObject, its pixels) of the object a push goes toward, as the destination grounding network
+        finds it; (None, None) when it finds none."""
+        from video_planner.planner.contact import locate_object_pixels
+        where = self.destination_locator.locate(frame0, instruction.strip(), frame0.shape[0])
+        return locate_object_pixels(depth_m, camera, where, ignore, self.contact_config)
+
+    def push_way(self, way: str, seen, reference) -> tuple[Optional[np.ndarray], Optional[float]]:
+        """(unit base-frame xy, room in metres or None): which way to push the object `seen`, and how far it
+        may go. A direction word is a base-frame axis; toward the `reference`, the room ends
+        `push_clearance_m` short of it. (None, None) when there is no reference apart from the object: the
+        drawn direction stands."""
+        from video_planner.sim.tasks import DIRECTIONS
+        if way in DIRECTIONS:
+            return np.asarray(DIRECTIONS[way], float), None
+        if reference is None:
+            return None, None
+        gap = reference.centre_xy - seen.centre_xy
+        distance = float(np.linalg.norm(gap))
+        if distance <= seen.radius_m + reference.radius_m:  # touching it already
+            return None, None
+        return gap / distance, distance - seen.radius_m - reference.radius_m - self.contact_config.push_clearance_m
+
+    @property
+    def push_way_probe(self):
+        if self._push_way is None:
+            from video_planner.planner.intent import PushWay
+            from video_planner.resources import model_file
+            self._push_way = PushWay.load(model_file('', 'push_way.npz'))
+        return self._push_way
 
     def collision_reason(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                          poses: np.ndarray, q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray],

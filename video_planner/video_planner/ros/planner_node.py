@@ -121,8 +121,8 @@ class PipelineParams:
                               'another object), as the destination grounding network finds it in the frame')
     snap_touches: bool = param(True, "move a touch the plan draws near the named object onto the centre of its "
                                "top (closed gripper, from above)")
-    snap_pushes: bool = param(False, "redraw a push the plan draws at the named object straight through it, in the "
-                              "drawn direction and length (5-8.5 cm)")
+    snap_pushes: bool = param(True, "redraw a push the plan draws at the named object straight through it, the way "
+                              "the instruction asks (a direction word, or toward the object it names), 5-6 cm")
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
     torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
                                'all of them slow sampling 30-100x when other work holds a core; '
