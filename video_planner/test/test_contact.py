@@ -282,12 +282,14 @@ def test_a_touch_drawn_beside_and_below_the_top_succeeds_once_snapped(planner):
     assert drawn_and_snapped(planner, tasks, draw, reads_a_touch) == {'drawn': 0, 'snapped': 3}
 
 
+PUSHED = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
+# A drawn push of PUSHED: comes down on its corner, slides 25 cm to the left (+y), rises.
+LEFT_PUSH = [[0.3, 0.0, 0.3], [0.51, -0.05, 0.12], [0.51, -0.03, 0.015], [0.5, 0.1, 0.015], [0.5, 0.22, 0.015],
+             [0.5, 0.22, 0.15]]
+
+
 def test_a_drawn_push_is_redrawn_through_the_object_in_its_direction_and_length_within_limits():
-    seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
-    config = ContactConfig()
-    # Comes down on the object's corner, slides 25 cm to the left (+y), rises.
-    points = [[0.3, 0.0, 0.3], [0.51, -0.05, 0.12], [0.51, -0.03, 0.015], [0.5, 0.1, 0.015], [0.5, 0.22, 0.015],
-              [0.5, 0.22, 0.15]]
+    seen, config, points = PUSHED, ContactConfig(), LEFT_PUSH
     poses = straight_down(points, np.eye(4))
     assert push_span(poses, seen, config) == (2, 4)
     out, g, i = snap_push(poses, np.zeros(6, np.float32), seen, config)
@@ -295,7 +297,7 @@ def test_a_drawn_push_is_redrawn_through_the_object_in_its_direction_and_length_
     u = np.array([-0.01, 0.25]) / np.linalg.norm([-0.01, 0.25])
     behind = seen.centre_xy - u * (0.02 + config.push_gap_m)
     np.testing.assert_allclose(out[2, :3, 3], [*behind, 0.02])                           # behind, half its height
-    np.testing.assert_allclose(out[4, :2, 3], behind + u * (config.push_max_m + config.push_gap_m))  # at most 8.5 cm
+    np.testing.assert_allclose(out[4, :2, 3], behind + u * (config.push_max_m + config.push_gap_m))  # at most push_max_m
     np.testing.assert_allclose(out[3, :2, 3], (out[2, :2, 3] + out[4, :2, 3]) / 2)
     np.testing.assert_allclose(out[1, :3, 3], [*behind, 0.12])                           # comes down from above it
     np.testing.assert_allclose(out[5, :3, 3], [*out[4, :2, 3], 0.15])                    # rises straight up
@@ -314,19 +316,15 @@ def test_a_drawn_push_is_redrawn_through_the_object_in_its_direction_and_length_
 
 
 def test_a_push_goes_the_asked_way_and_no_further_than_the_room_ahead():
-    seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
-    config = ContactConfig()
-    # Drawn sliding 25 cm to the left (+y); the instruction asks to push it forward (+x).
-    points = [[0.3, 0.0, 0.3], [0.51, -0.05, 0.12], [0.51, -0.03, 0.015], [0.5, 0.1, 0.015], [0.5, 0.22, 0.015],
-              [0.5, 0.22, 0.15]]
-    poses = straight_down(points, np.eye(4))
+    seen, config, points = PUSHED, ContactConfig(), LEFT_PUSH
+    poses = straight_down(points, np.eye(4))  # drawn to the left (+y); the instruction asks forward (+x)
     out, g, i = snap_push(poses, np.zeros(6, np.float32), seen, config, along=np.array([2.0, 0.0]))
     behind = seen.centre_xy - np.array([0.02 + config.push_gap_m, 0.0])
     np.testing.assert_allclose(out[2, :3, 3], [*behind, 0.02])
     np.testing.assert_allclose(out[4, :2, 3], behind + [config.push_max_m + config.push_gap_m, 0.0])
-    # Toward an object 6 cm ahead: the push stops short of it, but never below the shortest push.
-    near = snap_push(poses, np.zeros(6), seen, config, along=np.array([1.0, 0.0]), room_m=0.06)[0]
-    np.testing.assert_allclose(near[4, :2, 3], behind + [0.06 + config.push_gap_m, 0.0])
+    # Toward an object 5.5 cm ahead: the push stops short of it, but never below the shortest push.
+    near = snap_push(poses, np.zeros(6), seen, config, along=np.array([1.0, 0.0]), room_m=0.055)[0]
+    np.testing.assert_allclose(near[4, :2, 3], behind + [0.055 + config.push_gap_m, 0.0])
     short = snap_push(poses, np.zeros(6), seen, config, along=np.array([1.0, 0.0]), room_m=0.01)[0]
     np.testing.assert_allclose(short[4, :2, 3], behind + [config.push_min_m + config.push_gap_m, 0.0])
     # A press drawn at the object becomes the asked push; with no way asked it stays a press.
