@@ -41,7 +41,7 @@ class CollisionConfig:
 class SceneMasks:
     """Pixels of one depth frame: `ignore`, the arm's own (and what it holds); `target`, the named object's;
     `heat`, the grounding network's map of the named object that `target` thresholds; `seen`, the object to
-    grasp or touch as the depth image shows it (`contact.locate_object`), when that contact is snapped for this
+    grasp, touch or push as the depth image shows it (`contact.locate_object`), when that contact is snapped for this
     instruction (`contact` says which);
     `destination`, where the instruction asks the object to go (`contact.locate_destination`), when places are;
     `push_along` and `push_room_m`, which way and how far a push should go, when pushes are."""

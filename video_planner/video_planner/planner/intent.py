@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from video_planner.errors import VideoPlannerError
+from video_planner.sim.tasks import DIRECTIONS
 
 # intent -> (the task families whose sentences ask for it, the families it is fitted on). A place is
 # asked only with a grasp: the place probe tells pick-and-place from lift and is read after the grasp
@@ -113,8 +114,8 @@ def embedded_phrasings(encoder, split: str, fills: int, intent: str) -> tuple[np
 
 
 # ------------------------------------------------------------------------------- which way to push
-# The push probe's classes: a base-frame direction word, or toward a named object (sim/tasks.py DIRECTIONS).
-WAYS = ('left', 'right', 'forward', 'backward', 'toward')
+# The push probe's classes: a base-frame direction word (sim/tasks.py DIRECTIONS), or toward a named object.
+WAYS = (*DIRECTIONS, 'toward')
 # More ways of saying each direction than the simulator's templates use, for fitting only: a probe fitted on
 # two phrases per direction reads "leftward" or "to the robot's left" as any direction. Held out from them
 # (and from the fit): the held-out templates, and `FREE_FORM_CHECK` below.
@@ -175,7 +176,7 @@ def way_phrasings(split: str, fills: int, seed: int = 0) -> list[tuple[str, str]
         for template in TEMPLATES[variant][split]:
             for _ in range(fills):
                 c1, c2 = rng.choice(list(COLORS), 2, replace=False)
-                direction = WAYS[int(rng.integers(4))]
+                direction = WAYS[int(rng.integers(len(DIRECTIONS)))]
                 sentence = template.format(obj=f'{c1} {rng.choice(movable)}', ref=f'{c2} {rng.choice(movable)}',
                                            dir=rng.choice(said[direction]))
                 out.append((sentence, direction if variant == 'push_direction' else 'toward'))

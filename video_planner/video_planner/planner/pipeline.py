@@ -313,8 +313,8 @@ class VideoPlanner:
         return plan
 
     def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float):
-        """The plan's grasp moved onto the named object and its release over the destination, where the scene
-        holds them (`planner/contact.py`)."""
+        """The plan's contact with the named object (grasp, touch or push, as `scene.contact` says) moved where
+        the scene shows the object, and a release over the destination (`planner/contact.py`)."""
         from video_planner.planner.contact import snap_grasp, snap_place, snap_push, snap_touch
         config, grasp_height = self.contact_config, None
         if scene.seen is not None and scene.contact == 'grasp':

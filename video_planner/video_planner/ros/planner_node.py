@@ -96,7 +96,8 @@ class PipelineParams:
                                       "one (`video-planner train --model grounding`); '' = the shipped one",
                                       read_only=True)
     destination_checkpoint: str = param('', "destination grounding network (where the instruction asks the object "
-                                        "to go, for place snapping); '' = the shipped destination.pt", read_only=True)
+                                        "to go: place snapping, a push toward an object); '' = the shipped "
+                                        "destination.pt", read_only=True)
     sampling_steps: int = param(10, 'sampler steps when the goal says 0', low=1, high=64)
     hint_guidance: float = param(8.0, 'guidance towards the target hint (1 = none; else one more network call '
                                  'per sampler step)', low=0.0, high=10.0)
