@@ -10,7 +10,7 @@ from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from ros_harness import Client, start_pipeline, tiny_checkpoint, wait_future, wait_until
+from ros_harness import Client, connected_client, start_pipeline, tiny_checkpoint, wait_future, wait_until
 
 NS = 'hostile'
 pytestmark = pytest.mark.timeout(300)
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture(scope='module')
 def stack(tmp_path_factory):
     procs = start_pipeline(tmp_path_factory.mktemp('hostile_logs'), tiny_checkpoint(), NS, seed=3)
-    client = Client('hostile_client', namespace=NS)
+    client = connected_client('hostile_client', namespace=NS)
     client.wait_for_server()
     yield {'procs': procs, 'client': client}
     client.close()

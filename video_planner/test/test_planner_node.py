@@ -13,7 +13,7 @@ from trajectory_msgs.msg import JointTrajectory
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 
-from ros_harness import (Client, pipeline_params, start, tiny_canonical_checkpoint, tiny_checkpoint,
+from ros_harness import (Client, connected_client, pipeline_params, start, tiny_canonical_checkpoint, tiny_checkpoint,
                          tiny_grounding_checkpoint, tiny_hint_checkpoint, wait_future, wait_until)
 from video_planner.model.config import load_model_config
 from video_planner.ros import conversions
@@ -41,7 +41,7 @@ def stack(tmp_path_factory):
                                                                            frame_period_s=EXEC_PERIOD_S))
     planner = start('planner_node', logs, pipeline_params(checkpoint, result_timeout_s=20.0, fallback_in_process=False,
                                                           max_candidates=16))
-    client = Client('planner_test_client')
+    client = connected_client('planner_test_client')
     client.wait_for_server()
     commands = {'trajectories': timed(client, JointTrajectory, 'joint_trajectory'),
                 'ee': timed(client, PoseStamped, 'ee_command'), 'done': client.record(String, 'execution_done')}

@@ -14,7 +14,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from video_planner_interfaces.msg import VideoPlan
 
-from ros_harness import Client, pipeline_params, start, start_pipeline, tiny_checkpoint, wait_future, wait_until
+from ros_harness import (Client, connected_client, pipeline_params, start, start_pipeline, tiny_checkpoint, wait_future,
+                         wait_until)
 from video_planner.ros.process import start_node
 
 NS = 'robust'
@@ -26,7 +27,7 @@ def stack(tmp_path_factory):
     logs = tmp_path_factory.mktemp('robust_logs')
     checkpoint = tiny_checkpoint()
     procs = start_pipeline(logs, checkpoint, NS)
-    client = Client('robust_client', namespace=NS)
+    client = connected_client('robust_client', namespace=NS)
     client.wait_for_server()
     yield {'procs': procs, 'client': client, 'logs': logs, 'checkpoint': checkpoint}
     client.close()
