@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from action_msgs.msg import GoalStatus
 from geometry_msgs.msg import PoseStamped
-from std_msgs.msg import String
+from std_msgs.msg import Float64, String
 from trajectory_msgs.msg import JointTrajectory
 
 from rclpy.parameter import Parameter
@@ -499,8 +499,19 @@ def test_a_canonical_model_plans_from_the_robot_state_and_a_mismatched_pair_stop
     client = Client('canonical_client', namespace='canonical')
     try:
         client.wait_for_server()
-        _, result = plan_once_the_camera_runs(client, 'push the red cube to the left', sampling_steps=2)
+        _, result = plan_once_the_camera_runs(client, 'push the red cube to the left', sampling_steps=2,
+                                              return_frames=True)
         assert len(result.plan.ee_path.poses) == load_model_config('tiny').horizon + 1, result.message
+        # The gripper command in force is the gripper the plan starts from: drawn closed once it was closed.
+        gripper = client.publisher(Float64, 'gripper_command')
+        first_frames = {}
+        for command in (0.0, 1.0):
+            gripper.publish(Float64(data=command))
+            time.sleep(0.5)  # a camera frame after the command
+            _, result = client.plan('push the red cube to the left', sampling_steps=1, return_frames=True)
+            first_frames[command] = conversions.compressed_image_to_rgb(result.plan.frames[0]).astype(int)
+        changed = np.abs(first_frames[1.0] - first_frames[0.0]).max(axis=2) > 30
+        assert 0 < changed.sum() < 0.05 * changed.size, changed.sum()  # the gripper's pixels, nothing else
     finally:
         client.close()
         planner.stop()

@@ -453,3 +453,40 @@ def test_a_signal_stops_the_node_cleanly(tmp_path, sig):
     time.sleep(1.0)  # publishing, so that the stop races the node's timers and callbacks
     code = proc.stop(sig=sig)
     assert code == 0, proc.log()[-3000:]
+
+
+def test_a_touch_plan_streamed_to_its_end_touches_and_leaves_the_object_in_place(tmp_path):
+    """A plan's poses 0.5 s apart (hover, touch the top, hover), streamed as inverse_dynamics_node streams them
+    (SE(3)-interpolated ee_command at 20 Hz) to the plan's end, into a simulator at its default 10 Hz: the
+    target is touched and stays put. Commands applied once per tick flung it (the demo's reach was never
+    solved)."""
+    from video_planner.ros.execution import PoseTimeline
+    from video_planner.sim.expert import ScriptedExpert
+    from video_planner.sim.tasks import sample_task
+    from video_planner.sim.world import TabletopWorld
+    seed = 0
+    proc = start('sim_robot_node', tmp_path, {'arm': ARM, 'task': 'reach', 'seed': seed}, namespace='touching')
+    client = Client('touching_client', namespace='touching')
+    try:
+        status = client.record(String, 'task/status', LATCHED)
+        ee = client.record(PoseStamped, 'ee_pose', qos_profile_sensor_data)
+        wait_until(lambda: status and ee, 20.0, 'task/status and ee_pose')
+        task = sample_task(get_arm(ARM), 'reach', np.random.default_rng(seed))  # the node's first task
+        with TabletopWorld(ARM, seed=seed, image_size=64) as world:
+            world.reset(task)
+            expert = ScriptedExpert(world)
+            keys = expert.keyframes(task, conversions.pose_to_matrix(ee[-1].pose))
+            poses = np.stack([expert.tool_pose(k.position) for k in keys])
+        timeline = PoseTimeline(poses, np.array([0.0, 1.0, 1.0, 1.0]), period_s=0.5)
+        commands, gripper = client.publisher(PoseStamped, 'ee_command'), client.publisher(Float64, 'gripper_command')
+        started = time.monotonic()
+        while (t := time.monotonic() - started) < timeline.duration_s + 1.0:
+            T, grip = timeline.at(t)
+            gripper.publish(Float64(data=grip))
+            commands.publish(conversions.matrix_to_pose_stamped(T, None, get_arm(ARM).base_frame))
+            time.sleep(0.05)
+        time.sleep(0.3)  # the last tick's status
+        assert status[-1].data == 'solved', status[-1].data
+    finally:
+        client.close()
+        assert proc.stop() == 0, proc.log()[-3000:]

@@ -177,7 +177,8 @@ class InverseDynamicsNode(Node):
         self.inputs.wait_for_camera(CAMERA_WAIT_S)
         snapshot = self.inputs.inputs_at(envelope.stamp_ns * 1e-9, envelope.camera_frame_id, rgb=None)
         plan = self.planner.frames_to_plan(envelope.plan.instruction, frames, snapshot.depth_m, snapshot.camera,
-                                           snapshot.T_base_ee, snapshot.q_current, view=view)
+                                           snapshot.T_base_ee, snapshot.q_current, gripper_now=snapshot.gripper,
+                                           view=view)
         plan.status = plan.status if not plan.ok else (self._joint_limit_failure(plan) or 'ok')
         return plan
 

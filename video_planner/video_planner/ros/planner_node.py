@@ -77,6 +77,8 @@ class PipelineParams:
     joint_states_topic: str = param('joint_states', 'sensor_msgs/JointState of the arm')
     ee_pose_topic: str = param('ee_pose', "PoseStamped of the end effector in the base frame; '' = forward "
                                'kinematics of joint_states through the URDF')
+    gripper_command_topic: str = param('gripper_command', "std_msgs/Float64 gripper command (0 open .. 1 closed): "
+                                       "the last one tells plans whether the gripper is closed; '' = always open")
     max_frame_age_s: float = param(5.0, 'inputs older than this are refused (0 = no check)', low=0.0, high=3600.0)
     checkpoint: str = param('', "video model checkpoint; '' = the shipped one: canonical.pt (plans with the arm "
                             "painted out) when `arm` is set and urdf_path / robot_description are not, else "
@@ -163,7 +165,7 @@ class PipelineParams:
     def input_topics(self) -> InputTopics:
         return InputTopics(image=self.image_topic, depth=self.depth_topic, camera_info=self.camera_info_topic,
                            camera_pose=self.camera_pose_topic, joint_states=self.joint_states_topic,
-                           ee_pose=self.ee_pose_topic)
+                           ee_pose=self.ee_pose_topic, gripper_command=self.gripper_command_topic)
 
     def T_base_camera(self) -> np.ndarray:
         from geometry_msgs.msg import Point, Pose, Quaternion
@@ -379,7 +381,7 @@ class PlannerNode(Node):
         snapshot = self.inputs.snapshot()
         request = PlanRequest(instruction=instruction, rgb=snapshot.rgb, depth_m=snapshot.depth_m,
                               camera=snapshot.camera, T_base_ee=snapshot.T_base_ee, q_current=snapshot.q_current,
-                              joint_names=tuple(snapshot.joint_names),
+                              joint_names=tuple(snapshot.joint_names), gripper=snapshot.gripper,
                               num_candidates=int(goal.num_candidates), sampling_steps=int(goal.sampling_steps),
                               seed=int(goal.seed))
         candidates, _ = self.planner.sample_video(
@@ -459,7 +461,7 @@ class PlannerNode(Node):
         self.get_logger().warning(f'no inverse-dynamics node answered plan {plan_id} within '
                                   f'{p.result_timeout_s:g} s: computing it here (nothing is executed)')
         plan = self.planner.frames_to_plan(instruction, frames, snapshot.depth_m, snapshot.camera,
-                                           snapshot.T_base_ee, snapshot.q_current)
+                                           snapshot.T_base_ee, snapshot.q_current, gripper_now=snapshot.gripper)
         envelope.plan, envelope.execute = plan, False
         envelope.arm = arm_name(self.planner)
         return conversions.video_plan_to_msg(envelope), True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -18,6 +19,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Float64
 
 from video_planner.camera import CameraModel
 from video_planner.errors import VideoPlannerError
@@ -52,6 +54,7 @@ class InputTopics:
     camera_pose: str = 'camera/pose'             # PoseStamped of the optical frame in the base; '' = parameter
     joint_states: str = 'joint_states'
     ee_pose: str = 'ee_pose'                     # '' = forward kinematics from joint_states
+    gripper_command: str = 'gripper_command'     # Float64 0 open .. 1 closed, the command in force; '' = open
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Snapshot:
     T_base_ee: np.ndarray
     q_current: Optional[np.ndarray]
     joint_names: tuple[str, ...]
+    gripper: float = 0.0   # the gripper command in force at the frame (0 open .. 1 closed)
 
 
 class ProblemLog:
@@ -103,6 +107,28 @@ def _stamp_s(header) -> float:
     return float(header.stamp.sec) + 1e-9 * float(header.stamp.nanosec)
 
 
+class GripperCommands:
+    """When the gripper command changed, so that a plan conditioned on a frame knows whether the gripper was
+    closed then (holding what it grasped): the planner draws the gripper as it is, and the grasp, touch and
+    release rules read it, as the in-process benchmark does. Open (0) before any command."""
+
+    def __init__(self, keep: int = 64):
+        self._changes: deque = deque(maxlen=keep)   # (arrival_s, value), only where the value changed
+
+    def add(self, t_s: float, value: float) -> None:
+        if not self._changes or abs(self._changes[-1][1] - value) > 1e-3:
+            self._changes.append((t_s, value))
+
+    def at(self, t_s: float) -> float:
+        """The command in force at ``t_s`` (the last one received by then; commands of the same instant count)."""
+        value = 0.0
+        for when, command in self._changes:
+            if when > t_s + MATCH_TOLERANCE_S:
+                break
+            value = command
+        return value
+
+
 class RobotInputs:
     """Subscribes the camera and robot-state topics of one node and keeps what it needs."""
 
@@ -127,6 +153,7 @@ class RobotInputs:
         self._depth = new_history()   # (stamp_s, depth_m)
         self._joints = new_history()  # (stamp_s, names, q)
         self._ee = new_history()      # (stamp_s, T_base_ee)
+        self._gripper = GripperCommands()
         self.frames_received = 0
         sensor = qos_profile_sensor_data
 
@@ -146,6 +173,8 @@ class RobotInputs:
         sub(JointState, topics.joint_states, self._on_joints)
         if topics.ee_pose:
             sub(PoseStamped, topics.ee_pose, self._on_ee)
+        if topics.gripper_command:
+            sub(Float64, topics.gripper_command, self._on_gripper)
 
     # ------------------------------------------------------------------ callbacks
     def _now_s(self) -> float:
@@ -249,6 +278,16 @@ class RobotInputs:
         with self._lock:
             append_thinned(self._ee, (stamp, T))
 
+    def _on_gripper(self, msg: Float64) -> None:
+        self._guarded(self.topics.gripper_command, self._take_gripper, msg)
+
+    def _take_gripper(self, msg: Float64) -> None:
+        if not np.isfinite(msg.data):
+            raise VideoPlannerError(f'gripper command {msg.data} is not finite')
+        now = self._now_s()  # Float64 has no stamp: when it arrived
+        with self._lock:
+            self._gripper.add(now, float(np.clip(msg.data, 0.0, 1.0)))
+
     # ------------------------------------------------------------------ queries
     def wait_for_frame(self, timeout_s: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -349,8 +388,11 @@ class RobotInputs:
         else:
             raise VideoPlannerError(f'no end-effector pose within {MATCH_TOLERANCE_S} s of the frame: need '
                                     f'{self.topics.ee_pose or "ee_pose"} (PoseStamped) or joint_states + a URDF')
+        with self._lock:
+            gripper = self._gripper.at(stamp)
         return Snapshot(stamp_s=stamp, frame_id=frame_id, rgb=rgb, depth_m=depth_m, camera=camera,
-                        T_base_ee=np.asarray(T_base_ee, dtype=np.float64), q_current=q, joint_names=names)
+                        T_base_ee=np.asarray(T_base_ee, dtype=np.float64), q_current=q, joint_names=names,
+                        gripper=gripper)
 
     def latest_state(self) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         """The newest measured (T_base_ee, q in the arm's joint order); either is None when not heard.
