@@ -4,7 +4,8 @@ A plan drawn at 64 px makes contact a centimetre or two off: one pixel is about 
 video says what happens and when (grasp, touch, push, release); the scene says where. Each rule runs only
 when the instruction asks for that contact (`planner/intent.py`) and moves only the waypoints of it:
 
-- grasp (`snap_grasps`, on): a plan that closes the open gripper within `snap_radius_m` (sideways) of the
+- grasp (`snap_grasps`, on): a plan that closes the open gripper within `snap_radius_m` (sideways, or where
+  the camera ray through it meets the object's top: a height read wrong moves a point along that ray) of the
   named object closes on it (the tool `grasp_depth_m` below its top, at most to its middle), the waypoint
   before hovers `approach_height_m` above it, a drawn lift goes straight up, a drawn carry where it was
   drawn. A plan that closes and then goes on down (a touch or push with a closed gripper) is left alone.
@@ -134,17 +135,33 @@ def grasp_index(gripper: np.ndarray, gripper_now: float) -> Optional[int]:
     return int(closing[0]) + 1 if len(closing) else None
 
 
+def offset_from(point: np.ndarray, seen: SeenObject, eye: Optional[np.ndarray] = None) -> float:
+    """How far (sideways, m) a plan's waypoint is from the object's top centre: directly, or, with the camera's
+    position `eye` (base frame), where the camera ray through the waypoint meets the height of the top, if that
+    is nearer. A 64 px plan gets a height wrong far more than a pixel: a gripper drawn on the object but read
+    18 cm high lies 9 cm off it sideways along the ray of a camera looking 27 degrees off vertical."""
+    point = np.asarray(point, float)
+    direct = float(np.linalg.norm(point[:2] - seen.centre_xy))
+    if eye is None or abs(point[2] - eye[2]) < 1e-6:
+        return direct
+    s = (seen.top_z - eye[2]) / (point[2] - eye[2])
+    if s <= 0:  # the top's height is behind the camera on that ray
+        return direct
+    along_ray = np.asarray(eye, float) + s * (point - eye)
+    return min(direct, float(np.linalg.norm(along_ray[:2] - seen.centre_xy)))
+
+
 def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject], gripper_now: float,
-               config: ContactConfig) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
+               config: ContactConfig, eye: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
     """(poses, gripper, index of the moved grasp or None): the plan with its first grasp moved onto `seen`
-    when it closes within `snap_radius_m` of it; the inputs unchanged otherwise."""
+    when it closes within `snap_radius_m` of it (`offset_from`, seen from the camera at `eye` when given); the
+    inputs unchanged otherwise."""
     i = grasp_index(gripper, gripper_now)
     if seen is None or i is None or i == len(T_base_ee) - 1:  # closing at the end: grasp or touch, not yet told
         return T_base_ee, gripper, None
     if T_base_ee[i + 1:, 2, 3].min() < T_base_ee[i, 2, 3] - config.descent_after_close_m:
         return T_base_ee, gripper, None
-    offset = seen.centre_xy - T_base_ee[i, :3, 3][:2]
-    if np.linalg.norm(offset) > config.snap_radius_m:
+    if offset_from(T_base_ee[i, :3, 3], seen, eye) > config.snap_radius_m:
         return T_base_ee, gripper, None
     poses, g = T_base_ee.copy(), np.asarray(gripper, np.float32).copy()
     grasp_z = max(seen.top_z - config.grasp_depth_m, (seen.top_z + seen.table_z) / 2.0)

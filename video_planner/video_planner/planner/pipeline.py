@@ -293,7 +293,8 @@ class VideoPlanner:
             scene = self.scene_masks(instruction, frames[0], depth_m, camera, q_current, ee_mask, gripper_now)
         T_base_ee, gripper = motion.T_base_ee, np.asarray(motion.gripper, np.float32)
         if scene is not None and np.all(np.isfinite(T_base_ee)):
-            T_base_ee, gripper = self._snap_contacts(T_base_ee, gripper, scene, gripper_now)
+            T_base_ee, gripper = self._snap_contacts(T_base_ee, gripper, scene, gripper_now,
+                                                     camera.T_base_camera[:3, 3])
         timings['scene'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=T_base_ee, gripper=gripper,
@@ -312,13 +313,14 @@ class VideoPlanner:
             plan.status = reason or 'ok'
         return plan
 
-    def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float):
+    def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float,
+                       eye: Optional[np.ndarray] = None):
         """The plan's contact with the named object (grasp, touch or push, as `scene.contact` says) moved where
         the scene shows the object, and a release over the destination (`planner/contact.py`)."""
         from video_planner.planner.contact import snap_grasp, snap_place, snap_push, snap_touch
         config, grasp_height = self.contact_config, None
         if scene.seen is not None and scene.contact == 'grasp':
-            T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config)
+            T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
             if i is not None:
                 grasp_height = float(T_base_ee[i, 2, 3]) - scene.seen.table_z
         if scene.seen is not None and scene.contact == 'touch' and gripper_now < 0.5:
