@@ -201,20 +201,25 @@ class Client:
         rclpy.try_shutdown(context=self.context)
 
 
+def hears_camera(client: 'Client', timeout_s: float) -> bool:
+    """Whether ``client`` receives a frame on ``camera/image_raw`` (in its namespace) within ``timeout_s``."""
+    from sensor_msgs.msg import Image
+    from rclpy.qos import qos_profile_sensor_data
+    frames = client.record(Image, 'camera/image_raw', qos_profile_sensor_data)
+    deadline = time.monotonic() + timeout_s
+    while not frames and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(frames)
+
+
 def connected_client(name: str, namespace: str = '', tries: int = 3, timeout_s: float = 20.0) -> 'Client':
     """A Client that has received a frame from the sim_robot_node already running in ``namespace``. CI under
     load has twice had a client whose DDS participant matched nothing (it saw the action server, but no
     frame, goal response or parameter reply ever reached it, and every test of the module failed); such a
     client is replaced by a fresh participant."""
-    from sensor_msgs.msg import Image
-    from rclpy.qos import qos_profile_sensor_data
     for attempt in range(tries):
         client = Client(name, namespace=namespace)
-        frames = client.record(Image, 'camera/image_raw', qos_profile_sensor_data)
-        deadline = time.monotonic() + timeout_s
-        while not frames and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if frames:
+        if hears_camera(client, timeout_s):
             return client
         client.close()
     raise AssertionError(f'client {name!r} received no camera frame in /{namespace} in {tries} tries of '
@@ -226,15 +231,9 @@ def start_streaming_sim(logs: Path, params: dict[str, Any], client_name: str, tr
     """sim_robot_node and a Client that receives its camera frames. A pair whose DDS discovery never completes
     (seen once in CI under load: every test of a module waited for frames that never came) is replaced by a
     fresh one; the last try's failure names the sim's log."""
-    from sensor_msgs.msg import Image
-    from rclpy.qos import qos_profile_sensor_data
     for attempt in range(tries):
         sim, client = start('sim_robot_node', logs, params), Client(client_name)
-        frames = client.record(Image, 'camera/image_raw', qos_profile_sensor_data)
-        deadline = time.monotonic() + timeout_s
-        while not frames and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if frames:
+        if hears_camera(client, timeout_s):
             return sim, client
         log = sim.log()
         client.close()
