@@ -9,6 +9,7 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
+from std_msgs.msg import Float64
 
 from ros_harness import Client, connected_client, start_pipeline, tiny_checkpoint, wait_future, wait_until
 
@@ -63,6 +64,15 @@ def test_one_frame_stamped_in_the_future_does_not_block_the_real_stream(stack):
     plans(client)  # before the fix: real frames dropped as out of order for 4 s, and the goal aborted
     assert 'out of order' not in planner.log()
     assert time.monotonic() - started < 60.0
+
+
+def test_a_nan_gripper_command_is_refused_by_name_and_the_next_goal_plans(stack):
+    client, planner = stack['client'], stack['procs']['planner']
+    pub = client.publisher(Float64, 'gripper_command')
+    wait_until(lambda: pub.get_subscription_count() > 0, 10.0, 'a gripper_command subscriber')
+    pub.publish(Float64(data=float('nan')))
+    wait_until(lambda: 'gripper command nan is not finite' in planner.log(), 10.0, 'the NaN command refused')
+    plans(client)
 
 
 def test_an_image_with_more_data_than_step_times_height_is_refused(stack):
