@@ -10,8 +10,8 @@ import pytest
 from video_planner.errors import ConfigError
 from video_planner.evaluation.executor import WaypointExecutor
 from video_planner.planner import PlannerConfig, VideoPlanner
-from video_planner.planner.contact import (ContactConfig, SeenObject, SeenPlace, grasp_index, locate_object,
-                                           push_span, release_index, snap_grasp, snap_place, snap_push, snap_touch,
+from video_planner.planner.contact import (ContactConfig, SeenObject, SeenPlace, grasp_index, keep_above_table,
+                                           locate_object, push_span, release_index, snap_grasp, snap_place, snap_push, snap_touch,
                                            touch_index)
 from video_planner.sim.arms import get_arm
 from video_planner.sim.expert import ScriptedExpert
@@ -173,6 +173,56 @@ def test_a_grasp_drawn_on_the_object_but_read_high_is_snapped_as_the_camera_sees
     assert drawn_and_snapped(planner, tasks, draw) == {'drawn': 0, 'snapped': 3}
 
 
+def test_no_waypoint_after_the_first_goes_below_the_floor_over_the_table():
+    config = ContactConfig()
+    poses = straight_down([[0.4, 0.0, -0.01], [0.4, 0.0, 0.1], [0.5, 0.0, -0.03], [0.5, 0.0, 0.005],
+                           [0.5, 0.0, 0.2]], np.eye(4))
+    floored = keep_above_table(poses, 0.02, config)
+    floor = 0.02 + config.floor_clearance_m
+    np.testing.assert_allclose(floored[:, 2, 3], [-0.01, 0.1, floor, floor, 0.2])  # waypoint 0: where the arm is
+    np.testing.assert_array_equal(floored[:, :2, 3], poses[:, :2, 3])
+    assert keep_above_table(floored, 0.02, config) is floored
+
+
+def test_a_grasp_drawn_under_the_table_lifts_once_kept_above_the_table_seen_in_depth(planner):
+    """The expert's lift with its way down and grasp drawn 4 cm under the table top: executed as drawn, the
+    fingers go through the table under the object and close on nothing; kept above the table the planner
+    reads in the depth image, they close on the object."""
+    lifted = {'drawn': 0, 'kept above': 0}
+    with TabletopWorld('panda', seed=0, image_size=64) as world:
+        for seed in (0, 1, 3):
+            task = sample_task(get_arm('panda'), 'lift', np.random.default_rng(seed))
+            obs, scene = reset_and_read(planner, world, task, seed)
+            assert abs(scene.table_z) < 0.005  # the simulator's table top is z = 0
+            keys = ScriptedExpert(world).keyframes(task, obs.T_base_ee)  # start, hover, down (open), close, lift
+            points = [k.position * ([1, 1, 1] if i not in (2, 3) else [1, 1, 0]) - [0, 0, 0.04 * (i in (2, 3))]
+                      for i, k in enumerate(keys)]
+            poses, gripper = straight_down(points, obs.T_base_ee), np.array([k.gripper for k in keys], np.float32)
+            planned = planner._snap_contacts(poses, gripper, scene, obs.gripper)[0]  # as frames_to_plan reads it
+            assert planned[1:, 2, 3].min() >= scene.table_z + planner.contact_config.floor_clearance_m - 1e-9
+            lifted['drawn'] += succeeds(world, obs, poses, gripper)
+            world.reset(task, seed=seed)
+            lifted['kept above'] += succeeds(world, obs, keep_above_table(poses, scene.table_z, planner.contact_config),
+                                             gripper)
+    assert lifted == {'drawn': 0, 'kept above': 3}
+
+
+def test_a_touch_or_a_push_keeps_the_gripper_closed_and_a_grasp_leaves_it_as_drawn(planner):
+    """A reach or a push drawn with a gripper that opens and closes (high above the table: nothing to snap)
+    keeps it closed from the first waypoint on; a lift's stays as drawn."""
+    drawn = np.array([0, 0, 1, 0, 1], np.float32)
+    with TabletopWorld('panda', seed=0, image_size=64) as world:
+        for family, contact in (('reach', 'touch'), ('push', 'push'), ('lift', 'grasp')):
+            task = sample_task(get_arm('panda'), family, np.random.default_rng(0))
+            obs, scene = reset_and_read(planner, world, task, 0)
+            assert scene.contact == contact, task.instruction
+            poses = straight_down([obs.T_base_ee[:3, 3]] + [[0.45 + 0.02 * i, 0.1, 0.3] for i in range(4)],
+                                  obs.T_base_ee)
+            gripper = planner._snap_contacts(poses, drawn, scene, 0.0)[1]
+            expected = drawn if contact == 'grasp' else np.array([0, 1, 1, 1, 1], np.float32)
+            np.testing.assert_array_equal(gripper, expected, err_msg=task.instruction)
+
+
 @pytest.mark.parametrize('name', ['snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes'])
 def test_bad_snap_setting_is_refused(name):
     with pytest.raises(ConfigError, match=f'{name} must be true or false'):
@@ -256,7 +306,7 @@ def drawn_place(world, task, obs, miss: np.ndarray):
 
 
 def test_a_place_drawn_beside_the_pad_lands_on_it_once_snapped(planner):
-    """What the inverse-dynamics node runs with `snap_places` (off by default): the pad found by the
+    """What the inverse-dynamics node runs with `snap_places` (on by default): the pad found by the
     destination grounding network in the frame of the model's view, the grasp and the release snapped."""
     planner = VideoPlanner(PlannerConfig(arm='panda', snap_places=True), text_encoder=planner.text_encoder)
 

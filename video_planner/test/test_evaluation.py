@@ -108,7 +108,7 @@ def test_command_line_flags_override_the_eval_yaml_and_show_in_the_reproduce_lin
         flag = ('--no-' if on else '--') + name.replace('_', '-')
         assert getattr(config_from_args(parser.parse_args([flag])), name) != on
         assert _flags(config_from_args(parser.parse_args([flag]))) == ' ' + flag
-    assert default.snap_touches and default.snap_pushes and not default.snap_places  # contact_snapping.md
+    assert default.snap_touches and default.snap_pushes and default.snap_places  # contact_snapping.md
 
 
 def test_several_instance_seeds_run_in_one_call_and_seed_alone_still_works():

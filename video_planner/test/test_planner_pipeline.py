@@ -46,6 +46,18 @@ def test_gates_give_the_first_reason_and_pass_a_good_plan():
     assert 'non-finite' in gates.first_failure(broken, confident, config)
 
 
+def test_the_step_gate_reads_the_inverse_dynamics_poses_not_the_snapped_ones():
+    """A snapped waypoint (a release moved over the pad) may lie farther from its neighbour than a frame may
+    move; a jump in what the inverse dynamics read is a misread frame."""
+    config = PlannerConfig(max_step_m=0.05)
+    read, confident = straight_line(5, 0.02), np.ones(5)
+    snapped = read.copy()
+    snapped[3:, 1, 3] += 0.12
+    assert 'max_step_m' in gates.first_failure(snapped, confident, config)
+    assert gates.first_failure(snapped, confident, config, read=read) == ''
+    assert 'step 1->2' in gates.first_failure(read, confident, config, read=straight_line(5, 0.1))
+
+
 @pytest.fixture(scope='module')
 def sim_request():
     from video_planner.sim.arms import ARMS

@@ -55,7 +55,7 @@ class SuiteConfig:
     gripper_source: str = 'auto'      # where a plan's gripper commands come from (PlannerConfig.gripper_source)
     collision_check: bool = True      # refuse plans that drive the gripper through an object (PlannerConfig)
     snap_grasps: bool = True          # move a grasp drawn near the named object onto it (PlannerConfig)
-    snap_places: bool = False         # release a held object over the destination the instruction names
+    snap_places: bool = True          # release a held object over the destination the instruction names
     snap_touches: bool = True         # a touch the plan draws near the named object lands on its top
     snap_pushes: bool = True          # a push the plan draws is redrawn through the named object, the asked way
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)

@@ -44,7 +44,8 @@ class SceneMasks:
     grasp, touch or push as the depth image shows it (`contact.locate_object`), when that contact is snapped for this
     instruction (`contact` says which);
     `destination`, where the instruction asks the object to go (`contact.locate_destination`), when places are;
-    `push_along` and `push_room_m`, which way and how far a push should go, when pushes are."""
+    `push_along` and `push_room_m`, which way and how far a push should go, when pushes are;
+    `table_z`, the table's height in the base frame (the median depth point off the arm), None without one."""
     ignore: np.ndarray
     target: np.ndarray
     heat: np.ndarray
@@ -53,6 +54,7 @@ class SceneMasks:
     destination: Optional[object] = None   # a contact.SeenPlace, when the instruction asks for a place
     push_along: Optional[np.ndarray] = None  # (2,) unit base-frame xy: the way the instruction asks to push
     push_room_m: Optional[float] = None      # how far the pushed object may go that way (up to a reference)
+    table_z: Optional[float] = None
 
 
 class TableHeights(NamedTuple):

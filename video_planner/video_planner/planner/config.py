@@ -61,9 +61,8 @@ class PlannerConfig:
     # (planner/contact.py); needs an arm, as the collision check does.
     snap_grasps: bool = True
     # Release a held object over the destination the instruction names, as the destination grounding
-    # network finds it in the frame (planner/contact.py); '' = the shipped destination.pt. Off: no gain
-    # measured (benchmarks/results/contact_snapping.md): the plans that fail seldom let go.
-    snap_places: bool = False
+    # network finds it in the frame (planner/contact.py); '' = the shipped destination.pt.
+    snap_places: bool = True
     destination_checkpoint: str = ''
     # Move the plan's lowest point near the named object onto its top when the instruction asks for a touch.
     snap_touches: bool = True

@@ -13,8 +13,15 @@ when the instruction asks for that contact (`planner/intent.py`) and moves only 
   the gripper closed at the hover before it.
 - push (`snap_pushes`, on): the drawn push is redrawn straight through the object, 5-6 cm, the way the
   instruction asks (a direction word, or toward the object it names: `planner/intent.py` PushWay).
-- place (`snap_places`, off: no gain measured): a held object's release moves over the destination the
-  destination grounding network finds, at the height that sets it down there.
+- place (`snap_places`, on): a held object's release moves over the destination the destination grounding
+  network finds, at the height that sets it down there (the step gate reads the unsnapped poses: the
+  release may lie farther than a frame's step from the waypoint before it).
+- closed gripper for a touch or a push (with `snap_touches` / `snap_pushes`): the gripper is closed from the
+  first waypoint on, as the expert touches and pushes. Neither needs it open, and a drawn gripper that
+  closes beside another object (a 64 px plan often visits the wrong one first) holds it and carries it off.
+- table (whenever the scene is read): no waypoint goes below `floor_clearance_m` above the table top seen
+  in depth. A height read off a 64 px frame can be centimetres low; the gates allow 5 cm under the table
+  plane (no depth needed), and a tool driven into the table drives what is under it through it.
 (benchmarks/results/grasp_snapping.md, contact_snapping.md.)
 """
 from __future__ import annotations
@@ -49,6 +56,7 @@ class ContactConfig:
     push_height_m: float = 0.012       # the pushing tool stays at least this far above the table
     push_clearance_m: float = 0.015    # a push toward an object stops the pushed one this far short of it
     destination_level: float = 0.5     # the destination is the pixels where its map is above this (peak 1)
+    floor_clearance_m: float = 0.012   # the tool centre point stays this far above the table (the expert's lowest)
 
     def scaled(self, scale: float) -> 'ContactConfig':
         return ContactConfig(**{f.name: getattr(self, f.name) * (scale if f.name.endswith('_m') else 1.0)
@@ -149,6 +157,25 @@ def offset_from(point: np.ndarray, seen: SeenObject, eye: Optional[np.ndarray] =
         return direct
     along_ray = np.asarray(eye, float) + s * (point - eye)
     return min(direct, float(np.linalg.norm(along_ray[:2] - seen.centre_xy)))
+
+
+def keep_closed(gripper: np.ndarray) -> np.ndarray:
+    """The gripper commands closed from waypoint 1 on (waypoint 0 is the robot's own state)."""
+    g = np.asarray(gripper, np.float32).copy()
+    g[1:] = 1.0
+    return g
+
+
+def keep_above_table(T_base_ee: np.ndarray, table_z: float, config: ContactConfig) -> np.ndarray:
+    """The plan with every waypoint after the first (the measured pose) raised to `floor_clearance_m` above
+    the table at `table_z`; the input itself when none is lower."""
+    floor = table_z + config.floor_clearance_m
+    low = np.flatnonzero(T_base_ee[1:, 2, 3] < floor) + 1
+    if not len(low):
+        return T_base_ee
+    poses = T_base_ee.copy()
+    poses[low, 2, 3] = floor
+    return poses
 
 
 def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject], gripper_now: float,

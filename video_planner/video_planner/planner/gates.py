@@ -1,6 +1,8 @@
 """Safety gates every plan passes before a command may leave: they return a reason, never raise."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from video_planner.dynamics.postprocess import confidence_failure
@@ -33,10 +35,16 @@ def check_step_size(T_base_ee: np.ndarray, config: PlannerConfig) -> str:
     return ''
 
 
-def first_failure(T_base_ee: np.ndarray, confidence: np.ndarray, config: PlannerConfig) -> str:
-    """The reason of the first gate that fails, or '' when the plan may be executed."""
+def first_failure(T_base_ee: np.ndarray, confidence: np.ndarray, config: PlannerConfig,
+                  read: Optional[np.ndarray] = None) -> str:
+    """The reason of the first gate that fails, or '' when the plan may be executed. `read`: the poses as the
+    inverse dynamics read them, before contact snapping (default: `T_base_ee`). The step gate checks those: a
+    jump between two frames is a misread frame, while a snapped waypoint is placed from the depth image and
+    may lie farther from its neighbour (a release moved over the destination); the executor's step and the
+    IK's joint-velocity limits pace any distance."""
+    read = T_base_ee if read is None else read
     for reason in (check_finite(T_base_ee), check_confidence(confidence, config),
-                   check_workspace(T_base_ee, config), check_step_size(T_base_ee, config)):
+                   check_workspace(T_base_ee, config), check_step_size(read, config)):
         if reason:
             return reason
     return ''

@@ -301,7 +301,7 @@ class VideoPlanner:
                     confidence=np.asarray(motion.confidence, np.float32),
                     score=plan_confidence(motion.confidence),
                     timings=timings)
-        plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config) or 'ok'
+        plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config, motion.T_base_ee) or 'ok'
         if plan.ok and self.collision_checked and scene is not None:
             t0 = time.perf_counter()
             plan.status = self._collision_in(plan.T_base_ee, depth_m, camera, scene) or 'ok'
@@ -316,8 +316,10 @@ class VideoPlanner:
     def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float,
                        eye: Optional[np.ndarray] = None):
         """The plan's contact with the named object (grasp, touch or push, as `scene.contact` says) moved where
-        the scene shows the object, and a release over the destination (`planner/contact.py`)."""
-        from video_planner.planner.contact import snap_grasp, snap_place, snap_push, snap_touch
+        the scene shows the object, a release over the destination, the gripper closed throughout a touch or
+        a push, and no waypoint below the table top (`planner/contact.py`)."""
+        from video_planner.planner.contact import (keep_above_table, keep_closed, snap_grasp, snap_place, snap_push,
+                                                   snap_touch)
         config, grasp_height = self.contact_config, None
         if scene.seen is not None and scene.contact == 'grasp':
             T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
@@ -330,6 +332,10 @@ class VideoPlanner:
                                               scene.push_room_m)
         if scene.destination is not None:
             T_base_ee, _ = snap_place(T_base_ee, gripper, scene.destination, gripper_now, grasp_height, config)
+        if scene.contact in ('touch', 'push'):
+            gripper = keep_closed(gripper)
+        if scene.table_z is not None:
+            T_base_ee = keep_above_table(T_base_ee, scene.table_z, config)
         return T_base_ee, gripper
 
     @property
@@ -437,7 +443,7 @@ class VideoPlanner:
         None when neither is on, or without depth or joint states, or without an arm to find its own pixels
         by (a bare URDF: its links would read as objects)."""
         from video_planner.grounding.grounder import HINT_LEVEL
-        from video_planner.planner.collision import SceneMasks
+        from video_planner.planner.collision import SceneMasks, table_heights
         if not self.reads_scene or q_current is None or not np.isfinite(depth_m).any():
             return None
         ignore = self.canonical_view.arm_mask(q_current, camera, depth_m, gripper_now)
@@ -463,8 +469,10 @@ class VideoPlanner:
         along = room = None
         if seen is not None and way:
             along, room = self.push_way(way, seen, reference)
+        table = table_heights(depth_m, camera, ignore)
         return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, contact=contact,
-                          destination=destination, push_along=along, push_room_m=room)
+                          destination=destination, push_along=along, push_room_m=room,
+                          table_z=None if table is None else table.table_z)
 
     def push_way_asked(self, instruction: str) -> str:
         """Which way the instruction asks to push (`planner/intent.py` PushWay): a direction word of

@@ -120,7 +120,7 @@ class PipelineParams:
                                     "x the arm's workspace scale", low=0.0, high=0.5)
     snap_grasps: bool = param(True, 'move a grasp the plan closes near the named object onto that object as the '
                               'depth image shows it (hover above its top, close 2 cm below it)')
-    snap_places: bool = param(False, 'release a held object over the destination the instruction names (a pad, '
+    snap_places: bool = param(True, 'release a held object over the destination the instruction names (a pad, '
                               'another object), as the destination grounding network finds it in the frame')
     snap_touches: bool = param(True, "move a touch the plan draws near the named object onto the centre of its "
                                "top (closed gripper, from above)")
