@@ -87,6 +87,10 @@ CHILD_PUBLISHER = textwrap.dedent('''
             time.sleep(0.05)
     except KeyboardInterrupt:
         pass
+    except Exception:
+        # rclpy's SIGINT handler shuts the context down: a publish racing it fails with "context is invalid".
+        if rclpy.ok():
+            raise
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
