@@ -11,8 +11,8 @@ from video_planner.errors import ConfigError
 from video_planner.evaluation.executor import WaypointExecutor
 from video_planner.planner import PlannerConfig, VideoPlanner
 from video_planner.planner.contact import (ContactConfig, SeenObject, SeenPlace, grasp_index, keep_above_table,
-                                           locate_object, push_span, release_index, snap_grasp, snap_place, snap_push, snap_touch,
-                                           touch_index)
+                                           locate_object, push_span, release_index, snap_grasp, snap_place, snap_push,
+                                           snap_touch, touch_index)
 from video_planner.sim.arms import get_arm
 from video_planner.sim.expert import ScriptedExpert
 from video_planner.sim.segmentation import SEG_OBJECT_BASE

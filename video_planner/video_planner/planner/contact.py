@@ -53,10 +53,10 @@ class ContactConfig:
     push_min_m: float = 0.05           # a drawn push moves the object at least this far ...
     # ... and at most this far: a 64 px plan overshoots, and a puck slides on (8.5 cm of push sent one 13 cm)
     push_max_m: float = 0.06
-    push_height_m: float = 0.012       # the pushing tool stays at least this far above the table
     push_clearance_m: float = 0.015    # a push toward an object stops the pushed one this far short of it
     destination_level: float = 0.5     # the destination is the pixels where its map is above this (peak 1)
-    floor_clearance_m: float = 0.012   # the tool centre point stays this far above the table (the expert's lowest)
+    # The tool centre point stays this far above the table, a push included (the expert's lowest).
+    floor_clearance_m: float = 0.012
 
     def scaled(self, scale: float) -> 'ContactConfig':
         return ContactConfig(**{f.name: getattr(self, f.name) * (scale if f.name.endswith('_m') else 1.0)
@@ -287,7 +287,7 @@ def snap_push(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObj
         travel = max(min(travel, room_m), config.push_min_m)
     behind = seen.centre_xy - u * (seen.radius_m + config.push_gap_m)
     end = behind + u * (travel + config.push_gap_m)
-    push_z = max((seen.top_z + seen.table_z) / 2.0, seen.table_z + config.push_height_m)
+    push_z = max((seen.top_z + seen.table_z) / 2.0, seen.table_z + config.floor_clearance_m)
     hover = seen.top_z + config.approach_height_m
     poses, g = T_base_ee.copy(), np.asarray(gripper, np.float32).copy()
     poses[i - 1, :3, 3] = (*behind, max(poses[i - 1, 2, 3], hover))
