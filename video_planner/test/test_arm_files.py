@@ -83,7 +83,8 @@ def test_arm_check_prints_what_it_derived(new_arm, capsys):
     assert cli.main(['arm', 'check', str(new_arm), '--ik-samples', '10']) == 0
     out = capsys.readouterr().out
     for words in ('6 arm joints', 'jointGripper', 'TCP (derived from the fingertips): gripperStator',
-                  'home pose (derived)', 'workspace (derived)', 'camera: eye', 'cold IK:', 'check took'):
+                  'home pose (derived)', 'workspace (derived)', 'camera: eye', 'gripper seen from below', 'cold IK:',
+                  'check took'):
         assert words in out, (words, out)
 
 

@@ -101,11 +101,11 @@ def test_the_planner_refuses_a_path_through_another_object_and_not_onto_the_name
                                            obs.depth_m, obs.ee_mask)
     name, (position, obj) = next(iter(others.items()))
 
-    def reason(points: list[np.ndarray], instruction: str = task.instruction) -> str:
+    def reason(points: list[np.ndarray], instruction: str = task.instruction, gripper: float = 1.0) -> str:
         poses = np.repeat(obs.T_base_ee[None], len(points) + 1, axis=0)
         poses[1:, :3, 3] = points
         return planner.collision_reason(instruction, frame, obs.depth_m, obs.camera, poses,
-                                        obs.joint_positions, ee_mask, obs.gripper)
+                                        obs.joint_positions, ee_mask, gripper)
 
     start, waypoints = through(position, position[2], 0.1)
     assert 'drives the gripper through an object' in reason([start, waypoints[0]]), name
@@ -115,9 +115,32 @@ def test_the_planner_refuses_a_path_through_another_object_and_not_onto_the_name
     assert reason([hover, onto, hover]) == '', task.instruction
     assert reason([hover, target, hover]) == '', task.instruction  # down to its middle, as a grasp goes
     # Named by the instruction, the other object may be touched and the first one may not be driven into;
-    # a graze of its top (4 mm) is not a collision.
+    # a graze of its top (the fingertips 4 mm into it) is not a collision.
     assert 'drives the gripper through an object' in reason([hover, target, hover], f'touch the {name}')
-    assert reason([hover, onto, hover], f'touch the {name}') == ''
+    graze = onto + [0, 0, planner.gripper_underside.lowest_m(closed=True)]
+    assert reason([hover, graze, hover], f'touch the {name}') == ''
+    # The gripper is the arm's own (its URDF's): a Panda's open fingers come down on either side of a
+    # 4 cm object (a grasp's way down), its closed ones into it.
+    assert reason([hover, target, hover], f'touch the {name}', gripper=0.0) == ''
+
+
+def test_what_the_gripper_covers_where_it_stands_is_not_an_obstacle(planner):
+    """A surface under the gripper where it stands now is the gripper, its load or the arm's mask drawn
+    short: rising out of it is no collision; coming down into it from above is."""
+    world, task, obs, others = scene('panda', 'reach', 3)
+    world.close()
+    frame, ee_mask = planner.in_model_view(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper, obs.joint_positions,
+                                           obs.depth_m, obs.ee_mask)
+    name, (position, _) = next(iter(others.items()))
+    standing, above = obs.T_base_ee.copy(), obs.T_base_ee.copy()
+    standing[:3, 3] = position
+    above[:3, 3] = position + [0, 0, 0.1]
+
+    def reason(poses: list[np.ndarray]) -> str:
+        return planner.collision_reason(task.instruction, frame, obs.depth_m, obs.camera, np.stack(poses),
+                                        obs.joint_positions, ee_mask, 1.0)
+    assert reason([standing, above]) == '', name
+    assert 'drives the gripper through an object' in reason([above, standing]), name
 
 
 def test_no_depth_leaves_nothing_to_check(planner):

@@ -23,6 +23,8 @@ PLANNER_SWITCHES = {
     'snap_touches': 'move a touch the plan draws near the named object onto the centre of its top',
     'snap_pushes': 'redraw a push the plan draws at the named object straight through it, the way the instruction '
                    'asks (a direction, or toward the object it names), 5-6 cm',
+    'turn_contacts': 'turn a contact about the vertical when the drawn yaw would put the gripper on another '
+                     'object seen in depth',
 }
 
 
@@ -58,6 +60,7 @@ class SuiteConfig:
     snap_places: bool = True          # release a held object over the destination the instruction names
     snap_touches: bool = True         # a touch the plan draws near the named object lands on its top
     snap_pushes: bool = True          # a push the plan draws is redrawn through the named object, the asked way
+    turn_contacts: bool = True        # a contact turns away from the objects around it (PlannerConfig)
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40

@@ -211,6 +211,8 @@ def markdown(result, files: dict[str, str]) -> str:
         + ('A touch drawn near the named object lands on its top. ' if cfg.snap_touches else 'Touches as drawn. ')
         + ('A push drawn at the named object is redrawn straight through it, the way the instruction asks. '
            if cfg.snap_pushes else 'Pushes as drawn. ')
+        + ('A contact turns about the vertical away from the objects around it. '
+           if cfg.turn_contacts else 'Contacts at the drawn yaw. ')
         + f'Expert videos: frames {"evenly in time" if cfg.gt_spacing == "time" else "at the path corners first"}. '
         f'Budget: {cfg.max_control_steps} control steps '
         f'per episode for every method; success is checked after every waypoint (every control step for the '

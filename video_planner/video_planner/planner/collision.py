@@ -124,14 +124,42 @@ def walk_path(start: np.ndarray, waypoints: np.ndarray, step_m: float) -> tuple[
     return np.vstack(points), np.concatenate(leads_to)
 
 
+def underside_gaps(tools: np.ndarray, axes_xy: np.ndarray, closed: np.ndarray, obstacles: np.ndarray,
+                   underside) -> np.ndarray:
+    """(N, M): how far the gripper's underside (a `GripperUnderside`) passes above each obstacle top, with the
+    TCP at `tools` (N, 3), its x and y axes' base-frame xy components `axes_xy` (N, 2, 2) and the fingers
+    `closed` (N,) bool; negative: that far into the obstacle; inf where no part of the gripper is over it."""
+    from video_planner.embodiment.gripper_underside import NOTHING
+    d = obstacles[None, :, :2] - tools[:, None, :2]
+    local = np.einsum('nmk,njk->nmj', d, axes_xy)
+    reach = underside.reach_at(local, closed[:, None])
+    gaps = tools[:, None, 2] - reach - obstacles[None, :, 2]
+    return np.where(reach > NOTHING, gaps, np.inf)
+
+
+def tool_axes_xy(T_base_ee: np.ndarray) -> np.ndarray:
+    """(N, 2, 2): the base-frame xy components of each pose's tool x and y axes (rows), for a tool pointing
+    roughly down: the offsets of a spot beside the TCP along them."""
+    return np.swapaxes(np.asarray(T_base_ee)[:, :2, :2], 1, 2)
+
+
 def first_collision(start: np.ndarray, waypoints: np.ndarray, obstacles: np.ndarray,
-                    config: CollisionConfig) -> Optional[Collision]:
-    """The first point of the path where an obstacle stands inside the gripper's cylinder, or None."""
+                    config: CollisionConfig, underside=None, poses: Optional[np.ndarray] = None,
+                    closed: Optional[np.ndarray] = None) -> Optional[Collision]:
+    """The first point of the path where an obstacle stands inside the gripper, or None. The gripper is
+    the cylinder of `config`, or with `underside` (a `GripperUnderside`) the arm's own gripper as its
+    URDF shapes it, turned as `poses` (the waypoints' 4x4 poses) and open or `closed` (bool per segment:
+    the state the gripper holds on the way to each waypoint)."""
     if len(obstacles) == 0 or len(waypoints) == 0:
         return None
     path, leads_to = walk_path(np.asarray(start, float), np.asarray(waypoints, float), config.path_step_m)
-    sideways = np.linalg.norm(path[:, None, :2] - obstacles[None, :, :2], axis=2)
-    hit = (sideways < config.gripper_radius_m) & (obstacles[None, :, 2] > path[:, None, 2] + config.penetration_m)
+    if underside is None:
+        sideways = np.linalg.norm(path[:, None, :2] - obstacles[None, :, :2], axis=2)
+        hit = (sideways < config.gripper_radius_m) & (obstacles[None, :, 2] > path[:, None, 2] + config.penetration_m)
+    else:
+        axes = tool_axes_xy(np.asarray(poses))[leads_to]
+        shut = np.asarray(closed, bool)[leads_to]
+        hit = underside_gaps(path, axes, shut, obstacles, underside) < -config.penetration_m
     rows = np.flatnonzero(hit.any(axis=1))
     if len(rows) == 0:
         return None

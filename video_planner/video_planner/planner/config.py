@@ -24,7 +24,7 @@ GRIPPER_SOURCES = ('auto',) + PLAN_GRIPPER_SOURCES
 SHIPPED_VIDEO_MODELS = {'camera': 'default.pt', 'canonical': 'canonical.pt'}
 SHIPPED_IDMS = {'camera': 'idm_default.pt', 'canonical': 'idm_canonical.pt'}
 # The contact-snapping switches (planner/contact.py); any of them on makes the planner read the scene.
-SNAP_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes')
+SNAP_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes', 'turn_contacts')
 
 
 @dataclass
@@ -54,7 +54,8 @@ class PlannerConfig:
     workspace_max: list[float] = field(default_factory=lambda: [1.0, 0.8, 0.9])
     max_joint_velocity_scale: float = 0.5
     # Refuse a plan whose path drives the gripper through an object seen in the depth image (planner/collision.py);
-    # the gripper's footprint radius, 0 = 0.025 m x the arm's workspace scale (0.025 m without an arm).
+    # the gripper: 0 = the arm's own, as its URDF shapes it (embodiment/gripper_underside.py); > 0 = a
+    # cylinder of that radius (0.025 m without an arm).
     collision_check: bool = True
     gripper_radius_m: float = 0.0
     # Move a grasp the plan closes near the named object onto that object as the depth image shows it
@@ -69,6 +70,9 @@ class PlannerConfig:
     # Redraw the plan's push of the named object straight through it, the way the instruction asks (a
     # direction word, or toward the object it names: planner/intent.py PushWay), 5-6 cm.
     snap_pushes: bool = True
+    # Turn a contact (grasp, touch, push) about the vertical, 30 degree steps, when the drawn yaw would put
+    # the gripper on another object seen in depth (planner/contact_yaw.py).
+    turn_contacts: bool = True
     device: str = 'cpu'
 
     def __post_init__(self) -> None:

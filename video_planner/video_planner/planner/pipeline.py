@@ -19,6 +19,9 @@ from video_planner.planner import gates
 from video_planner.planner.config import SNAP_SWITCHES, PlannerConfig
 from video_planner.planner.request import CancelFn, Plan, PlanCancelled, PlanRequest, ProgressFn
 
+# The room (metres, x the arm's scale) a contact's yaw keeps between the gripper and the objects around it.
+CONTACT_ROOM_M = 0.01
+
 
 _FROM_FRAME = object()   # frames_to_plan's `scene` default: read the scene from the video's first frame
 
@@ -58,6 +61,8 @@ class VideoPlanner:
         self._intents: dict[str, object] = {}
         self._destination = None
         self._push_way = None
+        self._underside = None
+        self._contact_underside = None
 
     # Components load on first use, so a node starts fast and reports a bad checkpoint at the goal.
     @property
@@ -292,9 +297,11 @@ class VideoPlanner:
         if scene is _FROM_FRAME:
             scene = self.scene_masks(instruction, frames[0], depth_m, camera, q_current, ee_mask, gripper_now)
         T_base_ee, gripper = motion.T_base_ee, np.asarray(motion.gripper, np.float32)
+        obstacles = None
         if scene is not None and np.all(np.isfinite(T_base_ee)):
+            obstacles = self._obstacles(depth_m, camera, scene, T_base_ee[0], gripper_now)
             T_base_ee, gripper = self._snap_contacts(T_base_ee, gripper, scene, gripper_now,
-                                                     camera.T_base_camera[:3, 3])
+                                                     camera.T_base_camera[:3, 3], obstacles, q_current)
         timings['scene'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=T_base_ee, gripper=gripper,
@@ -304,7 +311,8 @@ class VideoPlanner:
         plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config, motion.T_base_ee) or 'ok'
         if plan.ok and self.collision_checked and scene is not None:
             t0 = time.perf_counter()
-            plan.status = self._collision_in(plan.T_base_ee, depth_m, camera, scene) or 'ok'
+            plan.status = self._collision_in(plan.T_base_ee, plan.gripper, depth_m, camera, scene, gripper_now,
+                                             obstacles) or 'ok'
             timings['collision'] = time.perf_counter() - t0
         if plan.ok and self.kinematics is not None:
             t0 = time.perf_counter()
@@ -314,22 +322,32 @@ class VideoPlanner:
         return plan
 
     def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float,
-                       eye: Optional[np.ndarray] = None):
+                       eye: Optional[np.ndarray] = None, obstacles: Optional[np.ndarray] = None,
+                       q_current: Optional[np.ndarray] = None):
         """The plan's contact with the named object (grasp, touch or push, as `scene.contact` says) moved where
-        the scene shows the object, a release over the destination, the gripper closed throughout a touch or
-        a push, and no waypoint below the table top (`planner/contact.py`)."""
-        from video_planner.planner.contact import (keep_above_table, keep_closed, snap_grasp, snap_place, snap_push,
-                                                   snap_touch)
-        config, grasp_height = self.contact_config, None
+        the scene shows the object and turned away from the `obstacles` around it (`planner/contact_yaw.py`),
+        a release over the destination, the gripper closed throughout a touch or a push, and no waypoint below
+        the table top (`planner/contact.py`)."""
+        from video_planner.planner.contact import (keep_above_table, keep_closed, push_span, snap_grasp, snap_place,
+                                                   snap_push, snap_touch)
+        config, grasp_height, span = self.contact_config, None, None
         if scene.seen is not None and scene.contact == 'grasp':
             T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
             if i is not None:
                 grasp_height = float(T_base_ee[i, 2, 3]) - scene.seen.table_z
+                span = (i, i)
         if scene.seen is not None and scene.contact == 'touch' and gripper_now < 0.5:
-            T_base_ee, gripper, _ = snap_touch(T_base_ee, gripper, scene.seen, config)
+            T_base_ee, gripper, i = snap_touch(T_base_ee, gripper, scene.seen, config)
+            span = None if i is None else (i, i)
         if scene.seen is not None and scene.contact == 'push':  # pushes close the gripper (as the expert)
-            T_base_ee, gripper, _ = snap_push(T_base_ee, gripper, scene.seen, config, scene.push_along,
+            drawn = push_span(T_base_ee, scene.seen, config)
+            T_base_ee, gripper, i = snap_push(T_base_ee, gripper, scene.seen, config, scene.push_along,
                                               scene.push_room_m)
+            span = None if i is None else (i, drawn[1])
+        if self.config.turn_contacts and obstacles is not None:
+            from video_planner.planner.contact_yaw import turn_contact
+            T_base_ee = turn_contact(T_base_ee, span, obstacles, self.contact_underside,
+                                     self.collision_config.path_step_m, self._reachable_from(q_current))
         if scene.destination is not None:
             T_base_ee, _ = snap_place(T_base_ee, gripper, scene.destination, gripper_now, grasp_height, config)
         if scene.contact in ('touch', 'push'):
@@ -519,15 +537,82 @@ class VideoPlanner:
         `q_current`) and the object the instruction names (the grounding network's estimate) are not
         obstacles: the plan may touch it. Nothing is checked where `scene_masks` finds no scene."""
         scene = self.scene_masks(instruction, frame0, depth_m, camera, q_current, ee_mask, gripper_now)
-        return '' if scene is None or not self.collision_checked else self._collision_in(poses, depth_m, camera, scene)
+        return '' if scene is None or not self.collision_checked else \
+            self._collision_in(poses, None, depth_m, camera, scene, gripper_now)
 
-    def _collision_in(self, poses: np.ndarray, depth_m: np.ndarray, camera: CameraModel, scene) -> str:
+    def _reachable_from(self, q_current: Optional[np.ndarray]):
+        """Whether the arm reaches a pose (its IK, from `q_current`); None without kinematics."""
+        arm = self.kinematics
+        if arm is None:
+            return None
+        from video_planner.kinematics import IkConfig, IkSolver
+        solver = IkSolver(arm, IkConfig.for_arm(arm.n))
+        q0 = arm.neutral() if q_current is None else np.asarray(q_current, float)
+        return lambda T: solver.solve(np.asarray(T, float), q0).success
+
+    def _obstacles(self, depth_m: np.ndarray, camera: CameraModel, scene, T_now: np.ndarray,
+                   gripper_now: float) -> np.ndarray:
+        """What stands on the table in the depth image (`collision.obstacle_points`), less the arm, the named
+        object and whatever the gripper, where it stands now, reaches into: that is what it holds or touches
+        (or the arm's mask drawn short), each left out whole, as the named object is."""
+        from video_planner.planner import collision
+        config, allowed = self.collision_config, scene.target
+        underside = self.gripper_underside
+        heights = None if underside is None else collision.table_heights(depth_m, camera, scene.ignore)
+        if heights is not None:
+            above = np.flatnonzero(heights.keep & (heights.height > config.min_height_m)
+                                   & (heights.height < config.max_height_m))
+            gaps = collision.underside_gaps(T_now[None, :3, 3], collision.tool_axes_xy(T_now[None]),
+                                            np.array([gripper_now >= 0.5]), heights.points[above], underside)[0]
+            covered = np.zeros(depth_m.size, bool)
+            covered[above[gaps < 0.0]] = True
+            allowed = np.asarray(scene.target, bool) | covered.reshape(depth_m.shape)
+        return collision.obstacle_points(depth_m, camera, scene.ignore, T_now[:3, 3], config, allowed=allowed)
+
+    def _collision_in(self, poses: np.ndarray, gripper: Optional[np.ndarray], depth_m: np.ndarray,
+                      camera: CameraModel, scene, gripper_now: float = 0.0,
+                      obstacles: Optional[np.ndarray] = None) -> str:
+        """Why the path through `poses` would drive the gripper into an obstacle, or ''. The gripper is the
+        arm's own (`gripper_underside`), open or closed as `gripper` commands it on the way to each waypoint
+        (the executor sets a command on arrival), unless `gripper_radius_m` sets a cylinder."""
         from video_planner.planner import collision
         config = self.collision_config
         start = poses[0, :3, 3]
-        obstacles = collision.obstacle_points(depth_m, camera, scene.ignore, start, config, allowed=scene.target)
-        hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config)
+        if obstacles is None:
+            obstacles = self._obstacles(depth_m, camera, scene, poses[0], gripper_now)
+        underside = self.gripper_underside
+        if underside is None:
+            hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config)
+        else:
+            commands = np.full(len(poses), gripper_now) if gripper is None else np.asarray(gripper, float)
+            held = np.concatenate([[gripper_now], commands[1:-1]]) >= 0.5
+            hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config, underside, poses[1:], held)
         return '' if hit is None else hit.reason()
+
+    @property
+    def gripper_underside(self):
+        """The configured arm's gripper seen from below (`embodiment/gripper_underside.py`), measured once
+        from its URDF; None without an arm or when `gripper_radius_m` sets a cylinder instead."""
+        if not self.config.arm or self.config.gripper_radius_m > 0:
+            return None
+        if self._underside is None:
+            from video_planner.embodiment.gripper_underside import measure_underside
+            from video_planner.sim.arms import get_arm
+            self._underside = measure_underside(get_arm(self.config.arm))
+        return self._underside
+
+    @property
+    def contact_underside(self):
+        """The gripper's underside widened by `contact_room_m` (x the arm's scale): the room a contact's yaw
+        keeps from the objects around it; None without an arm."""
+        if not self.config.arm:
+            return None
+        if self._contact_underside is None:
+            from video_planner.embodiment.gripper_underside import measure_underside
+            from video_planner.sim.arms import get_arm
+            base = self._underside or measure_underside(get_arm(self.config.arm))
+            self._contact_underside = base.grown(CONTACT_ROOM_M * self._arm_scale)
+        return self._contact_underside
 
     @property
     def target_locator(self):

@@ -116,8 +116,8 @@ class PipelineParams:
                                             high=1.0)
     collision_check: bool = param(True, 'safety gate: refuse a plan whose path drives the gripper through an '
                                   'object seen in the depth image (the named object and the arm excepted)')
-    gripper_radius_m: float = param(0.0, "the gripper's footprint radius for the collision check (m); 0 = 0.025 m "
-                                    "x the arm's workspace scale", low=0.0, high=0.5)
+    gripper_radius_m: float = param(0.0, "the collision check's gripper: 0 = the arm's own, as its URDF shapes it; "
+                                    "> 0 = a vertical cylinder of this radius (m)", low=0.0, high=0.5)
     snap_grasps: bool = param(True, 'move a grasp the plan closes near the named object onto that object as the '
                               'depth image shows it (hover above its top, close 2 cm below it)')
     snap_places: bool = param(True, 'release a held object over the destination the instruction names (a pad, '
@@ -126,6 +126,8 @@ class PipelineParams:
                                "top (closed gripper, from above)")
     snap_pushes: bool = param(True, "redraw a push the plan draws at the named object straight through it, the way "
                               "the instruction asks (a direction word, or toward the object it names), 5-6 cm")
+    turn_contacts: bool = param(True, 'turn a grasp, touch or push about the vertical (30 degree steps) when the '
+                                'drawn yaw would put the gripper on another object seen in depth')
     device: str = param('cpu', "torch device: 'cpu' or 'cuda[:N]'", read_only=True)
     torch_threads: int = param(0, 'CPU threads for torch (0 = half the cores this process may use, at least 1: '
                                'all of them slow sampling 30-100x when other work holds a core; '
@@ -160,7 +162,7 @@ class PipelineParams:
             max_joint_velocity_scale=self.max_joint_velocity_scale, collision_check=self.collision_check,
             gripper_radius_m=self.gripper_radius_m, snap_grasps=self.snap_grasps,
             snap_places=self.snap_places, snap_touches=self.snap_touches,
-            snap_pushes=self.snap_pushes, device=self.device)
+            snap_pushes=self.snap_pushes, turn_contacts=self.turn_contacts, device=self.device)
 
     def input_topics(self) -> InputTopics:
         return InputTopics(image=self.image_topic, depth=self.depth_topic, camera_info=self.camera_info_topic,

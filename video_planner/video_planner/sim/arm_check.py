@@ -111,6 +111,15 @@ def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmC
             f'  camera: eye {_fmt(eye)} m looking at {_fmt(target)} m (before randomisation)')
     if derive_all and tuned:
         out.lines.append(f'  the file sets (kept): {tuned}')
+    from video_planner.embodiment.gripper_underside import measure_underside
+    under = measure_underside(spec)
+    footprint = {state: {'lowest_m': under.lowest_m(closed), 'radius_m': under.footprint_radius_m(closed)}
+                 for state, closed in (('open', False), ('closed', True))}
+    out.add('gripper_underside', footprint,
+            '  gripper seen from below (collision gate, contact yaw): lowest point '
+            f"{100 * footprint['open']['lowest_m']:+.1f} cm open / {100 * footprint['closed']['lowest_m']:+.1f} cm "
+            f"closed below the TCP; reaches {100 * footprint['open']['radius_m']:.1f} / "
+            f"{100 * footprint['closed']['radius_m']:.1f} cm sideways")
     sim_error = simulate(spec)
     out.add('sim_home_error_m', sim_error, f'  pybullet: loads, steps; TCP at home differs from pinocchio by '
             f'{1000 * sim_error:.2f} mm')

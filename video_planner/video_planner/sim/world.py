@@ -207,7 +207,9 @@ class TabletopWorld:
             body = p.createMultiBody(mass, col, vis, [obj.position_xy[0], obj.position_xy[1], z], quat,
                                      physicsClientId=c)
             p.setCollisionFilterGroupMask(body, -1, _GROUP_OBJECT, _GROUP_ALL, physicsClientId=c)
-            p.changeDynamics(body, -1, lateralFriction=0.8, spinningFriction=0.001,
+            # Rolling friction: a cylinder knocked on its side comes to rest, as on a real table, instead of
+            # rolling on for metres and off the table edge.
+            p.changeDynamics(body, -1, lateralFriction=0.8, spinningFriction=0.001, rollingFriction=0.001,
                              activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=c)
             self._objects[obj.name] = body
 
