@@ -3,11 +3,13 @@
 The depth image shows the top of everything on the table. Back-projected into the base frame, the points
 that stand above the table are obstacles, each reaching down to the table (one camera cannot see under
 it); the arm, the object the instruction names (whole) and whatever the gripper holds are left out. The
-gripper is a vertical cylinder of radius `gripper_radius_m` standing on the tool centre point. The plan's
-path, the straight lines the executor follows from the current pose through every waypoint, is walked in
-small steps; it collides where an obstacle's top lies within the cylinder's radius and more than
-`penetration_m` above the tool centre point. A video model that draws the arm sweeping across the table
-at object height plans exactly that, and it knocks whatever stands there.
+gripper is the arm's own, seen from below (`embodiment/gripper_underside.py`: from its URDF, fingers open
+or closed, turned with the tool), or a vertical cylinder of radius `gripper_radius_m` on the tool centre
+point. The plan's path, the straight lines the executor follows from the current pose through every
+waypoint, is walked in small steps; it collides where the gripper's underside passes more than
+`penetration_m` below an obstacle's top (the cylinder: the tool centre point, within its radius). A video
+model that draws the arm sweeping across the table at object height plans exactly that, and it knocks
+whatever stands there.
 """
 from __future__ import annotations
 

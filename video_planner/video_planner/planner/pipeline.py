@@ -595,6 +595,9 @@ class VideoPlanner:
         from its URDF; None without an arm or when `gripper_radius_m` sets a cylinder instead."""
         if not self.config.arm or self.config.gripper_radius_m > 0:
             return None
+        return self._measured_underside()
+
+    def _measured_underside(self):
         if self._underside is None:
             from video_planner.embodiment.gripper_underside import measure_underside
             from video_planner.sim.arms import get_arm
@@ -608,10 +611,7 @@ class VideoPlanner:
         if not self.config.arm:
             return None
         if self._contact_underside is None:
-            from video_planner.embodiment.gripper_underside import measure_underside
-            from video_planner.sim.arms import get_arm
-            base = self._underside or measure_underside(get_arm(self.config.arm))
-            self._contact_underside = base.grown(CONTACT_ROOM_M * self._arm_scale)
+            self._contact_underside = self._measured_underside().grown(CONTACT_ROOM_M * self._arm_scale)
         return self._contact_underside
 
     @property
