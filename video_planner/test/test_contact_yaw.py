@@ -1,9 +1,9 @@
-"""The gripper seen from below (embodiment/gripper_underside.py) and the contact's yaw (planner/contact_yaw.py):
+"""The gripper seen from below (sim/gripper_underside.py) and the contact's yaw (planner/contact_yaw.py):
 a contact that would put a finger on the object beside the named one turns away from it."""
 import numpy as np
 import pytest
 
-from video_planner.embodiment.gripper_underside import NOTHING, GripperUnderside, measure_underside
+from video_planner.sim.gripper_underside import NOTHING, GripperUnderside, measure_underside
 from video_planner.planner.contact_yaw import contact_yaw, turn_contact, turned
 from video_planner.sim.arms import get_arm
 

@@ -3,7 +3,7 @@
 The depth image shows the top of everything on the table. Back-projected into the base frame, the points
 that stand above the table are obstacles, each reaching down to the table (one camera cannot see under
 it); the arm, the object the instruction names (whole) and whatever the gripper holds are left out. The
-gripper is the arm's own, seen from below (`embodiment/gripper_underside.py`: from its URDF, fingers open
+gripper is the arm's own, seen from below (`sim/gripper_underside.py`: from its URDF, fingers open
 or closed, turned with the tool), or a vertical cylinder of radius `gripper_radius_m` on the tool centre
 point. The plan's path, the straight lines the executor follows from the current pose through every
 waypoint, is walked in small steps; it collides where the gripper's underside passes more than
@@ -131,7 +131,7 @@ def underside_gaps(tools: np.ndarray, axes_xy: np.ndarray, closed: np.ndarray, o
     """(N, M): how far the gripper's underside (a `GripperUnderside`) passes above each obstacle top, with the
     TCP at `tools` (N, 3), its x and y axes' base-frame xy components `axes_xy` (N, 2, 2) and the fingers
     `closed` (N,) bool; negative: that far into the obstacle; inf where no part of the gripper is over it."""
-    from video_planner.embodiment.gripper_underside import NOTHING
+    from video_planner.sim.gripper_underside import NOTHING
     d = obstacles[None, :, :2] - tools[:, None, :2]
     local = np.einsum('nmk,njk->nmj', d, axes_xy)
     reach = underside.reach_at(local, closed[:, None])

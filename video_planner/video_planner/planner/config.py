@@ -54,7 +54,7 @@ class PlannerConfig:
     workspace_max: list[float] = field(default_factory=lambda: [1.0, 0.8, 0.9])
     max_joint_velocity_scale: float = 0.5
     # Refuse a plan whose path drives the gripper through an object seen in the depth image (planner/collision.py);
-    # the gripper: 0 = the arm's own, as its URDF shapes it (embodiment/gripper_underside.py); > 0 = a
+    # the gripper: 0 = the arm's own, as its URDF shapes it (sim/gripper_underside.py); > 0 = a
     # cylinder of that radius (0.025 m without an arm).
     collision_check: bool = True
     gripper_radius_m: float = 0.0

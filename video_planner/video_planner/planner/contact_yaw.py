@@ -5,7 +5,7 @@ not round: open fingers stand 4-10 cm either side of the tool centre point, a Z1
 so a contact made at the drawn (home) yaw lands a finger on the object next to the named one whenever the
 two stand along the fingers' line. The scripted expert turns its grasps for room; the planner does the same
 with what it can see: the obstacles in the depth image and the arm's own gripper, as its URDF shapes it
-(`embodiment/gripper_underside.py`). Only a contact that would hit something turns: by the smallest of
+(`sim/gripper_underside.py`). Only a contact that would hit something turns: by the smallest of
 the 30 degree steps that clears everything, else by the one with the most room; it keeps that yaw to the
 end of the plan.
 """

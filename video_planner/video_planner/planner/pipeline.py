@@ -591,7 +591,7 @@ class VideoPlanner:
 
     @property
     def gripper_underside(self):
-        """The configured arm's gripper seen from below (`embodiment/gripper_underside.py`), measured once
+        """The configured arm's gripper seen from below (`sim/gripper_underside.py`), measured once
         from its URDF; None without an arm or when `gripper_radius_m` sets a cylinder instead."""
         if not self.config.arm or self.config.gripper_radius_m > 0:
             return None
@@ -599,7 +599,7 @@ class VideoPlanner:
 
     def _measured_underside(self):
         if self._underside is None:
-            from video_planner.embodiment.gripper_underside import measure_underside
+            from video_planner.sim.gripper_underside import measure_underside
             from video_planner.sim.arms import get_arm
             self._underside = measure_underside(get_arm(self.config.arm))
         return self._underside

@@ -111,7 +111,7 @@ def check_arm(arm: str, ik_samples: int = 100, derive_all: bool = False) -> ArmC
             f'  camera: eye {_fmt(eye)} m looking at {_fmt(target)} m (before randomisation)')
     if derive_all and tuned:
         out.lines.append(f'  the file sets (kept): {tuned}')
-    from video_planner.embodiment.gripper_underside import measure_underside
+    from video_planner.sim.gripper_underside import measure_underside
     under = measure_underside(spec)
     footprint = {state: {'lowest_m': under.lowest_m(closed), 'radius_m': under.footprint_radius_m(closed)}
                  for state, closed in (('open', False), ('closed', True))}
