@@ -93,17 +93,24 @@ class Collision:
                 f'tool at {np.round(self.tool, 3).tolist()} m (seen in the depth image)')
 
 
+def above_table(heights: TableHeights, config: CollisionConfig) -> np.ndarray:
+    """(H*W,) bool: the pixels that stand on the table as obstacles (off the ignored ones, above depth
+    noise, below the arm's own height)."""
+    return heights.keep & (heights.height > config.min_height_m) & (heights.height < config.max_height_m)
+
+
 def obstacle_points(depth_m: np.ndarray, camera: CameraModel, ignore: Optional[np.ndarray],
                     tool_now: np.ndarray, config: CollisionConfig,
-                    allowed: Optional[np.ndarray] = None) -> np.ndarray:
+                    allowed: Optional[np.ndarray] = None,
+                    heights: Optional[TableHeights] = None) -> np.ndarray:
     """(N, 3) base-frame tops of what stands above the table, outside `ignore` (the arm) and away from the
     tool. `allowed`: pixels of an object the plan may touch; every blob of above-table pixels it overlaps
     (grown by a pixel) is left out whole, so a coarse mask (the grounding network's, at 64 px) still
-    covers its object."""
-    heights = table_heights(depth_m, camera, ignore)
+    covers its object. `heights`: `table_heights(depth_m, camera, ignore)` when the caller has it."""
+    heights = table_heights(depth_m, camera, ignore) if heights is None else heights
     if heights is None:
         return np.zeros((0, 3))
-    above = heights.keep & (heights.height > config.min_height_m) & (heights.height < config.max_height_m)
+    above = above_table(heights, config)
     if allowed is not None and above.any():
         blobs = cv2.connectedComponents(above.reshape(depth_m.shape).astype(np.uint8), connectivity=4)[1].reshape(-1)
         near = cv2.dilate(np.asarray(allowed, np.uint8), np.ones((3, 3), np.uint8)).reshape(-1) > 0

@@ -31,12 +31,12 @@ def turned(T_base_ee: np.ndarray, yaw: float) -> np.ndarray:
 
 def room(poses: np.ndarray, obstacles: np.ndarray, underside, step_m: float) -> float:
     """The least height (metres) by which the gripper, open or closed, passes over the obstacles along the
-    path through `poses` (N, 4, 4); inf when it passes over none; negative: that far into one."""
-    if len(obstacles) == 0 or len(poses) < 1:
+    path from the first of `poses` (N >= 2, 4 x 4) through the others; inf when it passes over none; negative:
+    that far into one."""
+    if len(obstacles) == 0:
         return float('inf')
-    path, leads_to = walk_path(poses[0, :3, 3], poses[1:, :3, 3], step_m) if len(poses) > 1 else \
-        (poses[:1, :3, 3], np.zeros(1, int))
-    axes = tool_axes_xy(poses[1:] if len(poses) > 1 else poses)[leads_to]
+    path, leads_to = walk_path(poses[0, :3, 3], poses[1:, :3, 3], step_m)
+    axes = tool_axes_xy(poses[1:])[leads_to]
     gaps = [underside_gaps(path, axes, np.full(len(path), shut), obstacles, underside).min() for shut in (False, True)]
     return float(min(gaps))
 

@@ -385,6 +385,10 @@ class VideoPlanner:
             self._asks('push', 'push the red cube left')
             _ = self.push_way_probe, self.destination_locator
         self.canonical_view.load()
+        if self.collision_checked:  # measured from the URDF: 0.1-3 s, not at the first goal
+            _ = self.gripper_underside
+        if self.config.turn_contacts and self.config.arm:
+            _ = self.contact_underside
 
     @property
     def collision_config(self):
@@ -558,16 +562,18 @@ class VideoPlanner:
         from video_planner.planner import collision
         config, allowed = self.collision_config, scene.target
         underside = self.gripper_underside
-        heights = None if underside is None else collision.table_heights(depth_m, camera, scene.ignore)
-        if heights is not None:
-            above = np.flatnonzero(heights.keep & (heights.height > config.min_height_m)
-                                   & (heights.height < config.max_height_m))
+        heights = collision.table_heights(depth_m, camera, scene.ignore)
+        if heights is None:
+            return np.zeros((0, 3))
+        if underside is not None:
+            above = np.flatnonzero(collision.above_table(heights, config))
             gaps = collision.underside_gaps(T_now[None, :3, 3], collision.tool_axes_xy(T_now[None]),
                                             np.array([gripper_now >= 0.5]), heights.points[above], underside)[0]
             covered = np.zeros(depth_m.size, bool)
             covered[above[gaps < 0.0]] = True
             allowed = np.asarray(scene.target, bool) | covered.reshape(depth_m.shape)
-        return collision.obstacle_points(depth_m, camera, scene.ignore, T_now[:3, 3], config, allowed=allowed)
+        return collision.obstacle_points(depth_m, camera, scene.ignore, T_now[:3, 3], config, allowed=allowed,
+                                         heights=heights)
 
     def _collision_in(self, poses: np.ndarray, gripper: Optional[np.ndarray], depth_m: np.ndarray,
                       camera: CameraModel, scene, gripper_now: float = 0.0,
@@ -606,7 +612,7 @@ class VideoPlanner:
 
     @property
     def contact_underside(self):
-        """The gripper's underside widened by `contact_room_m` (x the arm's scale): the room a contact's yaw
+        """The gripper's underside widened by `CONTACT_ROOM_M` (x the arm's scale): the room a contact's yaw
         keeps from the objects around it; None without an arm."""
         if not self.config.arm:
             return None

@@ -40,10 +40,6 @@ class GripperUnderside:
     def half(self) -> int:
         return self.reach_m.shape[1] // 2
 
-    @property
-    def extent_m(self) -> float:
-        return self.half * self.cell_m
-
     def grown(self, margin_m: float) -> 'GripperUnderside':
         """Every surface widened sideways by `margin_m` (a grey dilation): keeps that much room around it."""
         cells = int(round(margin_m / self.cell_m))
