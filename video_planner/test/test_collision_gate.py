@@ -124,6 +124,45 @@ def test_the_planner_refuses_a_path_through_another_object_and_not_onto_the_name
     assert reason([hover, target, hover], f'touch the {name}', gripper=0.0) == ''
 
 
+def test_the_named_object_is_an_obstacle_until_the_plans_contact_with_it(planner):
+    """A path that sweeps the gripper through the named object at its height on the way to a touch knocks it
+    off its spot: refused when the sweep comes before the touch, as when the plan makes no contact at all."""
+    world, task, obs, _ = scene('panda', 'reach', 3)
+    target = world.scene_state().positions[task.target]
+    world.close()
+    frame, ee_mask = planner.in_model_view(obs.rgb, obs.camera, obs.T_base_ee, obs.gripper, obs.joint_positions,
+                                           obs.depth_m, obs.ee_mask)
+    start, (end,) = through(target, target[2], 0.1)
+    hover = target + [0, 0, 0.08]
+    onto = target + [0, 0, task.object(task.target).half_extents[2] - 0.004]
+    poses = np.repeat(obs.T_base_ee[None], 6, axis=0)
+    poses[1:, :3, 3] = [start, end, hover, onto, hover]
+
+    def reason(touch_from: int) -> str:
+        return planner.collision_reason(task.instruction, frame, obs.depth_m, obs.camera, poses,
+                                        obs.joint_positions, ee_mask, 1.0, touch_from)
+    assert "the path to waypoint 1 drives the gripper through the named object before the plan's contact" \
+        in reason(touch_from=4)
+    assert "named object" in reason(touch_from=6)   # no contact: an obstacle all along
+    assert reason(touch_from=1) == ''               # the sweep is the contact (a push): allowed
+    poses[1:3] = poses[3]                           # no sweep: over it, down onto it and up
+    assert reason(touch_from=4) == ''
+
+
+@pytest.mark.parametrize('contact, span, gripper, gripper_now, expected', [
+    ('touch', (3, 3), [0, 1, 1, 1, 1], 0.0, 3),     # the snapped contact
+    ('push', (2, 4), [1, 1, 1, 1, 1], 1.0, 2),
+    ('touch', None, [1, 1, 1, 1, 1], 1.0, 5),       # no contact in this plan: never
+    ('grasp', None, [0, 0, 0, 0, 1], 0.0, 4),       # a grasp drawn closing at the end: its last waypoint
+    ('grasp', None, [0, 0, 1, 0, 0], 0.0, 5),       # closed and opened off the object: never
+    ('grasp', None, [1, 1, 1, 1, 1], 1.0, 1),       # holding it (or a re-grasp, not snapped): anywhere
+    ('', None, [0, 0, 0, 0, 0], 0.0, 1),            # no contact asked: anywhere
+])
+def test_where_a_plan_may_touch_the_named_object(contact, span, gripper, gripper_now, expected):
+    from video_planner.planner.pipeline import contact_start
+    assert contact_start(contact, span, np.array(gripper, float), gripper_now) == expected
+
+
 def test_what_the_gripper_covers_where_it_stands_is_not_an_obstacle(planner):
     """A surface under the gripper where it stands now is the gripper, its load or the arm's mask drawn
     short: rising out of it is no collision; coming down into it from above is."""

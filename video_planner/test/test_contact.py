@@ -121,7 +121,7 @@ def drawn_and_snapped(planner, tasks, draw, check=None) -> dict[str, int]:
             if check is not None:
                 check(task, world, scene)
             poses, gripper = draw(world, task, obs)
-            snapped, g = planner._snap_contacts(poses, gripper, scene, obs.gripper, obs.camera.T_base_camera[:3, 3])
+            snapped, g, _ = planner._snap_contacts(poses, gripper, scene, obs.gripper, obs.camera.T_base_camera[:3, 3])
             count['drawn'] += succeeds(world, obs, poses, gripper)
             world.reset(task, seed=seed)
             count['snapped'] += succeeds(world, obs, snapped, g)

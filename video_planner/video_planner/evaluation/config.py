@@ -25,6 +25,8 @@ PLANNER_SWITCHES = {
                    'asks (a direction, or toward the object it names), 5-6 cm',
     'turn_contacts': 'turn a contact about the vertical when the drawn yaw would put the gripper on another '
                      'object seen in depth',
+    'step_aside': 'when the arm hides the named object from the camera, move the tool sideways out of the way '
+                  'first (the arm\'s silhouette from its URDF) instead of planning a video',
 }
 
 
@@ -61,6 +63,7 @@ class SuiteConfig:
     snap_touches: bool = True         # a touch the plan draws near the named object lands on its top
     snap_pushes: bool = True          # a push the plan draws is redrawn through the named object, the asked way
     turn_contacts: bool = True        # a contact turns away from the objects around it (PlannerConfig)
+    step_aside: bool = True           # the arm moves out of the camera's way of a named object it hides
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''
     policy_max_steps: int = 40

@@ -213,6 +213,7 @@ def markdown(result, files: dict[str, str]) -> str:
            if cfg.snap_pushes else 'Pushes as drawn. ')
         + ('A contact turns about the vertical away from the objects around it. '
            if cfg.turn_contacts else 'Contacts at the drawn yaw. ')
+        + ('An arm that hides the named object from the camera steps aside first. ' if cfg.step_aside else '')
         + f'Expert videos: frames {"evenly in time" if cfg.gt_spacing == "time" else "at the path corners first"}. '
         f'Budget: {cfg.max_control_steps} control steps '
         f'per episode for every method; success is checked after every waypoint (every control step for the '

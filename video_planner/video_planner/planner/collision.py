@@ -52,11 +52,18 @@ class SceneMasks:
     target: np.ndarray
     heat: np.ndarray
     seen: Optional[object] = None   # a contact.SeenObject (contact.py imports this module)
+    seen_pixels: Optional[np.ndarray] = None   # (H, W) bool: the pixels of `seen`
     contact: str = ''               # what the instruction asks to do at `seen`: 'grasp', 'touch' or 'push'
     destination: Optional[object] = None   # a contact.SeenPlace, when the instruction asks for a place
     push_along: Optional[np.ndarray] = None  # (2,) unit base-frame xy: the way the instruction asks to push
     push_room_m: Optional[float] = None      # how far the pushed object may go that way (up to a reference)
     table_z: Optional[float] = None
+
+
+class Obstacles(NamedTuple):
+    """What a plan's path must not drive the gripper into, as (N, 3) base-frame tops."""
+    others: np.ndarray   # everything on the table but the named object and what the gripper stands in now
+    target: np.ndarray   # the named object: an obstacle until the plan's contact with it (empty: none)
 
 
 class TableHeights(NamedTuple):
@@ -86,9 +93,10 @@ class Collision:
     waypoint: int          # index of the waypoint the colliding segment leads to (0-based)
     obstacle: np.ndarray   # the obstacle point hit, base frame (3,)
     tool: np.ndarray       # the tool centre point there, base frame (3,)
+    what: str = 'an object'
 
     def reason(self) -> str:
-        return (f'the path to waypoint {self.waypoint} drives the gripper through an object: its top at '
+        return (f'the path to waypoint {self.waypoint} drives the gripper through {self.what}: its top at '
                 f'{np.round(self.obstacle, 3).tolist()} m stands {self.obstacle[2] - self.tool[2]:.3f} m above the '
                 f'tool at {np.round(self.tool, 3).tolist()} m (seen in the depth image)')
 
@@ -102,22 +110,31 @@ def above_table(heights: TableHeights, config: CollisionConfig) -> np.ndarray:
 def obstacle_points(depth_m: np.ndarray, camera: CameraModel, ignore: Optional[np.ndarray],
                     tool_now: np.ndarray, config: CollisionConfig,
                     allowed: Optional[np.ndarray] = None,
-                    heights: Optional[TableHeights] = None) -> np.ndarray:
+                    heights: Optional[TableHeights] = None,
+                    within: Optional[np.ndarray] = None) -> np.ndarray:
     """(N, 3) base-frame tops of what stands above the table, outside `ignore` (the arm) and away from the
     tool. `allowed`: pixels of an object the plan may touch; every blob of above-table pixels it overlaps
     (grown by a pixel) is left out whole, so a coarse mask (the grounding network's, at 64 px) still
-    covers its object. `heights`: `table_heights(depth_m, camera, ignore)` when the caller has it."""
+    covers its object. `within`: pixels of one object: only the blobs it overlaps count (that object's
+    points alone). `heights`: `table_heights(depth_m, camera, ignore)` when the caller has it."""
     heights = table_heights(depth_m, camera, ignore) if heights is None else heights
     if heights is None:
         return np.zeros((0, 3))
     above = above_table(heights, config)
     if allowed is not None and above.any():
-        blobs = cv2.connectedComponents(above.reshape(depth_m.shape).astype(np.uint8), connectivity=4)[1].reshape(-1)
-        near = cv2.dilate(np.asarray(allowed, np.uint8), np.ones((3, 3), np.uint8)).reshape(-1) > 0
-        touched = np.unique(blobs[near & above])
-        above &= ~np.isin(blobs, touched)
+        above &= ~blobs_under(above, allowed, depth_m.shape)
+    if within is not None and above.any():
+        above &= blobs_under(above, within, depth_m.shape)
     xyz = heights.points[above]
     return xyz[np.linalg.norm(xyz - tool_now, axis=1) > config.held_radius_m]
+
+
+def blobs_under(above: np.ndarray, pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H*W,) bool: the `above` pixels (flat) of every 4-connected blob that `pixels` (H, W), grown by one
+    pixel, overlaps: whole objects from a coarse mask of them."""
+    blobs = cv2.connectedComponents(above.reshape(shape).astype(np.uint8), connectivity=4)[1].reshape(-1)
+    near = cv2.dilate(np.asarray(pixels, np.uint8), np.ones((3, 3), np.uint8)).reshape(-1) > 0
+    return above & np.isin(blobs, np.unique(blobs[near & above]))
 
 
 def walk_path(start: np.ndarray, waypoints: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +171,7 @@ def tool_axes_xy(T_base_ee: np.ndarray) -> np.ndarray:
 
 def first_collision(start: np.ndarray, waypoints: np.ndarray, obstacles: np.ndarray,
                     config: CollisionConfig, underside=None, poses: Optional[np.ndarray] = None,
-                    closed: Optional[np.ndarray] = None) -> Optional[Collision]:
+                    closed: Optional[np.ndarray] = None, what: str = 'an object') -> Optional[Collision]:
     """The first point of the path where an obstacle stands inside the gripper, or None. The gripper is
     the cylinder of `config`, or with `underside` (a `GripperUnderside`) the arm's own gripper as its
     URDF shapes it, turned as `poses` (the waypoints' 4x4 poses) and open or `closed` (bool per segment:
@@ -174,4 +191,4 @@ def first_collision(start: np.ndarray, waypoints: np.ndarray, obstacles: np.ndar
         return None
     i = int(rows[0])
     j = int(np.argmax(np.where(hit[i], obstacles[:, 2], -np.inf)))
-    return Collision(int(leads_to[i]), obstacles[j].copy(), path[i].copy())
+    return Collision(int(leads_to[i]), obstacles[j].copy(), path[i].copy(), what)

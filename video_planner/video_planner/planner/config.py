@@ -23,8 +23,9 @@ GRIPPER_SOURCES = ('auto',) + PLAN_GRIPPER_SOURCES
 # dynamics that reads its frames.
 SHIPPED_VIDEO_MODELS = {'camera': 'default.pt', 'canonical': 'canonical.pt'}
 SHIPPED_IDMS = {'camera': 'idm_default.pt', 'canonical': 'idm_canonical.pt'}
-# The contact-snapping switches (planner/contact.py); any of them on makes the planner read the scene.
-SNAP_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes', 'turn_contacts')
+# The switches that read the scene (contact snapping, planner/contact.py; stepping aside, planner/step_aside.py);
+# any of them on makes the planner read it.
+SNAP_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes', 'turn_contacts', 'step_aside')
 
 
 @dataclass
@@ -73,6 +74,9 @@ class PlannerConfig:
     # Turn a contact (grasp, touch, push) about the vertical, 30 degree steps, when the drawn yaw would put
     # the gripper on another object seen in depth (planner/contact_yaw.py).
     turn_contacts: bool = True
+    # When the arm hides the named object from the camera, plan a sideways move of the tool that uncovers it
+    # (the arm's silhouette from its URDF) instead of a video (planner/step_aside.py).
+    step_aside: bool = True
     device: str = 'cpu'
 
     def __post_init__(self) -> None:

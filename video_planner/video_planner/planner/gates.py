@@ -53,7 +53,7 @@ def first_failure(T_base_ee: np.ndarray, confidence: np.ndarray, config: Planner
 # Which check refused a plan, by the words of its Plan.status (the reasons above, the collision gate's, IK's).
 REFUSAL_KINDS = (('non-finite', 'non-finite poses'), ('inverse-dynamics confidence', 'low confidence'),
                  ('outside the workspace', 'outside the workspace'), ('more than max_step_m', 'step too long'),
-                 ('drives the gripper through an object', 'collision'), ('IK failed', 'IK'))
+                 ('drives the gripper through', 'collision'), ('IK failed', 'IK'))
 
 
 def refusal_kind(status: str) -> str:

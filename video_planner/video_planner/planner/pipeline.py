@@ -41,6 +41,23 @@ def view_read_by(inverse_dynamics) -> Optional[str]:
     return getattr(getattr(inverse_dynamics, 'config', None), 'view', None)
 
 
+def contact_start(contact: str, span: Optional[tuple[int, int]], gripper: np.ndarray, gripper_now: float) -> int:
+    """The first waypoint the path to which may touch the named object: the contact the plan was snapped to
+    (`span`: its first and last waypoint), the last waypoint for a grasp drawn closing there (not snapped:
+    the hover before it is not drawn yet), and 1 (anywhere) when no contact is asked or the gripper is closed
+    for a grasp (it holds the object, or the plan's re-grasp is not snapped). Otherwise the plan makes no
+    asked contact, and the object is an obstacle all along: a 64 px plan that sweeps the gripper through it
+    at its height knocks it off its spot."""
+    last = len(gripper) - 1
+    if not contact or (contact == 'grasp' and gripper_now >= 0.5):
+        return 1
+    if span is not None:
+        return span[0]
+    if contact == 'grasp' and gripper[last] >= 0.5 > float(np.max(gripper[1:last], initial=0.0)):
+        return last
+    return last + 1
+
+
 def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float]) -> int:
     """Index of the plan to keep: one that passes the gates; among those, the most confident inverse dynamics."""
     return max(range(len(ok)), key=lambda i: (bool(ok[i]), float(idm_scores[i])))
@@ -193,17 +210,27 @@ class VideoPlanner:
 
     def plan(self, request: PlanRequest, progress: Optional[ProgressFn] = None,
              should_cancel: Optional[CancelFn] = None) -> Plan:
-        """Samples candidates, turns each into commands, and returns the best plan that passes the gates."""
+        """Samples candidates, turns each into commands, and returns the best plan that passes the gates; or,
+        when the arm hides the named object from the camera, a move out of its way (`step_aside_plan`)."""
         progress = progress or _no_progress
+        request.validate()
+        self.check_robot(request)
         view = self.to_model_view(request)  # once: the canonical view renders the arm's mask
-        candidates, timings = self.sample_video(request, progress, should_cancel, view)
-        progress('inverse_dynamics', 0.85, 0, 0)
         rgb, depth, camera, mask = view
         if depth is None:
             depth = np.full(rgb.shape[:2], np.nan, np.float32)
         t0 = time.perf_counter()
         scene = self.scene_masks(request.instruction, rgb, depth, camera, request.q_current, mask, request.gripper)
-        timings['scene'] = time.perf_counter() - t0
+        scene_s = time.perf_counter() - t0
+        aside = self.step_aside_plan(request, rgb, depth, camera, scene)
+        if aside is not None:
+            aside.timings = {'scene': scene_s, **aside.timings}
+            aside.timings['total'] = sum(aside.timings.values())
+            progress('done', 1.0, 0, 0)
+            return aside
+        candidates, timings = self.sample_video(request, progress, should_cancel, view)
+        progress('inverse_dynamics', 0.85, 0, 0)
+        timings['scene'] = scene_s
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
                                      request.q_current, mask, request.gripper, scene=scene) for frames in candidates]
         best = plans[best_candidate([p.ok for p in plans], [p.score for p in plans])]
@@ -212,6 +239,49 @@ class VideoPlanner:
                         'total': sum(timings.values()) + per_plan}
         progress('done', 1.0, 0, 0)
         return best
+
+    def step_aside_plan(self, request: PlanRequest, rgb: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
+                        scene) -> Optional[Plan]:
+        """A plan that moves the tool sideways out of the camera's way when the arm hides the named object
+        (`planner/step_aside.py`), through the same gates as a video plan; None when `step_aside` is off, the
+        object is not hidden, or no such move clears it and passes the gates. `rgb`, `depth_m`, `camera`:
+        the request in the model's view; `scene`: its `scene_masks`."""
+        from video_planner.kinematics import IkConfig, IkSolver
+        from video_planner.planner import step_aside
+        if not self.config.step_aside or scene is None or self.kinematics is None or request.q_current is None:
+            return None
+        config, scale = step_aside.StepAsideConfig(), self._arm_scale
+        T_now, q_now = np.asarray(request.T_base_ee, float), np.asarray(request.q_current, float)
+        if scene.contact == 'grasp' and request.gripper >= 0.5:   # it may hold the object: that is no hiding
+            return None
+        if scene.table_z is None or T_now[2, 3] - scene.table_z < config.min_height_m * scale:
+            return None
+        if not step_aside.out_of_sight(scene.heat, scene.seen_pixels, config):
+            return None
+        t0 = time.perf_counter()
+        view = self.canonical_view
+        solver = IkSolver(self.kinematics, IkConfig.for_arm(self.kinematics.n))
+
+        def silhouette_at(T):
+            solved = solver.solve(T, q_now)
+            return view.arm_mask(solved.q, camera, None, request.gripper) if solved.success else None
+        T_clear = step_aside.clearing_pose(T_now, view.arm_mask(q_now, camera, None, request.gripper),
+                                           silhouette_at, scale, config)
+        if T_clear is None:
+            return None
+        poses = np.stack([T_now, T_clear])
+        gripper = np.full(2, float(request.gripper >= 0.5), np.float32)
+        plan = Plan(instruction=request.instruction, frames=np.repeat(rgb[None], 2, axis=0),
+                    frame_period_s=self.config.frame_period_s, T_base_ee=poses, gripper=gripper,
+                    confidence=np.ones(2, np.float32), score=1.0, kind='step_aside',
+                    timings={'step_aside': time.perf_counter() - t0})
+        plan.status = gates.check_workspace(poses, self.config) or 'ok'
+        if plan.ok and self.collision_checked:
+            plan.status = self._collision_in(poses, gripper, depth_m, camera, scene, request.gripper) or 'ok'
+        if plan.ok:
+            plan.joint_trajectory, reason = self._solve_joints(poses, q_now)
+            plan.status = reason or 'ok'
+        return plan if plan.ok else None
 
     def to_model_view(self, request: PlanRequest):
         """The request's frame, depth, camera and mask at the model's resolution (intrinsics scaled alike)."""
@@ -297,11 +367,12 @@ class VideoPlanner:
         if scene is _FROM_FRAME:
             scene = self.scene_masks(instruction, frames[0], depth_m, camera, q_current, ee_mask, gripper_now)
         T_base_ee, gripper = motion.T_base_ee, np.asarray(motion.gripper, np.float32)
-        obstacles = None
+        obstacles, touch_from = None, 1
         if scene is not None and np.all(np.isfinite(T_base_ee)):
             obstacles = self._obstacles(depth_m, camera, scene, T_base_ee[0], gripper_now)
-            T_base_ee, gripper = self._snap_contacts(T_base_ee, gripper, scene, gripper_now,
-                                                     camera.T_base_camera[:3, 3], obstacles, q_current)
+            T_base_ee, gripper, touch_from = self._snap_contacts(T_base_ee, gripper, scene, gripper_now,
+                                                                 camera.T_base_camera[:3, 3], obstacles.others,
+                                                                 q_current)
         timings['scene'] = time.perf_counter() - t0
         plan = Plan(instruction=instruction, frames=frames, frame_period_s=self.config.frame_period_s,
                     T_base_ee=T_base_ee, gripper=gripper,
@@ -312,7 +383,7 @@ class VideoPlanner:
         if plan.ok and self.collision_checked and scene is not None:
             t0 = time.perf_counter()
             plan.status = self._collision_in(plan.T_base_ee, plan.gripper, depth_m, camera, scene, gripper_now,
-                                             obstacles) or 'ok'
+                                             obstacles, touch_from) or 'ok'
             timings['collision'] = time.perf_counter() - t0
         if plan.ok and self.kinematics is not None:
             t0 = time.perf_counter()
@@ -324,10 +395,11 @@ class VideoPlanner:
     def _snap_contacts(self, T_base_ee: np.ndarray, gripper: np.ndarray, scene, gripper_now: float,
                        eye: Optional[np.ndarray] = None, obstacles: Optional[np.ndarray] = None,
                        q_current: Optional[np.ndarray] = None):
-        """The plan's contact with the named object (grasp, touch or push, as `scene.contact` says) moved where
-        the scene shows the object and turned away from the `obstacles` around it (`planner/contact_yaw.py`),
-        a release over the destination, the gripper closed throughout a touch or a push, and no waypoint below
-        the table top (`planner/contact.py`)."""
+        """(poses, gripper, touch_from): the plan's contact with the named object (grasp, touch or push, as
+        `scene.contact` says) moved where the scene shows the object and turned away from the `obstacles`
+        around it (`planner/contact_yaw.py`), a release over the destination, the gripper closed throughout a
+        touch or a push, and no waypoint below the table top (`planner/contact.py`); `touch_from` is the first
+        waypoint the path to which may touch the named object (`contact_start`)."""
         from video_planner.planner.contact import (keep_above_table, keep_closed, push_span, snap_grasp, snap_place,
                                                    snap_push, snap_touch)
         config, grasp_height, span = self.contact_config, None, None
@@ -336,7 +408,7 @@ class VideoPlanner:
             if i is not None:
                 grasp_height = float(T_base_ee[i, 2, 3]) - scene.seen.table_z
                 span = (i, i)
-        if scene.seen is not None and scene.contact == 'touch' and gripper_now < 0.5:
+        if scene.seen is not None and scene.contact == 'touch':  # open or closed (a touch closes it in the air)
             T_base_ee, gripper, i = snap_touch(T_base_ee, gripper, scene.seen, config)
             span = None if i is None else (i, i)
         if scene.seen is not None and scene.contact == 'push':  # pushes close the gripper (as the expert)
@@ -354,7 +426,7 @@ class VideoPlanner:
             gripper = keep_closed(gripper)
         if scene.table_z is not None:
             T_base_ee = keep_above_table(T_base_ee, scene.table_z, config)
-        return T_base_ee, gripper
+        return T_base_ee, gripper, contact_start(scene.contact, span, gripper, gripper_now)
 
     @property
     def collision_checked(self) -> bool:
@@ -481,9 +553,10 @@ class VideoPlanner:
             reference, pixels = self._locate_reference(instruction, frame0, depth_m, camera, ignore)
             if pixels is not None:  # what the object goes to is not the object (the grounding network mixes them)
                 not_the_object = ignore | pixels
+        from video_planner.planner.contact import locate_object_pixels
+        found, seen_pixels = locate_object_pixels(depth_m, camera, heat, not_the_object, self.contact_config)
         if contact:
-            from video_planner.planner.contact import locate_object
-            seen = locate_object(depth_m, camera, heat, not_the_object, self.contact_config)
+            seen = found
         if self.config.snap_places and self.asks_for_place(instruction):
             from video_planner.planner.contact import locate_destination
             where = self.destination_locator.locate(frame0, instruction.strip(), frame0.shape[0])
@@ -492,7 +565,8 @@ class VideoPlanner:
         if seen is not None and way:
             along, room = self.push_way(way, seen, reference)
         table = table_heights(depth_m, camera, ignore)
-        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, contact=contact,
+        return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, seen_pixels=seen_pixels,
+                          contact=contact,
                           destination=destination, push_along=along, push_room_m=room,
                           table_z=None if table is None else table.table_z)
 
@@ -535,14 +609,15 @@ class VideoPlanner:
 
     def collision_reason(self, instruction: str, frame0: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                          poses: np.ndarray, q_current: Optional[np.ndarray], ee_mask: Optional[np.ndarray],
-                         gripper_now: float) -> str:
+                         gripper_now: float, touch_from: int = 1) -> str:
         """Why the path through `poses` (the first is the current pose) would drive the gripper through an
         object seen in the depth image, or ''. The arm's pixels (rendered from the configured arm's URDF at
         `q_current`) and the object the instruction names (the grounding network's estimate) are not
-        obstacles: the plan may touch it. Nothing is checked where `scene_masks` finds no scene."""
+        obstacles: the plan may touch it, from waypoint `touch_from` on (`contact_start`). Nothing is checked
+        where `scene_masks` finds no scene."""
         scene = self.scene_masks(instruction, frame0, depth_m, camera, q_current, ee_mask, gripper_now)
         return '' if scene is None or not self.collision_checked else \
-            self._collision_in(poses, None, depth_m, camera, scene, gripper_now)
+            self._collision_in(poses, None, depth_m, camera, scene, gripper_now, touch_from=touch_from)
 
     def _reachable_from(self, q_current: Optional[np.ndarray]):
         """Whether the arm reaches a pose (its IK, from `q_current`); None without kinematics."""
@@ -555,45 +630,54 @@ class VideoPlanner:
         return lambda T: solver.solve(np.asarray(T, float), q0).success
 
     def _obstacles(self, depth_m: np.ndarray, camera: CameraModel, scene, T_now: np.ndarray,
-                   gripper_now: float) -> np.ndarray:
-        """What stands on the table in the depth image (`collision.obstacle_points`), less the arm, the named
-        object and whatever the gripper, where it stands now, reaches into: that is what it holds or touches
-        (or the arm's mask drawn short), each left out whole, as the named object is."""
+                   gripper_now: float):
+        """`collision.Obstacles`: what stands on the table in the depth image (`collision.obstacle_points`),
+        less the arm and whatever the gripper, where it stands now, reaches into: that is what it holds or
+        touches (or the arm's mask drawn short), each left out whole; the named object apart."""
         from video_planner.planner import collision
         config, allowed = self.collision_config, scene.target
         underside = self.gripper_underside
         heights = collision.table_heights(depth_m, camera, scene.ignore)
         if heights is None:
-            return np.zeros((0, 3))
+            return collision.Obstacles(np.zeros((0, 3)), np.zeros((0, 3)))
+        covered = np.zeros(depth_m.shape, bool)
         if underside is not None:
             above = np.flatnonzero(collision.above_table(heights, config))
             gaps = collision.underside_gaps(T_now[None, :3, 3], collision.tool_axes_xy(T_now[None]),
                                             np.array([gripper_now >= 0.5]), heights.points[above], underside)[0]
-            covered = np.zeros(depth_m.size, bool)
-            covered[above[gaps < 0.0]] = True
-            allowed = np.asarray(scene.target, bool) | covered.reshape(depth_m.shape)
-        return collision.obstacle_points(depth_m, camera, scene.ignore, T_now[:3, 3], config, allowed=allowed,
-                                         heights=heights)
+            covered.reshape(-1)[above[gaps < 0.0]] = True
+            allowed = np.asarray(scene.target, bool) | covered
+
+        def points(allowed, within=None):
+            return collision.obstacle_points(depth_m, camera, scene.ignore, T_now[:3, 3], config, allowed=allowed,
+                                             heights=heights, within=within)
+        return collision.Obstacles(points(allowed), points(covered, within=np.asarray(scene.target, bool)))
 
     def _collision_in(self, poses: np.ndarray, gripper: Optional[np.ndarray], depth_m: np.ndarray,
                       camera: CameraModel, scene, gripper_now: float = 0.0,
-                      obstacles: Optional[np.ndarray] = None) -> str:
-        """Why the path through `poses` would drive the gripper into an obstacle, or ''. The gripper is the
-        arm's own (`gripper_underside`), open or closed as `gripper` commands it on the way to each waypoint
-        (the executor sets a command on arrival), unless `gripper_radius_m` sets a cylinder."""
+                      obstacles=None, touch_from: int = 1) -> str:
+        """Why the path through `poses` would drive the gripper into an obstacle, or into the named object
+        before waypoint `touch_from` (`contact_start`), or ''. The gripper is the arm's own
+        (`gripper_underside`), open or closed as `gripper` commands it on the way to each waypoint (the
+        executor sets a command on arrival), unless `gripper_radius_m` sets a cylinder."""
         from video_planner.planner import collision
         config = self.collision_config
         start = poses[0, :3, 3]
         if obstacles is None:
             obstacles = self._obstacles(depth_m, camera, scene, poses[0], gripper_now)
         underside = self.gripper_underside
-        if underside is None:
-            hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config)
-        else:
-            commands = np.full(len(poses), gripper_now) if gripper is None else np.asarray(gripper, float)
-            held = np.concatenate([[gripper_now], commands[1:-1]]) >= 0.5
-            hit = collision.first_collision(start, poses[1:, :3, 3], obstacles, config, underside, poses[1:], held)
-        return '' if hit is None else hit.reason()
+        commands = np.full(len(poses), gripper_now) if gripper is None else np.asarray(gripper, float)
+        held = np.concatenate([[gripper_now], commands[1:-1]]) >= 0.5
+
+        def first_hit(points, upto, what):
+            if underside is None:
+                return collision.first_collision(start, poses[1:upto, :3, 3], points, config, what=what)
+            return collision.first_collision(start, poses[1:upto, :3, 3], points, config, underside,
+                                             poses[1:upto], held[:upto - 1], what=what)
+        hits = [first_hit(obstacles.others, len(poses), 'an object'),
+                first_hit(obstacles.target, touch_from, 'the named object before the plan\'s contact with it')]
+        hits = [h for h in hits if h is not None]
+        return min(hits, key=lambda h: h.waypoint).reason() if hits else ''
 
     @property
     def gripper_underside(self):

@@ -69,6 +69,9 @@ class Plan:
     score: float = 0.0                   # inverse-dynamics confidence of the plan
     status: str = 'ok'                   # 'ok' or the reason the plan failed
     timings: dict[str, float] = field(default_factory=dict)
+    # 'video': the video model's plan; 'step_aside': the tool moves out of the camera's way of the named
+    # object, which the arm hides (planner/step_aside.py), and the next plan sees it.
+    kind: str = 'video'
 
     @property
     def ok(self) -> bool:
