@@ -149,18 +149,24 @@ def test_the_named_object_is_an_obstacle_until_the_plans_contact_with_it(planner
     assert reason(touch_from=4) == ''
 
 
-@pytest.mark.parametrize('contact, span, gripper, gripper_now, expected', [
-    ('touch', (3, 3), [0, 1, 1, 1, 1], 0.0, 3),     # the snapped contact
-    ('push', (2, 4), [1, 1, 1, 1, 1], 1.0, 2),
-    ('touch', None, [1, 1, 1, 1, 1], 1.0, 5),       # no contact in this plan: never
-    ('grasp', None, [0, 0, 0, 0, 1], 0.0, 4),       # a grasp drawn closing at the end: its last waypoint
-    ('grasp', None, [0, 0, 1, 0, 0], 0.0, 5),       # closed and opened off the object: never
-    ('grasp', None, [1, 1, 1, 1, 1], 1.0, 1),       # holding it (or a re-grasp, not snapped): anywhere
-    ('', None, [0, 0, 0, 0, 0], 0.0, 1),            # no contact asked: anywhere
+@pytest.mark.parametrize('contact, span, heights, gripper_now, expected', [
+    ('touch', (3, 3), [0.2, 0.2, 0.1, 0.03, 0.1], 0.0, 3),    # the snapped contact
+    ('push', (2, 4), [0.2, 0.1, 0.02, 0.02, 0.02], 1.0, 2),
+    ('touch', None, [0.2, 0.2, 0.2, 0.2, 0.2], 1.0, 5),       # never near the object: never
+    ('push', None, [0.2, 0.2, 0.09, 0.02, 0.1], 1.0, 2),      # drawn down near it from above, not snapped
+    ('push', None, [0.2, 0.02, 0.02, 0.02, 0.1], 1.0, 5),     # swept in at its height: never
+    ('grasp', None, [0.2, 0.2, 0.2, 0.2, 0.2], 1.0, 1),       # holding it (or a re-grasp, not snapped): anywhere
+    ('', None, [0.2, 0.02, 0.02, 0.02, 0.2], 0.0, 1),         # no contact asked: anywhere
 ])
-def test_where_a_plan_may_touch_the_named_object(contact, span, gripper, gripper_now, expected):
+def test_where_a_plan_may_touch_the_named_object(contact, span, heights, gripper_now, expected):
+    """Waypoints 2-4 lie over the object (top 4 cm above the table at z = 0), waypoints 0-1 10 cm off it."""
+    from video_planner.planner.contact import ContactConfig, SeenObject
     from video_planner.planner.pipeline import contact_start
-    assert contact_start(contact, span, np.array(gripper, float), gripper_now) == expected
+    seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
+    poses = np.repeat(np.eye(4)[None], 5, axis=0)
+    poses[:, 0, 3] = [0.3, 0.4, 0.5, 0.5, 0.5]
+    poses[:, 2, 3] = heights
+    assert contact_start(contact, span, poses, gripper_now, seen, ContactConfig()) == expected
 
 
 def test_what_the_gripper_covers_where_it_stands_is_not_an_obstacle(planner):
