@@ -128,8 +128,10 @@ def test_several_candidates_are_ranked_by_inverse_dynamics_confidence(sim_reques
 
 
 def test_a_hint_model_plans_towards_what_the_grounding_network_finds(sim_request):
+    # The tiny grounding network finds no object in depth: the planner would step aside (`step_aside`) instead.
     planner = VideoPlanner(PlannerConfig(checkpoint=str(tiny_hint_checkpoint()), arm='panda', min_confidence=0.0,
-                                         max_step_m=10.0, grounding_checkpoint=str(tiny_grounding_checkpoint())))
+                                         max_step_m=10.0, grounding_checkpoint=str(tiny_grounding_checkpoint()),
+                                         step_aside=False))
     candidates, timings = planner.sample_video(sim_request)
     assert 'ground' in timings and planner.grounder is not None
     # The plan is the model's sample given the grounding network's hint for this frame and sentence.
