@@ -2,7 +2,8 @@
 
 The depth image shows the top of everything on the table. Back-projected into the base frame, the points
 that stand above the table are obstacles, each reaching down to the table (one camera cannot see under
-it); the arm, the object the instruction names (whole) and whatever the gripper holds are left out. The
+it); the arm and whatever the gripper holds are left out, and the object the instruction names (whole)
+counts apart: an obstacle only until the plan's contact with it (`Obstacles`, `pipeline.contact_start`). The
 gripper is the arm's own, seen from below (`sim/gripper_underside.py`: from its URDF, fingers open
 or closed, turned with the tool), or a vertical cylinder of radius `gripper_radius_m` on the tool centre
 point. The plan's path, the straight lines the executor follows from the current pose through every

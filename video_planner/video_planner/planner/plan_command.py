@@ -48,7 +48,7 @@ def write_plan(plan: Plan, out: Path) -> None:
     frames = [np.kron(f, np.ones((4, 4, 1), np.uint8)) for f in plan.frames]
     imageio.mimsave(out / 'plan.gif', frames, duration=plan.frame_period_s, loop=0)
     summary = {
-        'instruction': plan.instruction, 'status': plan.status, 'score': plan.score,
+        'instruction': plan.instruction, 'status': plan.status, 'kind': plan.kind, 'score': plan.score,
         'ee_positions_m': np.round(plan.T_base_ee[:, :3, 3], 4).tolist(),
         'gripper': np.round(plan.gripper, 3).tolist(), 'confidence': np.round(plan.confidence, 3).tolist(),
         'joint_trajectory': None if plan.joint_trajectory is None else {
@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         world.close()
     write_plan(plan, Path(args.out))
-    print(f'instruction: {plan.instruction!r}\nstatus: {plan.status} (score {plan.score:.2f})\n'
+    aside = ' (a step aside: the arm hides the named object; plan again from there)' \
+        if plan.kind == 'step_aside' else ''
+    print(f'instruction: {plan.instruction!r}\nstatus: {plan.status}{aside} (score {plan.score:.2f})\n'
           f'timings: ' + ', '.join(f'{k} {v * 1000:.0f} ms' for k, v in plan.timings.items()) +
           f'\nwrote {Path(args.out) / "plan.gif"} and plan.json')
     return 0 if plan.ok else 1
