@@ -160,8 +160,7 @@ def test_the_named_object_is_an_obstacle_until_the_plans_contact_with_it(planner
 ])
 def test_where_a_plan_may_touch_the_named_object(contact, span, heights, gripper_now, expected):
     """Waypoints 2-4 lie over the object (top 4 cm above the table at z = 0), waypoints 0-1 10 cm off it."""
-    from video_planner.planner.contact import ContactConfig, SeenObject
-    from video_planner.planner.pipeline import contact_start
+    from video_planner.planner.contact import ContactConfig, SeenObject, contact_start
     seen = SeenObject(centre_xy=np.array([0.5, 0.0]), top_z=0.04, table_z=0.0, radius_m=0.02)
     poses = np.repeat(np.eye(4)[None], 5, axis=0)
     poses[:, 0, 3] = [0.3, 0.4, 0.5, 0.5, 0.5]

@@ -3,7 +3,7 @@
 The depth image shows the top of everything on the table. Back-projected into the base frame, the points
 that stand above the table are obstacles, each reaching down to the table (one camera cannot see under
 it); the arm and whatever the gripper holds are left out, and the object the instruction names (whole)
-counts apart: an obstacle only until the plan's contact with it (`Obstacles`, `pipeline.contact_start`). The
+counts apart: an obstacle only until the plan's contact with it (`Obstacles`, `contact.contact_start`). The
 gripper is the arm's own, seen from below (`sim/gripper_underside.py`: from its URDF, fingers open
 or closed, turned with the tool), or a vertical cylinder of radius `gripper_radius_m` on the tool centre
 point. The plan's path, the straight lines the executor follows from the current pose through every
@@ -53,7 +53,9 @@ class SceneMasks:
     target: np.ndarray
     heat: np.ndarray
     seen: Optional[object] = None   # a contact.SeenObject (contact.py imports this module)
-    seen_pixels: Optional[np.ndarray] = None   # (H, W) bool: the pixels of `seen`
+    # (H, W) bool: the object the grounding network's map points at in depth (`seen`'s, when a contact is
+    # asked); None when neither a contact nor stepping aside looks for it
+    seen_pixels: Optional[np.ndarray] = None
     contact: str = ''               # what the instruction asks to do at `seen`: 'grasp', 'touch' or 'push'
     destination: Optional[object] = None   # a contact.SeenPlace, when the instruction asks for a place
     push_along: Optional[np.ndarray] = None  # (2,) unit base-frame xy: the way the instruction asks to push

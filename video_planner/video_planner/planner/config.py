@@ -25,7 +25,7 @@ SHIPPED_VIDEO_MODELS = {'camera': 'default.pt', 'canonical': 'canonical.pt'}
 SHIPPED_IDMS = {'camera': 'idm_default.pt', 'canonical': 'idm_canonical.pt'}
 # The switches that read the scene (contact snapping, planner/contact.py; stepping aside, planner/step_aside.py);
 # any of them on makes the planner read it.
-SNAP_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes', 'turn_contacts', 'step_aside')
+SCENE_SWITCHES = ('snap_grasps', 'snap_places', 'snap_touches', 'snap_pushes', 'turn_contacts', 'step_aside')
 
 
 @dataclass
@@ -95,7 +95,7 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f'{name} must be a positive number, got {value!r}')
-        for name in ('collision_check',) + SNAP_SWITCHES:
+        for name in ('collision_check',) + SCENE_SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f'{name} must be true or false, got {getattr(self, name)!r}')
         if not isinstance(self.gripper_radius_m, (int, float)) or not 0.0 <= self.gripper_radius_m <= 0.5:

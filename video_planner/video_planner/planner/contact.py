@@ -327,3 +327,30 @@ def snap_place(T_base_ee: np.ndarray, gripper: np.ndarray, place: Optional[SeenP
         poses[j - 1, :3, 3] = (*place.centre_xy, max(poses[j - 1, 2, 3], release_z + config.approach_height_m / 2))
     poses[j + 1:, 2, 3] = np.maximum(poses[j + 1:, 2, 3], release_z)
     return poses, j
+
+
+def contact_start(contact: str, span: Optional[tuple[int, int]], T_base_ee: np.ndarray, gripper_now: float,
+                  seen: Optional[SeenObject], config: ContactConfig) -> int:
+    """The first waypoint the path to which may touch the named object: the contact the plan was snapped to
+    (`span`: its first and last waypoint); without one, the first waypoint that comes down near the object
+    (`drawn_approach`) from above its top; 1 (anywhere) when no contact is asked or the gripper is closed for
+    a grasp (it holds the object, or the plan's re-grasp is not snapped). Otherwise the plan makes no asked
+    contact, and the object is an obstacle all along: a 64 px plan that sweeps the gripper through it at its
+    height knocks it off its spot."""
+    if not contact or (contact == 'grasp' and gripper_now >= 0.5):
+        return 1
+    if span is not None:
+        return span[0]
+    d = None if seen is None else drawn_approach(T_base_ee, seen, config)
+    if d is not None and T_base_ee[d - 1, 2, 3] >= seen.top_z:
+        return d
+    return len(T_base_ee)
+
+
+def drawn_approach(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig) -> Optional[int]:
+    """The first waypoint (>= 1) within `snap_radius_m` of the object's side and below the hover height
+    above its top (`approach_height_m`): where a contact the snapping did not recognise comes down; None."""
+    sideways = np.linalg.norm(T_base_ee[1:, :2, 3] - seen.centre_xy, axis=1)
+    near = (sideways <= config.snap_radius_m + seen.radius_m) & \
+        (T_base_ee[1:, 2, 3] < seen.top_z + config.approach_height_m)
+    return int(np.argmax(near)) + 1 if near.any() else None

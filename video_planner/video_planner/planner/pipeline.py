@@ -16,7 +16,7 @@ from video_planner.camera import CameraModel
 from video_planner.dynamics.postprocess import PostprocessConfig, plan_confidence, postprocess
 from video_planner.errors import VideoPlannerError
 from video_planner.planner import gates
-from video_planner.planner.config import SNAP_SWITCHES, PlannerConfig
+from video_planner.planner.config import SCENE_SWITCHES, PlannerConfig
 from video_planner.planner.request import CancelFn, Plan, PlanCancelled, PlanRequest, ProgressFn
 
 # The room (metres, x the arm's scale) a contact's yaw keeps between the gripper and the objects around it.
@@ -39,33 +39,6 @@ def _raise_if_cancelled(should_cancel: Optional[CancelFn], where: str) -> None:
 def view_read_by(inverse_dynamics) -> Optional[str]:
     """The view a learned inverse dynamics was trained on; None for one that reads any (flow + depth)."""
     return getattr(getattr(inverse_dynamics, 'config', None), 'view', None)
-
-
-def contact_start(contact: str, span: Optional[tuple[int, int]], T_base_ee: np.ndarray, gripper_now: float,
-                  seen, config) -> int:
-    """The first waypoint the path to which may touch the named object: the contact the plan was snapped to
-    (`span`: its first and last waypoint); without one, the first waypoint that comes down near the object
-    (`drawn_approach`) from above its top; 1 (anywhere) when no contact is asked or the gripper is closed for
-    a grasp (it holds the object, or the plan's re-grasp is not snapped). Otherwise the plan makes no asked
-    contact, and the object is an obstacle all along: a 64 px plan that sweeps the gripper through it at its
-    height knocks it off its spot."""
-    if not contact or (contact == 'grasp' and gripper_now >= 0.5):
-        return 1
-    if span is not None:
-        return span[0]
-    d = None if seen is None else drawn_approach(T_base_ee, seen, config)
-    if d is not None and T_base_ee[d - 1, 2, 3] >= seen.top_z:
-        return d
-    return len(T_base_ee)
-
-
-def drawn_approach(T_base_ee: np.ndarray, seen, config) -> Optional[int]:
-    """The first waypoint (>= 1) within `snap_radius_m` of the object's side and below the hover height
-    above its top (`approach_height_m`): where a contact the snapping did not recognise comes down; None."""
-    sideways = np.linalg.norm(T_base_ee[1:, :2, 3] - seen.centre_xy, axis=1)
-    near = (sideways <= config.snap_radius_m + seen.radius_m) & \
-        (T_base_ee[1:, 2, 3] < seen.top_z + config.approach_height_m)
-    return int(np.argmax(near)) + 1 if near.any() else None
 
 
 def best_candidate(ok: Sequence[bool], idm_scores: Sequence[float]) -> int:
@@ -256,7 +229,6 @@ class VideoPlanner:
         (`planner/step_aside.py`), through the same gates as a video plan; None when `step_aside` is off, the
         object is not hidden, or no such move clears it and passes the gates. `rgb`, `depth_m`, `camera`:
         the request in the model's view; `scene`: its `scene_masks`."""
-        from video_planner.kinematics import IkConfig, IkSolver
         from video_planner.planner import step_aside
         if not self.config.step_aside or scene is None or self.kinematics is None or request.q_current is None:
             return None
@@ -270,7 +242,7 @@ class VideoPlanner:
             return None
         t0 = time.perf_counter()
         view = self.canonical_view
-        solver = IkSolver(self.kinematics, IkConfig.for_arm(self.kinematics.n))
+        solver = self._ik_solver()
 
         def silhouette_at(T):
             solved = solver.solve(T, q_now)
@@ -409,9 +381,9 @@ class VideoPlanner:
         `scene.contact` says) moved where the scene shows the object and turned away from the `obstacles`
         around it (`planner/contact_yaw.py`), a release over the destination, the gripper closed throughout a
         touch or a push, and no waypoint below the table top (`planner/contact.py`); `touch_from` is the first
-        waypoint the path to which may touch the named object (`contact_start`)."""
-        from video_planner.planner.contact import (keep_above_table, keep_closed, push_span, snap_grasp, snap_place,
-                                                   snap_push, snap_touch)
+        waypoint the path to which may touch the named object (`contact.contact_start`)."""
+        from video_planner.planner.contact import (contact_start, keep_above_table, keep_closed, push_span,
+                                                   snap_grasp, snap_place, snap_push, snap_touch)
         config, grasp_height, span = self.contact_config, None, None
         if scene.seen is not None and scene.contact == 'grasp':
             T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
@@ -448,7 +420,7 @@ class VideoPlanner:
     def reads_scene(self) -> bool:
         """Whether plans read the depth frame's objects: the collision gate, or contact snapping, with an arm."""
         return bool(self.config.arm) and (self.collision_checked
-                                          or any(getattr(self.config, name) for name in SNAP_SWITCHES))
+                                          or any(getattr(self.config, name) for name in SCENE_SWITCHES))
 
     def load_scene_readers(self) -> None:
         """Loads what the collision gate and contact snapping read with (the grounding network, the arm's mask
@@ -563,10 +535,11 @@ class VideoPlanner:
             reference, pixels = self._locate_reference(instruction, frame0, depth_m, camera, ignore)
             if pixels is not None:  # what the object goes to is not the object (the grounding network mixes them)
                 not_the_object = ignore | pixels
-        from video_planner.planner.contact import locate_object_pixels
-        found, seen_pixels = locate_object_pixels(depth_m, camera, heat, not_the_object, self.contact_config)
-        if contact:
-            seen = found
+        seen_pixels = None
+        if contact or self.config.step_aside:   # the object to touch, or whether the arm hides it
+            from video_planner.planner.contact import locate_object_pixels
+            found, seen_pixels = locate_object_pixels(depth_m, camera, heat, not_the_object, self.contact_config)
+            seen = found if contact else None
         if self.config.snap_places and self.asks_for_place(instruction):
             from video_planner.planner.contact import locate_destination
             where = self.destination_locator.locate(frame0, instruction.strip(), frame0.shape[0])
@@ -623,7 +596,7 @@ class VideoPlanner:
         """Why the path through `poses` (the first is the current pose) would drive the gripper through an
         object seen in the depth image, or ''. The arm's pixels (rendered from the configured arm's URDF at
         `q_current`) and the object the instruction names (the grounding network's estimate) are not
-        obstacles: the plan may touch it, from waypoint `touch_from` on (`contact_start`). Nothing is checked
+        obstacles: the plan may touch it, from waypoint `touch_from` on (`contact.contact_start`). Nothing is checked
         where `scene_masks` finds no scene."""
         scene = self.scene_masks(instruction, frame0, depth_m, camera, q_current, ee_mask, gripper_now)
         return '' if scene is None or not self.collision_checked else \
@@ -634,10 +607,14 @@ class VideoPlanner:
         arm = self.kinematics
         if arm is None:
             return None
-        from video_planner.kinematics import IkConfig, IkSolver
-        solver = IkSolver(arm, IkConfig.for_arm(arm.n))
+        solver = self._ik_solver()
         q0 = arm.neutral() if q_current is None else np.asarray(q_current, float)
         return lambda T: solver.solve(np.asarray(T, float), q0).success
+
+    def _ik_solver(self):
+        """An IK solver for the configured arm (the kinematics must be there), with its arm's IkConfig."""
+        from video_planner.kinematics import IkConfig, IkSolver
+        return IkSolver(self.kinematics, IkConfig.for_arm(self.kinematics.n))
 
     def _obstacles(self, depth_m: np.ndarray, camera: CameraModel, scene, T_now: np.ndarray,
                    gripper_now: float):
@@ -667,7 +644,7 @@ class VideoPlanner:
                       camera: CameraModel, scene, gripper_now: float = 0.0,
                       obstacles=None, touch_from: int = 1) -> str:
         """Why the path through `poses` would drive the gripper into an obstacle, or into the named object
-        before waypoint `touch_from` (`contact_start`), or ''. The gripper is the arm's own
+        before waypoint `touch_from` (`contact.contact_start`), or ''. The gripper is the arm's own
         (`gripper_underside`), open or closed as `gripper` commands it on the way to each waypoint (the
         executor sets a command on arrival), unless `gripper_radius_m` sets a cylinder."""
         from video_planner.planner import collision
