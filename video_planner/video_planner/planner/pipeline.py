@@ -242,13 +242,15 @@ class VideoPlanner:
             return None
         t0 = time.perf_counter()
         view = self.canonical_view
+        silhouette_now = view.arm_mask(q_now, camera, None, request.gripper)
+        if not step_aside.under_arm(scene.heat, silhouette_now, config):
+            return None
         solver = self._ik_solver()
 
         def silhouette_at(T):
             solved = solver.solve(T, q_now)
             return view.arm_mask(solved.q, camera, None, request.gripper) if solved.success else None
-        T_clear = step_aside.clearing_pose(T_now, view.arm_mask(q_now, camera, None, request.gripper),
-                                           silhouette_at, scale, config)
+        T_clear = step_aside.clearing_pose(T_now, silhouette_now, silhouette_at, scale, config)
         if T_clear is None:
             return None
         poses = np.stack([T_now, T_clear])
