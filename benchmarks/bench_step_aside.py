@@ -31,12 +31,14 @@ HIDDEN_PX = 4   # fewer pixels of the named object than this in the first frame:
 def hidden_instances(config: SuiteConfig) -> list:
     """The suite's instances whose named object shows fewer than HIDDEN_PX pixels at the start."""
     from video_planner.sim.arms import get_arm
+    from video_planner.sim.randomization import DomainRandomization
     from video_planner.sim.segmentation import SEG_OBJECT_BASE
     from video_planner.sim.tasks import sample_task
     from video_planner.sim.world import TabletopWorld
     hidden = []
+    randomization = DomainRandomization() if config.randomize else DomainRandomization.none()  # as the suite's
     for arm in config.arms:
-        with TabletopWorld(arm, seed=config.seed, image_size=config.image_size) as world:
+        with TabletopWorld(arm, seed=config.seed, image_size=config.image_size, randomization=randomization) as world:
             for inst in (i for i in suite.task_instances(config) if i.arm == arm):
                 task = sample_task(get_arm(arm), inst.family, np.random.default_rng(inst.seed), split=inst.split)
                 obs = world.reset(task, seed=inst.seed)
