@@ -1,13 +1,13 @@
 """Stepping aside (planner/step_aside.py): on the benchmark's instances where the arm hides the named object
 at the start, video plans with and without the step aside.
 
-Finds, among the closed-loop suite's instances (config/eval.yaml, both instance seeds), those whose first
+Finds, among the closed-loop suite's instances (config/eval.yaml; --seeds for others), those whose first
 frame shows fewer than HIDDEN_PX pixels of the named object (the simulator's segmentation), runs
 `video_learned` on them with `step_aside` on and off, and writes benchmarks/results/step_aside.md: per arm,
 the hidden instances, solved each way, paired (only on / only off, exact McNemar p), and the step asides
 taken. The rest of the suite is `video-planner eval`'s business (step_aside is on there).
 
-Run: .venv/bin/python benchmarks/bench_step_aside.py [--arms ur5 z1] [--workers 2]
+Run: .venv/bin/python benchmarks/bench_step_aside.py [--arms ur5 z1] [--seeds 2026 777] [--workers 2]
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from video_planner.evaluation import suite
-from video_planner.evaluation.config import SuiteConfig
+from video_planner.evaluation.config import SuiteConfig, instance_key
 from video_planner.evaluation.stats import mcnemar_exact_p
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,14 +50,11 @@ def hidden_instances(config: SuiteConfig) -> list:
 
 def run_on(config: SuiteConfig, instances: list, step_aside: bool) -> dict:
     """{instance key: (solved, step asides taken)} of video_learned on `instances` only."""
-    chosen = set(instances)
-    everything = suite.task_instances
-    suite.task_instances = lambda c: [i for i in everything(c) if i in chosen]
-    try:
-        result = suite.run_suite(dataclasses.replace(config, methods=['video_learned'], step_aside=step_aside),
-                                 progress=False)
-    finally:
-        suite.task_instances = everything
+    if not instances:
+        return {}
+    only = [instance_key(i.arm, i.family, i.split, i.index, i.suite_seed) for i in instances]
+    result = suite.run_suite(dataclasses.replace(config, methods=['video_learned'], step_aside=step_aside, only=only),
+                             progress=False)
     return {(r.arm, r.family, r.split, r.index, r.suite_seed): (bool(r.success),
                                                                 sum('step_aside' in t for t in r.timings))
             for r in result.records}
@@ -66,11 +63,13 @@ def run_on(config: SuiteConfig, instances: list, step_aside: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--arms', nargs='+', default=None)
+    parser.add_argument('--seeds', type=int, nargs='+', default=None, help='instance seeds (default: eval.yaml)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'step_aside.md'))
     args = parser.parse_args()
     config = SuiteConfig.default()
-    config = dataclasses.replace(config, workers=args.workers, **({'arms': args.arms} if args.arms else {}))
+    config = dataclasses.replace(config, workers=args.workers, **({'arms': args.arms} if args.arms else {}),
+                                 **({'seeds': args.seeds} if args.seeds else {}))
     t0 = time.perf_counter()
     hidden = hidden_instances(config)
     on, off = run_on(config, hidden, True), run_on(config, hidden, False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from video_planner.errors import VideoPlannerError
+from video_planner.errors import ConfigError, VideoPlannerError
 from video_planner.evaluation import SuiteConfig, run_suite, task_instances, wilson_interval
 from video_planner.evaluation.report import BEGIN, END, write_report
 from video_planner.evaluation.records import by_instance, load_records, solved
@@ -255,6 +255,29 @@ def test_update_reruns_one_method_on_the_earlier_instances_and_keeps_the_rest(tm
     # An update reruns the earlier instances; asking for others is refused, as is naming no method.
     assert main(['--update', str(out), '--methods', 'noop', '--arms', 'iiwa', '--out', str(out)]) == 2
     assert main(['--update', str(out), '--out', str(out)]) == 2
+
+
+def test_an_update_with_only_reruns_the_named_instances_and_keeps_the_others(tmp_path):
+    from video_planner.evaluation.suite import main
+    out = tmp_path / 'run'
+    assert main(['--arms', 'panda', '--families', 'reach', '--splits', 'train', '--episodes', '2', '--workers', '1',
+                 '--methods', 'noop', '--no-gifs', '--out', str(out)]) == 0
+    first = json.loads((out / 'closed_loop.json').read_text())
+    keys = (tmp_path / 'keys.txt')
+    keys.write_text('# the second episode only\npanda/reach/train/1/2026\n')
+    assert main(['--update', str(out), '--methods', 'noop', 'expert', '--only-file', str(keys), '--no-gifs',
+                 '--out', str(out)]) == 0
+    merged = json.loads((out / 'closed_loop.json').read_text())
+    by = lambda m: sorted((r['index'], r['success']) for r in merged['records'] if r['method'] == m)  # noqa: E731
+    assert by('expert') == [(1, True)]                          # only the named instance ran
+    assert [r for r in merged['records'] if r['method'] == 'noop' and r['index'] == 0] == \
+        [r for r in first['records'] if r['index'] == 0]        # the other one kept, record for record
+    assert len(by('noop')) == 2 and merged['config']['only'] == []   # the run's config is the earlier one's
+    # A key that is not one of the suite's instances, or not a key at all, is refused by name.
+    with pytest.raises(VideoPlannerError, match='not in the suite'):
+        task_instances(SuiteConfig(arms=['panda'], only=['panda/reach/train/9/2026']))
+    with pytest.raises(ConfigError, match='arm/family/split/index/seed'):
+        SuiteConfig(only=['panda-reach'])
 
 
 def test_failed_episodes_are_tabled_by_their_whole_reason():

@@ -42,6 +42,9 @@ class SuiteConfig:
     seed: int = 2026
     seeds: list[int] = field(default_factory=list)  # several instance seeds in one run (reported per seed
     #                                                 and pooled); empty = [seed]
+    # Only these instances of the ones above ('arm/family/split/index/seed', e.g. 'z1/push/train/0/777'):
+    # rerun a subset of a run (`eval --update RUN --only-file KEYS`); empty = all of them.
+    only: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
     image_size: int = 64
     randomize: bool = True
@@ -93,6 +96,9 @@ class SuiteConfig:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in self.seeds) \
                 or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f'eval seeds: expected distinct integers, got {self.seeds!r}')
+        bad = [key for key in self.only if not _is_instance_key(key)]
+        if bad:
+            raise ConfigError(f'eval only: expected keys arm/family/split/index/seed, got {bad[:3]!r}')
         if self.chunk < 0:
             raise ConfigError(f'eval chunk: expected >= 0 (0 = whole plan), got {self.chunk}')
         if self.loop not in ('closed', 'open'):
@@ -161,3 +167,13 @@ def arm_group(config: SuiteConfig, arm: str) -> str:
     has it), else 'seen'."""
     from video_planner.sim.arms import is_arm_file
     return 'held-out' if arm in config.held_out_arms or is_arm_file(arm) else 'seen'
+
+
+def instance_key(arm: str, family: str, split: str, index: int, suite_seed: int) -> str:
+    """How `SuiteConfig.only` names a task instance."""
+    return f'{arm}/{family}/{split}/{index}/{suite_seed}'
+
+
+def _is_instance_key(key) -> bool:
+    parts = key.split('/') if isinstance(key, str) else []
+    return len(parts) == 5 and all(parts[:3]) and all(p.lstrip('-').isdigit() for p in parts[3:])

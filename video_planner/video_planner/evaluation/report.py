@@ -197,7 +197,8 @@ def markdown(result, files: dict[str, str]) -> str:
             if cfg.loop == 'closed' else 'open loop: one plan, executed in full')
     parts = [
         f'Task instances: {n_inst} ({len(cfg.arms)} arms x {len(cfg.families)} task families x '
-        f'{len(cfg.splits)} instruction splits x {cfg.episodes} episode(s)), {seed_text}; every method met '
+        f'{len(cfg.splits)} instruction splits x {cfg.episodes} episode(s)), {seed_text}'
+        + (f', only the {len(cfg.only)} named by `--only`' if cfg.only else '') + '; every method met '
         f'the same instances. Models: video `{cfg.video_checkpoint_path.name}` ({cfg.video_view()} view), '
         f'learned inverse dynamics `{cfg.idm_checkpoint_path.name}`. Video-plan methods: {loop}; '
         f'{cfg.num_candidates} candidate(s), '
@@ -270,7 +271,7 @@ def _flags(cfg) -> str:
 BOOLEAN_FLAGS = tuple(PLANNER_SWITCHES)
 FLAG_FIELDS = ('episodes', 'arms', 'families', 'splits', 'methods', 'seed', 'seeds', 'workers', 'threads', 'loop',
                'chunk', 'max_plans', 'checkpoint', 'idm_checkpoint', 'policy_checkpoint', 'sampling_steps',
-               'num_candidates', 'grounding_checkpoint', 'hint_guidance', 'gripper_source', 'gt_spacing')
+               'num_candidates', 'grounding_checkpoint', 'hint_guidance', 'gripper_source', 'gt_spacing', 'only')
 
 
 def _hint_guidance(cfg) -> str:

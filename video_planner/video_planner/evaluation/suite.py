@@ -19,7 +19,7 @@ import numpy as np
 
 from video_planner.data.keyframes import SPACINGS
 from video_planner.errors import ConfigError, VideoPlannerError
-from video_planner.evaluation.config import ALL_METHODS, PLANNER_SWITCHES, SuiteConfig, arm_group
+from video_planner.evaluation.config import ALL_METHODS, PLANNER_SWITCHES, SuiteConfig, arm_group, instance_key
 from video_planner.evaluation.records import read_run
 from video_planner.evaluation.report import write_report
 from video_planner.planner.config import GRIPPER_SOURCES
@@ -49,6 +49,13 @@ def task_instances(config: SuiteConfig) -> list[TaskInstance]:
                         key = [suite_seed, arm_seed_index(arm), TASK_FAMILIES.index(family), SPLITS.index(split), i]
                         seed = int(np.random.SeedSequence(key).generate_state(1)[0] % (2 ** 31))
                         out.append(TaskInstance(arm, family, split, i, seed, suite_seed))
+    if config.only:
+        wanted = set(config.only)
+        out = [i for i in out if instance_key(i.arm, i.family, i.split, i.index, i.suite_seed) in wanted]
+        missing = wanted - {instance_key(i.arm, i.family, i.split, i.index, i.suite_seed) for i in out}
+        if missing:
+            raise VideoPlannerError(f'eval only: {len(missing)} instance(s) are not in the suite, e.g. '
+                                    f'{sorted(missing)[0]!r} (arms, families, splits, episodes, seeds)')
     return out
 
 
@@ -276,7 +283,8 @@ def run_suite(config: SuiteConfig, progress: bool = True) -> SuiteResult:
     from tqdm import tqdm
     config, unavailable = _available_methods(config)
     instances = task_instances(config)
-    jobs = [(config, arm, [i for i in instances if i.arm == arm], True) for arm in config.arms]
+    jobs = [(config, arm, [i for i in instances if i.arm == arm], True) for arm in config.arms
+            if any(i.arm == arm for i in instances)]
     t0 = time.perf_counter()
     if config.workers == 1 or len(jobs) == 1:
         results = map(_run_arm, jobs)
@@ -338,6 +346,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--gt-spacing', choices=SPACINGS, default=None,
                         help="frames of the expert's video (gt_video methods): evenly in time, or the path's "
                              "corners and gripper changes first (video_planner.data.keyframes)")
+    parser.add_argument('--only', nargs='+', default=None, metavar='KEY',
+                        help='only these task instances, as arm/family/split/index/seed (e.g. z1/push/train/0/777)')
+    parser.add_argument('--only-file', default=None, metavar='PATH',
+                        help='only the task instances listed in this file, one key per line (# comments)')
     parser.add_argument('--no-gifs', action='store_true')
     parser.add_argument('--update', default=None, metavar='RUN',
                         help='rerun --methods on the instances of an earlier run (its closed_loop.json or folder) '
@@ -352,6 +364,7 @@ def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) 
     config = base or (SuiteConfig.from_yaml(args.config) if args.config else SuiteConfig.default())
     names = lambda v: [x for item in v for x in item.split(',') if x] if v is not None else None  # noqa: E731
     seeds = args.seeds if args.seeds is not None else ([] if args.seed is not None else None)
+    only = list(args.only or []) + (read_instance_keys(args.only_file) if getattr(args, 'only_file', None) else [])
     overrides = {'seeds': seeds, 'episodes': args.episodes, 'arms': names(args.arms), 'families': names(args.families),
                  'splits': names(args.splits), 'methods': names(args.methods), 'seed': args.seed,
                  'workers': args.workers, 'threads': args.threads, 'loop': args.loop, 'chunk': args.chunk,
@@ -361,8 +374,17 @@ def config_from_args(args: argparse.Namespace, base: SuiteConfig | None = None) 
                  'grounding_checkpoint': args.grounding_checkpoint, 'hint_guidance': args.hint_guidance,
                  'gripper_source': args.gripper_source,
                  **{name: getattr(args, name) for name in PLANNER_SWITCHES},
-                 'gt_spacing': args.gt_spacing}
+                 'gt_spacing': args.gt_spacing, 'only': only or None}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def read_instance_keys(path: str | Path) -> list[str]:
+    """Instance keys (`SuiteConfig.only`) from a text file: one per line, blank lines and # comments skipped."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise VideoPlannerError(f'eval --only-file {path}: cannot be read ({exc})') from exc
+    return [line.split('#')[0].strip() for line in lines if line.split('#')[0].strip()]
 
 
 def load_run(path: str | Path) -> SuiteResult:
@@ -382,13 +404,20 @@ def load_run(path: str | Path) -> SuiteResult:
 
 
 def merge_runs(earlier: SuiteResult, new: SuiteResult) -> SuiteResult:
-    """`earlier` with every record of the methods `new` ran replaced by `new`'s (same instances)."""
+    """`earlier` with the records of the methods `new` ran replaced by `new`'s: on all of earlier's instances,
+    or on those `new.config.only` names."""
     rerun = set(new.config.methods)
     methods = list(earlier.config.methods) + [m for m in new.config.methods if m not in earlier.config.methods]
-    records = [r for r in earlier.records if r.method not in rerun] + new.records
+    subset = set(new.config.only)
+
+    def replaced(r) -> bool:
+        return r.method in rerun and (not subset or instance_key(r.arm, r.family, r.split, r.index, r.suite_seed)
+                                      in subset)
+    records = [r for r in earlier.records if not replaced(r)] + new.records
     skipped = {**{m: why for m, why in earlier.skipped.items() if m not in rerun}, **new.skipped}
     gifs = {**new.gifs, **earlier.gifs}     # the earlier run's GIF files stay where it wrote them
-    return SuiteResult(dataclasses.replace(new.config, methods=methods), records, skipped, gifs,
+    return SuiteResult(dataclasses.replace(new.config, methods=methods, only=list(earlier.config.only)), records,
+                       skipped, gifs,
                        earlier.wall_s + new.wall_s, {**earlier.descriptions, **new.descriptions})
 
 
