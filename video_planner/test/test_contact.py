@@ -251,6 +251,23 @@ def test_the_shipped_intents_are_what_their_command_fits_and_read_held_out_phras
     assert not asks('touch the green block') and not asks('push the red cube left')
 
 
+def test_the_contact_asked_is_the_likeliest_of_grasp_touch_and_push():
+    from video_planner.planner.intent import most_probable_contact
+    assert most_probable_contact({'grasp': 0.45, 'touch': 0.2, 'push': 0.1}) == 'grasp'   # none alone says yes
+    assert most_probable_contact({'grasp': 0.6, 'touch': 0.1, 'push': 0.7}) == 'push'    # two say yes
+    assert most_probable_contact({'grasp': 0.2, 'touch': 0.1, 'push': 0.25}) == ''        # none is likely
+    planner = VideoPlanner(PlannerConfig(arm='panda'))
+    # Held-out phrasings that no probe alone read as its contact (each below 0.5): no snap before.
+    assert planner.contact_asked('go and poke the red cube') == 'touch'
+    assert planner.contact_asked('bring the orange cylinder near the blue puck by pushing') == 'push'
+    assert planner.contact_asked('touch the green block') == 'touch'
+    assert not planner.asks_for_grasp('touch the green block')
+    # A contact whose snapping is off is not snapped as another one.
+    off = VideoPlanner(PlannerConfig(arm='panda', snap_grasps=False), text_encoder=planner.text_encoder)
+    assert off.contact_intent('pick up the green block') == 'grasp'
+    assert off.contact_asked('pick up the green block') == ''
+
+
 def test_a_broken_intent_file_is_named(tmp_path):
     from video_planner.errors import VideoPlannerError
     from video_planner.planner.intent import Intent

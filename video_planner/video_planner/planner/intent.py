@@ -34,6 +34,12 @@ from video_planner.sim.tasks import DIRECTIONS
 INTENT_FAMILIES = {'grasp': (('pick_place', 'lift'), None), 'place': (('pick_place',), ('pick_place', 'lift')),
                    'touch': (('reach',), None), 'push': (('push_direction', 'push_toward'), None)}
 THRESHOLD = 0.5
+# A grasp, a touch and a push exclude each other: the contact asked is the most probable of the three, if it
+# reaches CONTACT_FLOOR. Each probe alone reads 0.5 as yes; on phrasings none was fitted on ("shove ... over
+# to", "go and poke") two of them hover near 0.5 and the first one asked won: "shove the box over to the
+# can" was a grasp (0.64 vs push 0.32).
+CONTACTS = ('grasp', 'touch', 'push')
+CONTACT_FLOOR = 0.3
 FILLS_PER_PHRASING = 12
 STEPS, LEARNING_RATE, L2 = 3000, 0.5, 1e-3
 
@@ -65,6 +71,12 @@ class Intent:
         except (OSError, KeyError, ValueError) as exc:
             raise VideoPlannerError(f'intent probe: cannot read {path} ({exc}); rebuild it with `python -m '
                                     'video_planner.planner.intent --intent grasp|place|touch|push --out PATH`') from exc
+
+
+def most_probable_contact(probabilities: dict[str, float]) -> str:
+    """The contact (of CONTACTS) with the highest probability, or '' when none reaches CONTACT_FLOOR."""
+    best = max(CONTACTS, key=lambda c: probabilities.get(c, 0.0))
+    return best if probabilities.get(best, 0.0) >= CONTACT_FLOOR else ''
 
 
 def phrasings(split: str, fills: int, seed: int = 0, intent: str = 'grasp',

@@ -430,15 +430,12 @@ class VideoPlanner:
         first call (tokenizer, torch's thread pools) takes seconds."""
         self.target_locator.locate(np.zeros((self.target_locator.config.image_size,) * 2 + (3,), np.uint8),
                                    'the red cube')
-        if self.config.snap_grasps:
-            self.asks_for_grasp('lift the red cube')
+        if self.config.snap_grasps or self.config.snap_touches or self.config.snap_pushes:
+            self.contact_intent('lift the red cube')    # the three probes: a contact is the likeliest of them
         if self.config.snap_places:
             self.asks_for_place('put the red cube on the blue pad')
             _ = self.destination_locator
-        if self.config.snap_touches:
-            self.asks_for_touch('touch the red cube')
         if self.config.snap_pushes:
-            self._asks('push', 'push the red cube left')
             _ = self.push_way_probe, self.destination_locator
         self.canonical_view.load()
         if self.collision_checked:  # measured from the URDF: 0.1-3 s, not at the first goal
@@ -455,38 +452,40 @@ class VideoPlanner:
             config = dataclasses.replace(config, gripper_radius_m=float(self.config.gripper_radius_m))
         return config
 
+    def contact_intent(self, instruction: str) -> str:
+        """'grasp', 'touch', 'push' or '': the contact the instruction asks for (`planner/intent.py`), the most
+        probable of the three probes' (they exclude each other), whatever is snapped."""
+        from video_planner.planner.intent import CONTACTS, most_probable_contact
+        return most_probable_contact({c: self._probability(c, instruction) for c in CONTACTS})
+
     def asks_for_grasp(self, instruction: str) -> bool:
-        """Whether the instruction asks for the named object to be held (`planner/intent.py`): only then is a
-        grasp snapped, so that a touch or a push drawn with a closing gripper stays one."""
-        return self._asks('grasp', instruction)
+        """Whether the instruction asks for the named object to be held: only then is a grasp snapped, so that
+        a touch or a push drawn with a closing gripper stays one."""
+        return self.contact_intent(instruction) == 'grasp'
 
     def asks_for_place(self, instruction: str) -> bool:
         """Whether the instruction asks for the named object to be put somewhere (`planner/intent.py`): only
         then does a release move over the destination. A place is a grasp first."""
-        return self._asks('grasp', instruction) and self._asks('place', instruction)
+        return self.asks_for_grasp(instruction) and self._probability('place', instruction) >= 0.5
 
     def asks_for_touch(self, instruction: str) -> bool:
-        """Whether the instruction asks for the named object to be touched (`planner/intent.py`): only then
-        does the plan's lowest point near it move onto its top."""
-        return self._asks('touch', instruction)
+        """Whether the instruction asks for the named object to be touched: only then does the plan's lowest
+        point near it move onto its top."""
+        return self.contact_intent(instruction) == 'touch'
 
     def contact_asked(self, instruction: str) -> str:
-        """'grasp', 'touch', 'push' or '': the contact with the named object that the instruction asks for and
-        that is snapped (`snap_grasps`, `snap_touches`, `snap_pushes`)."""
-        if self.config.snap_grasps and self.asks_for_grasp(instruction):
-            return 'grasp'
-        if self.config.snap_touches and self.asks_for_touch(instruction):
-            return 'touch'
-        if self.config.snap_pushes and self._asks('push', instruction):
-            return 'push'
-        return ''
+        """'grasp', 'touch', 'push' or '': the contact with the named object that the instruction asks for
+        (`contact_intent`) when it is snapped (`snap_grasps`, `snap_touches`, `snap_pushes`)."""
+        contact = self.contact_intent(instruction)
+        switch = {'grasp': self.config.snap_grasps, 'touch': self.config.snap_touches, 'push': self.config.snap_pushes}
+        return contact if contact and switch[contact] else ''
 
-    def _asks(self, intent: str, instruction: str) -> bool:
+    def _probability(self, intent: str, instruction: str) -> float:
         if intent not in self._intents:
             from video_planner.planner.intent import Intent
             from video_planner.resources import model_file
             self._intents[intent] = Intent.load(model_file('', f'{intent}_intent.npz'))
-        return self._intents[intent].asks(self.text_encoder.encode(instruction.strip()))
+        return self._intents[intent].probability(self.text_encoder.encode(instruction.strip()))
 
     @property
     def destination_locator(self):

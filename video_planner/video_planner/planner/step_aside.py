@@ -1,12 +1,13 @@
 """Step aside: when the arm hides the object the instruction names, move it out of the camera's way first.
 
-A video model conditioned on a frame where the arm stands over the named object cannot draw a path to it:
-the grounding network's map finds no object the depth image shows (`out_of_sight`) and lies on the arm's
-pixels (`under_arm`), and a grasp or touch snaps onto a neighbour. At its home pose a small arm seen from close by (a Z1, a UR5, an xArm 7) hides the named object
-in some scenes. The arm's pixels at any joint positions are known from its URDF and the camera pose
-(`embodiment.arm_mask`), so the planner can tell where the arm stops covering what it covers now: it tries
-the tool at the same height and orientation, moved sideways, keeps the pose whose silhouette leaves the
-most of today's silhouette uncovered, and plans that move instead of a video. The next plan sees the object.
+A video model conditioned on a frame where the arm stands over the named object cannot draw a path to it: the
+grounding network's map finds no object the depth image shows (`out_of_sight`) and lies on the arm's pixels
+(`under_arm`), and a grasp or touch snaps onto a neighbour. At its home pose a small arm seen from close by (a
+Z1, a UR5, an xArm 7) hides the named object in some scenes. The arm's pixels at any joint positions are known
+from its URDF and the camera pose (`embodiment.arm_mask`), so the planner can tell where the arm stops
+covering what it covers now: it tries the tool at the same height and orientation, moved sideways, keeps the
+pose whose silhouette leaves the most of today's silhouette uncovered, and plans that move instead of a video.
+The next plan sees the object.
 """
 from __future__ import annotations
 
