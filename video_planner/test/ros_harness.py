@@ -205,10 +205,12 @@ def hears_camera(client: 'Client', timeout_s: float) -> bool:
     """Whether ``client`` receives a frame on ``camera/image_raw`` (in its namespace) within ``timeout_s``."""
     from sensor_msgs.msg import Image
     from rclpy.qos import qos_profile_sensor_data
-    frames = client.record(Image, 'camera/image_raw', qos_profile_sensor_data)
+    frames: list = []
+    subscription = client.node.create_subscription(Image, 'camera/image_raw', frames.append, qos_profile_sensor_data)
     deadline = time.monotonic() + timeout_s
     while not frames and time.monotonic() < deadline:
         time.sleep(0.05)
+    client.node.destroy_subscription(subscription)   # a probe: it must not keep every frame of the run
     return bool(frames)
 
 
