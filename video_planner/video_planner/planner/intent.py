@@ -35,9 +35,9 @@ INTENT_FAMILIES = {'grasp': (('pick_place', 'lift'), None), 'place': (('pick_pla
                    'touch': (('reach',), None), 'push': (('push_direction', 'push_toward'), None)}
 THRESHOLD = 0.5
 # A grasp, a touch and a push exclude each other: the contact asked is the most probable of the three, if it
-# reaches CONTACT_FLOOR. Each probe alone reads 0.5 as yes; on phrasings none was fitted on ("shove ... over
-# to", "go and poke") two of them hover near 0.5 and the first one asked won: "shove the box over to the
-# can" was a grasp (0.64 vs push 0.32).
+# reaches CONTACT_FLOOR. Each probe alone reads 0.5 as yes; on phrasings none was fitted on all three can stay
+# below it ("go and poke the red cube": touch 0.41), and nothing was snapped. A probe that is confidently
+# wrong still wins ("shove the box over to the can": grasp 0.64, push 0.32).
 CONTACTS = ('grasp', 'touch', 'push')
 CONTACT_FLOOR = 0.3
 FILLS_PER_PHRASING = 12
