@@ -409,6 +409,26 @@ def test_a_drawn_push_is_redrawn_through_the_object_in_its_direction_and_length_
         assert snap_push(plan, np.zeros(len(plan)), seen, config)[2] is None
 
 
+def test_a_push_driven_along_the_table_into_the_object_or_a_dip_at_it_the_way_asked_is_redrawn():
+    """A plan low along the table up to the object, rising there, drove into it: its push starts a waypoint
+    earlier. A plan that dips once beside the object is a push only when the instruction says which way."""
+    seen, config = PUSHED, ContactConfig()
+    driven = straight_down([[0.3, 0.0, 0.3], [0.35, 0.0, 0.15], [0.38, 0.0, 0.015], [0.44, 0.0, 0.015],
+                            [0.44, 0.0, 0.15], [0.44, 0.0, 0.2]], np.eye(4))
+    assert push_span(driven, seen, config) == (2, 3)
+    out, g, i = snap_push(driven, np.zeros(6, np.float32), seen, config)
+    assert i == 2 and g.tolist() == [0, 1, 1, 1, 0, 0]
+    np.testing.assert_allclose(out[2, :3, 3], [0.5 - 0.02 - config.push_gap_m, 0.0, 0.02])  # behind it, along +x
+    np.testing.assert_allclose(out[3, :2, 3], [0.5 - 0.02 + 0.06, 0.0])   # as far as drawn (6 cm)
+    dip = straight_down([[0.3, 0.0, 0.3], [0.4, 0.0, 0.15], [0.46, 0.0, 0.15], [0.47, 0.0, 0.02],
+                         [0.47, 0.0, 0.15], [0.47, 0.0, 0.2]], np.eye(4))
+    assert push_span(dip, seen, config) is None and snap_push(dip, np.zeros(6), seen, config)[2] is None
+    assert push_span(dip, seen, config, way_known=True) == (3, 4)
+    out, _, i = snap_push(dip, np.zeros(6), seen, config, along=np.array([0.0, 1.0]))
+    assert i == 3
+    np.testing.assert_allclose(out[3, :3, 3], [0.5, -0.02 - config.push_gap_m, 0.02])       # behind it, along +y
+
+
 def test_a_push_goes_the_asked_way_and_no_further_than_the_room_ahead():
     seen, config, points = PUSHED, ContactConfig(), LEFT_PUSH
     poses = straight_down(points, np.eye(4))  # drawn to the left (+y); the instruction asks forward (+x)

@@ -17,6 +17,8 @@ ALL_METHODS = ('video_flow', 'video_learned', 'gt_video_flow', 'gt_video_learned
 # The planner's on/off settings the suite passes through (PlannerConfig fields; `eval --[no-]<name>`).
 PLANNER_SWITCHES = {
     'collision_check': 'refuse plans that drive the gripper through an object seen in the depth image',
+    'route_over': 'lift a path the collision check refuses over what it would drive the gripper through '
+                  '(before a touch or push), instead of refusing the plan',
     'snap_grasps': 'move a grasp the plan closes near the named object onto that object as the depth image shows it',
     'snap_places': 'release a held object over the destination the instruction names, as the destination '
                    'grounding network finds it',
@@ -25,6 +27,8 @@ PLANNER_SWITCHES = {
                    'asks (a direction, or toward the object it names), 5-6 cm',
     'turn_contacts': 'turn a contact about the vertical when the drawn yaw would put the gripper on another '
                      'object seen in depth',
+    'return_home': 'when every video sampled draws the tool elsewhere in its first frame, take the tool back to '
+                   'the arm\'s home pose instead of refusing the plan',
     'step_aside': 'when the arm hides the named object from the camera, move the tool sideways out of the way '
                   'first (the arm\'s silhouette from its URDF) instead of planning a video',
 }
@@ -61,11 +65,13 @@ class SuiteConfig:
     hint_guidance: float = 8.0        # guidance towards the target hint (PlannerConfig.hint_guidance)
     gripper_source: str = 'auto'      # where a plan's gripper commands come from (PlannerConfig.gripper_source)
     collision_check: bool = True      # refuse plans that drive the gripper through an object (PlannerConfig)
+    route_over: bool = True           # a colliding path is lifted over what it hits (PlannerConfig)
     snap_grasps: bool = True          # move a grasp drawn near the named object onto it (PlannerConfig)
     snap_places: bool = True          # release a held object over the destination the instruction names
     snap_touches: bool = True         # a touch the plan draws near the named object lands on its top
     snap_pushes: bool = True          # a push the plan draws is redrawn through the named object, the asked way
     turn_contacts: bool = True        # a contact turns away from the objects around it (PlannerConfig)
+    return_home: bool = True          # the tool goes home when every video draws it elsewhere (PlannerConfig)
     step_aside: bool = True           # the arm moves out of the camera's way of a named object it hides
     gt_spacing: str = 'time'          # expert-video frames: 'time' (even) or 'keyframes' (data/keyframes.py)
     policy_checkpoint: str = ''

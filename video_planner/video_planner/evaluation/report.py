@@ -204,7 +204,8 @@ def markdown(result, files: dict[str, str]) -> str:
         f'{cfg.num_candidates} candidate(s), '
         f'{cfg.sampling_steps} DDIM steps{_hint_guidance(cfg)}; '
         + ('plans that drive the gripper through an object seen in the depth image are refused (collision '
-           'gate). ' if cfg.collision_check else 'no collision gate. ')
+           'gate)' + (', unless lifting the path over it clears it. ' if cfg.route_over else '. ')
+           if cfg.collision_check else 'no collision gate. ')
         + ('Grasps drawn near the named object are moved onto it as the depth image shows it. '
            if cfg.snap_grasps else 'Grasps as drawn. ')
         + ('A held object is released over the destination the instruction names. '
@@ -215,6 +216,8 @@ def markdown(result, files: dict[str, str]) -> str:
         + ('A contact turns about the vertical away from the objects around it. '
            if cfg.turn_contacts else 'Contacts at the drawn yaw. ')
         + ('An arm that hides the named object from the camera steps aside first. ' if cfg.step_aside else '')
+        + ('When every video sampled draws the tool elsewhere in its first frame, the tool goes home. '
+           if cfg.return_home else '')
         + f'Expert videos: frames {"evenly in time" if cfg.gt_spacing == "time" else "at the path corners first"}. '
         f'Budget: {cfg.max_control_steps} control steps '
         f'per episode for every method; success is checked after every waypoint (every control step for the '

@@ -59,6 +59,9 @@ class PlannerConfig:
     # cylinder of that radius (0.025 m without an arm).
     collision_check: bool = True
     gripper_radius_m: float = 0.0
+    # A path the collision check refuses is lifted over what it hits, at most 3 segments, before a touch's or a
+    # push's contact (planner/detour.py); refused as before when that does not clear it.
+    route_over: bool = True
     # Move a grasp the plan closes near the named object onto that object as the depth image shows it
     # (planner/contact.py); needs an arm, as the collision check does.
     snap_grasps: bool = True
@@ -77,6 +80,9 @@ class PlannerConfig:
     # When the arm hides the named object from the camera, plan a sideways move of the tool that uncovers it
     # (the arm's silhouette from its URDF) instead of a video (planner/step_aside.py).
     step_aside: bool = True
+    # When every video sampled from here draws the tool elsewhere in its first frame (a jump beyond max_step_m),
+    # take the tool back to the arm's home pose, where the video model plans from (VideoPlanner.home_plan).
+    return_home: bool = True
     device: str = 'cpu'
 
     def __post_init__(self) -> None:

@@ -244,19 +244,27 @@ def snap_touch(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenOb
     return poses, g, i
 
 
-def push_span(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig) -> Optional[tuple[int, int]]:
+def push_span(T_base_ee: np.ndarray, seen: SeenObject, config: ContactConfig,
+              way_known: bool = False) -> Optional[tuple[int, int]]:
     """(i, j): the plan comes down below the object's top within `snap_radius_m` of its side at waypoint i
     (>= 1: waypoint 0 is where the arm is) and stays that low to waypoint j, the drawn push; j > i, and
-    j > 2 when it comes down at once (`snap_push` needs a waypoint to hover at before the push). None when
-    the plan draws no push there."""
+    j > 2 when it comes down at once (`snap_push` needs a waypoint to hover at before the push). A plan
+    low only up to that waypoint drove along the table into the object: its push is from the waypoint
+    before; low there alone, it dipped at the object: a push when the instruction says which way
+    (`way_known`). None when the plan draws no push there."""
     z = T_base_ee[:, 2, 3]
+    low = z < seen.top_z
     near = np.linalg.norm(T_base_ee[:, :2, 3] - seen.centre_xy, axis=1) <= config.snap_radius_m + seen.radius_m
-    starts = np.flatnonzero((z < seen.top_z) & near)
+    starts = np.flatnonzero(low & near)
     starts = starts[starts >= 1]
     if not len(starts):
         return None
     i = j = int(starts[0])
-    while j + 1 < len(z) and z[j + 1] < seen.top_z:
+    while j + 1 < len(z) and low[j + 1]:
+        j += 1
+    if j == i and i >= 2 and low[i - 1]:
+        i -= 1
+    elif j == i and way_known and i + 1 < len(z):
         j += 1
     return (i, j) if j > max(i, 2) else None
 
@@ -272,7 +280,7 @@ def snap_push(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObj
     reference object) when given. At 64 px a drawn push comes down on the object or beside it, often
     heads the wrong way and slides on for 10-20 cm, shoving it too far or into the other objects.
     The inputs unchanged when the plan draws no push near the object."""
-    span = None if seen is None else push_span(T_base_ee, seen, config)
+    span = None if seen is None else push_span(T_base_ee, seen, config, along is not None)
     if span is None:
         return T_base_ee, gripper, None
     i, j = span

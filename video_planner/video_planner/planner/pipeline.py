@@ -23,6 +23,8 @@ from video_planner.planner.request import CancelFn, Plan, PlanCancelled, PlanReq
 CONTACT_ROOM_M = 0.01
 
 
+# A tool this near its home pose (x the arm's scale) is home: going there would not change the next video.
+HOME_NEAR_M = 0.05
 _FROM_FRAME = object()   # frames_to_plan's `scene` default: read the scene from the video's first frame
 
 
@@ -217,6 +219,13 @@ class VideoPlanner:
         plans = [self.frames_to_plan(request.instruction, frames, depth, camera, request.T_base_ee,
                                      request.q_current, mask, request.gripper, scene=scene) for frames in candidates]
         best = plans[best_candidate([p.ok for p in plans], [p.score for p in plans])]
+        if not best.ok and all(p.starts_elsewhere for p in plans):
+            home = self.home_plan(request, rgb, depth, camera, scene)
+            if home is not None:
+                home.timings = {**timings, **home.timings}
+                home.timings['total'] = sum(home.timings.values())
+                progress('done', 1.0, 0, 0)
+                return home
         per_plan = sum(p.timings.get(k, 0) for p in plans for k in ('inverse_dynamics', 'scene', 'collision', 'ik'))
         best.timings = {**timings, **best.timings, 'scene': timings['scene'] + best.timings.get('scene', 0),
                         'total': sum(timings.values()) + per_plan}
@@ -265,6 +274,41 @@ class VideoPlanner:
         if plan.ok:
             plan.joint_trajectory, reason = self._solve_joints(poses, q_now)
             plan.status = reason or 'ok'
+        return plan if plan.ok else None
+
+    def home_plan(self, request: PlanRequest, rgb: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
+                  scene) -> Optional[Plan]:
+        """A plan that takes the tool back to the arm's home pose (up first, then across), the gripper as it
+        is; for when every video sampled from here draws the tool somewhere else in its first frame: the
+        video model learned from motions that start near home, and from a pose far from it (the tool pulled
+        in by the last plan, low beside the base) it draws the tool where it expects it rather than a motion
+        from where it is. None when `return_home` is off, without the arm's home pose, already near home, or
+        when the move fails a gate."""
+        arm = self.kinematics
+        if not self.config.return_home or arm is None or request.q_current is None or not self.config.arm:
+            return None
+        from video_planner.sim.arms import get_arm
+        home_q = np.asarray(get_arm(self.config.arm).home_q, float)
+        if home_q.shape != (arm.n,):
+            return None
+        t0 = time.perf_counter()
+        T_now, T_home = np.asarray(request.T_base_ee, float), arm.fk(home_q)
+        if np.linalg.norm(T_home[:3, 3] - T_now[:3, 3]) < HOME_NEAR_M * self._arm_scale:
+            return None
+        T_up = T_now.copy()
+        T_up[2, 3] = max(T_now[2, 3], T_home[2, 3])
+        poses = np.stack([T_now, T_up, T_home])
+        gripper = np.full(len(poses), float(request.gripper >= 0.5), np.float32)
+        plan = Plan(instruction=request.instruction, frames=np.repeat(rgb[None], len(poses), axis=0),
+                    frame_period_s=self.config.frame_period_s, T_base_ee=poses, gripper=gripper,
+                    confidence=np.ones(len(poses), np.float32), score=1.0, kind='home')
+        plan.status = gates.check_workspace(poses, self.config) or 'ok'
+        if plan.ok and self.collision_checked and scene is not None:
+            plan.status = self._collision_in(poses, gripper, depth_m, camera, scene, request.gripper) or 'ok'
+        if plan.ok:
+            plan.joint_trajectory, reason = self._solve_joints(poses, request.q_current)
+            plan.status = reason or 'ok'
+        plan.timings = {'home': time.perf_counter() - t0}
         return plan if plan.ok else None
 
     def to_model_view(self, request: PlanRequest):
@@ -362,12 +406,14 @@ class VideoPlanner:
                     T_base_ee=T_base_ee, gripper=gripper,
                     confidence=np.asarray(motion.confidence, np.float32),
                     score=plan_confidence(motion.confidence),
-                    timings=timings)
+                    timings=timings, starts_elsewhere=bool(len(motion.flagged) > 1 and motion.flagged[1]))
         plan.status = gates.first_failure(plan.T_base_ee, plan.confidence, self.config, motion.T_base_ee) or 'ok'
         if plan.ok and self.collision_checked and scene is not None:
             t0 = time.perf_counter()
             plan.status = self._collision_in(plan.T_base_ee, plan.gripper, depth_m, camera, scene, gripper_now,
                                              obstacles, touch_from) or 'ok'
+            if not plan.ok and self.config.route_over:
+                self._route_over(plan, depth_m, camera, scene, gripper_now, obstacles, touch_from)
             timings['collision'] = time.perf_counter() - t0
         if plan.ok and self.kinematics is not None:
             t0 = time.perf_counter()
@@ -396,7 +442,7 @@ class VideoPlanner:
             T_base_ee, gripper, i = snap_touch(T_base_ee, gripper, scene.seen, config)
             span = None if i is None else (i, i)
         if scene.seen is not None and scene.contact == 'push':  # pushes close the gripper (as the expert)
-            drawn = push_span(T_base_ee, scene.seen, config)
+            drawn = push_span(T_base_ee, scene.seen, config, scene.push_along is not None)
             T_base_ee, gripper, i = snap_push(T_base_ee, gripper, scene.seen, config, scene.push_along,
                                               scene.push_room_m)
             span = None if i is None else (i, drawn[1])
@@ -641,13 +687,40 @@ class VideoPlanner:
                                              heights=heights, within=within)
         return collision.Obstacles(points(allowed), points(covered, within=np.asarray(scene.target, bool)))
 
+    def _route_over(self, plan: Plan, depth_m: np.ndarray, camera: CameraModel, scene, gripper_now: float,
+                    obstacles, touch_from: int) -> None:
+        """Lifts the colliding segments of `plan`'s path over what they hit (`planner/detour.py`), in place:
+        on success the plan gets the via points (their frames and confidence copied from the waypoints they
+        stand above) and passes on to IK; otherwise it keeps the collision gate's refusal. A touch's or a
+        push's segments after its first contact are never lifted."""
+        from video_planner.planner.detour import DetourConfig, route_over
+
+        def first_hit(poses, gripper, touch_from):
+            hit = self._first_collision(poses, gripper, depth_m, camera, scene, gripper_now, obstacles, touch_from)
+            return None if hit is None else hit.waypoint + 1
+        fixed_from = touch_from if scene.contact in ('touch', 'push') and touch_from < len(plan.T_base_ee) else None
+        route = route_over(plan.T_base_ee, plan.gripper, gripper_now, touch_from, first_hit,
+                           DetourConfig().scaled(self._arm_scale), fixed_from)
+        if route is None or gates.check_workspace(route.T_base_ee, self.config):
+            return
+        plan.T_base_ee, plan.gripper = route.T_base_ee, np.asarray(route.gripper, np.float32)
+        plan.frames, plan.confidence = plan.frames[route.index], plan.confidence[route.index]
+        plan.status = 'ok'
+
     def _collision_in(self, poses: np.ndarray, gripper: Optional[np.ndarray], depth_m: np.ndarray,
                       camera: CameraModel, scene, gripper_now: float = 0.0,
                       obstacles=None, touch_from: int = 1) -> str:
         """Why the path through `poses` would drive the gripper into an obstacle, or into the named object
-        before waypoint `touch_from` (`contact.contact_start`), or ''. The gripper is the arm's own
-        (`gripper_underside`), open or closed as `gripper` commands it on the way to each waypoint (the
-        executor sets a command on arrival), unless `gripper_radius_m` sets a cylinder."""
+        before waypoint `touch_from` (`contact.contact_start`), or ''."""
+        hit = self._first_collision(poses, gripper, depth_m, camera, scene, gripper_now, obstacles, touch_from)
+        return '' if hit is None else hit.reason()
+
+    def _first_collision(self, poses: np.ndarray, gripper: Optional[np.ndarray], depth_m: np.ndarray,
+                         camera: CameraModel, scene, gripper_now: float = 0.0, obstacles=None, touch_from: int = 1):
+        """The first `collision.Collision` of the path through `poses`: the gripper driven into an obstacle,
+        or into the named object before waypoint `touch_from` (`contact.contact_start`); None. The gripper is
+        the arm's own (`gripper_underside`), open or closed as `gripper` commands it on the way to each
+        waypoint (the executor sets a command on arrival), unless `gripper_radius_m` sets a cylinder."""
         from video_planner.planner import collision
         config = self.collision_config
         start = poses[0, :3, 3]
@@ -665,7 +738,7 @@ class VideoPlanner:
         hits = [first_hit(obstacles.others, len(poses), 'an object'),
                 first_hit(obstacles.target, touch_from, 'the named object before the plan\'s contact with it')]
         hits = [h for h in hits if h is not None]
-        return min(hits, key=lambda h: h.waypoint).reason() if hits else ''
+        return min(hits, key=lambda h: h.waypoint) if hits else None
 
     @property
     def gripper_underside(self):

@@ -70,8 +70,11 @@ class Plan:
     status: str = 'ok'                   # 'ok' or the reason the plan failed
     timings: dict[str, float] = field(default_factory=dict)
     # 'video': the video model's plan; 'step_aside': the tool moves out of the camera's way of the named
-    # object, which the arm hides (planner/step_aside.py), and the next plan sees it.
+    # object, which the arm hides (planner/step_aside.py), and the next plan sees it; 'home': the tool goes
+    # back to the arm's home pose, where the video model can plan from (VideoPlanner.home_plan).
     kind: str = 'video'
+    # The video's first frame after the current one draws the tool farther than max_step_m from where it is.
+    starts_elsewhere: bool = False
 
     @property
     def ok(self) -> bool:

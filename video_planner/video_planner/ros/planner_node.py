@@ -118,6 +118,8 @@ class PipelineParams:
                                   'object seen in the depth image (the named object and the arm excepted)')
     gripper_radius_m: float = param(0.0, "the collision check's gripper: 0 = the arm's own, as its URDF shapes it; "
                                     "> 0 = a vertical cylinder of this radius (m)", low=0.0, high=0.5)
+    route_over: bool = param(True, 'lift a path the collision check refuses over what it would drive the gripper '
+                             'through (at most 3 segments, before a touch or push contact) instead of refusing it')
     snap_grasps: bool = param(True, 'move a grasp the plan closes near the named object onto that object as the '
                               'depth image shows it (hover above its top, close 2 cm below it)')
     snap_places: bool = param(True, 'release a held object over the destination the instruction names (a pad, '
@@ -160,7 +162,7 @@ class PipelineParams:
             max_step_m=self.max_step_m, min_confidence=self.min_confidence, gripper_source=self.gripper_source,
             workspace_min=list(self.workspace_min), workspace_max=list(self.workspace_max),
             max_joint_velocity_scale=self.max_joint_velocity_scale, collision_check=self.collision_check,
-            gripper_radius_m=self.gripper_radius_m, snap_grasps=self.snap_grasps,
+            gripper_radius_m=self.gripper_radius_m, route_over=self.route_over, snap_grasps=self.snap_grasps,
             snap_places=self.snap_places, snap_touches=self.snap_touches,
             snap_pushes=self.snap_pushes, turn_contacts=self.turn_contacts, device=self.device)
 
