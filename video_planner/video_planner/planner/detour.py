@@ -87,7 +87,6 @@ def route_over(T_base_ee: np.ndarray, gripper: np.ndarray, gripper_now: float, t
         if fixed_from is not None and j > fixed_from:
             return None
         held = gripper_now if j == 1 else float(commands[j - 1])
-        low = max(poses[j - 1, 2, 3], poses[j, 2, 3])
         shift = 2 if j <= touch_from else 0
         lifted = lowest_clear(poses, commands, index, j, held, touch_from + shift, first_hit, config)
         if lifted is None:
