@@ -84,7 +84,7 @@ def test_a_waypoint_inside_an_object_or_a_sweep_after_a_push_starts_is_not_route
     into = poses_at(T, [[0.5, -0.1, 0.2], [0.5, -0.1, 0.02], [0.5, 0.0, 0.02]])  # ends inside it
     assert route_over(into, np.zeros(3), 0.0, 3, first_hit, DetourConfig()) is None
     sweep = poses_at(T, [[0.5, -0.1, 0.2], [0.5, -0.1, 0.02], [0.5, 0.1, 0.02], [0.5, 0.1, 0.2]])
-    assert route_over(sweep, np.ones(4), 1.0, 1, first_hit, DetourConfig(), fixed_from=1) is None
+    assert route_over(sweep, np.ones(4), 1.0, 1, first_hit, DetourConfig(), keep_contact=True) is None
     routed = route_over(sweep, np.ones(4), 1.0, 1, first_hit, DetourConfig())
     assert routed is not None and routed.touch_from == 1 and routed.gripper.tolist() == [1] * 6
     # Too tall to clear within max_rise_m: refused as before.

@@ -74,17 +74,17 @@ def lowest_clear(poses: np.ndarray, commands: np.ndarray, index: np.ndarray, j: 
 
 
 def route_over(T_base_ee: np.ndarray, gripper: np.ndarray, gripper_now: float, touch_from: int,
-               first_hit: FirstHit, config: DetourConfig, fixed_from: Optional[int] = None) -> Optional[Route]:
+               first_hit: FirstHit, config: DetourConfig, keep_contact: bool = False) -> Optional[Route]:
     """The plan with its colliding segments lifted over what they hit (see the module), or None when one
-    cannot be. `first_hit` is the collision gate; `fixed_from`: the first waypoint after which no segment may
-    be lifted (a touch's or a push's contact), None for none."""
+    cannot be. `first_hit` is the collision gate; `keep_contact`: no segment after waypoint `touch_from` may
+    be lifted (a touch's or a push's contact)."""
     poses, commands = np.asarray(T_base_ee, float), np.asarray(gripper)
     index = np.arange(len(poses))
     for _ in range(config.max_detours):
         j = first_hit(poses, commands, touch_from)
         if j is None:
             return Route(poses, commands, index, touch_from)
-        if fixed_from is not None and j > fixed_from:
+        if keep_contact and j > touch_from:
             return None
         held = gripper_now if j == 1 else float(commands[j - 1])
         shift = 2 if j <= touch_from else 0
@@ -93,6 +93,4 @@ def route_over(T_base_ee: np.ndarray, gripper: np.ndarray, gripper_now: float, t
             return None
         poses, commands, index = lifted
         touch_from += shift
-        if fixed_from is not None and j <= fixed_from:
-            fixed_from += 2
     return Route(poses, commands, index, touch_from) if first_hit(poses, commands, touch_from) is None else None

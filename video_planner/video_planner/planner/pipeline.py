@@ -262,19 +262,11 @@ class VideoPlanner:
         T_clear = step_aside.clearing_pose(T_now, silhouette_now, silhouette_at, scale, config)
         if T_clear is None:
             return None
-        poses = np.stack([T_now, T_clear])
-        gripper = np.full(2, float(request.gripper >= 0.5), np.float32)
-        plan = Plan(instruction=request.instruction, frames=np.repeat(rgb[None], 2, axis=0),
-                    frame_period_s=self.config.frame_period_s, T_base_ee=poses, gripper=gripper,
-                    confidence=np.ones(2, np.float32), score=1.0, kind='step_aside',
-                    timings={'step_aside': time.perf_counter() - t0})
-        plan.status = gates.check_workspace(poses, self.config) or 'ok'
-        if plan.ok and self.collision_checked:
-            plan.status = self._collision_in(poses, gripper, depth_m, camera, scene, request.gripper) or 'ok'
-        if plan.ok:
-            plan.joint_trajectory, reason = self._solve_joints(poses, q_now)
-            plan.status = reason or 'ok'
-        return plan if plan.ok else None
+        elapsed = time.perf_counter() - t0
+        plan = self._tool_move(request, rgb, np.stack([T_now, T_clear]), depth_m, camera, scene, 'step_aside')
+        if plan is not None:
+            plan.timings = {'step_aside': elapsed}
+        return plan
 
     def home_plan(self, request: PlanRequest, rgb: np.ndarray, depth_m: np.ndarray, camera: CameraModel,
                   scene) -> Optional[Plan]:
@@ -297,18 +289,26 @@ class VideoPlanner:
             return None
         T_up = T_now.copy()
         T_up[2, 3] = max(T_now[2, 3], T_home[2, 3])
-        poses = np.stack([T_now, T_up, T_home])
+        plan = self._tool_move(request, rgb, np.stack([T_now, T_up, T_home]), depth_m, camera, scene, 'home')
+        if plan is not None:
+            plan.timings = {'home': time.perf_counter() - t0}
+        return plan
+
+    def _tool_move(self, request: PlanRequest, rgb: np.ndarray, poses: np.ndarray, depth_m: np.ndarray,
+                   camera: CameraModel, scene, kind: str) -> Optional[Plan]:
+        """A plan of `kind` that moves the tool through `poses` (the first is where it is), the gripper held
+        as it is, its frames the request's: through the workspace gate, the collision gate (with a scene) and
+        IK; None when one refuses it."""
         gripper = np.full(len(poses), float(request.gripper >= 0.5), np.float32)
         plan = Plan(instruction=request.instruction, frames=np.repeat(rgb[None], len(poses), axis=0),
                     frame_period_s=self.config.frame_period_s, T_base_ee=poses, gripper=gripper,
-                    confidence=np.ones(len(poses), np.float32), score=1.0, kind='home')
+                    confidence=np.ones(len(poses), np.float32), score=1.0, kind=kind)
         plan.status = gates.check_workspace(poses, self.config) or 'ok'
         if plan.ok and self.collision_checked and scene is not None:
             plan.status = self._collision_in(poses, gripper, depth_m, camera, scene, request.gripper) or 'ok'
         if plan.ok:
-            plan.joint_trajectory, reason = self._solve_joints(poses, request.q_current)
+            plan.joint_trajectory, reason = self._solve_joints(poses, np.asarray(request.q_current, float))
             plan.status = reason or 'ok'
-        plan.timings = {'home': time.perf_counter() - t0}
         return plan if plan.ok else None
 
     def to_model_view(self, request: PlanRequest):
@@ -698,9 +698,8 @@ class VideoPlanner:
         def first_hit(poses, gripper, touch_from):
             hit = self._first_collision(poses, gripper, depth_m, camera, scene, gripper_now, obstacles, touch_from)
             return None if hit is None else hit.waypoint + 1
-        fixed_from = touch_from if scene.contact in ('touch', 'push') and touch_from < len(plan.T_base_ee) else None
         route = route_over(plan.T_base_ee, plan.gripper, gripper_now, touch_from, first_hit,
-                           DetourConfig().scaled(self._arm_scale), fixed_from)
+                           DetourConfig().scaled(self._arm_scale), keep_contact=scene.contact in ('touch', 'push'))
         if route is None or gates.check_workspace(route.T_base_ee, self.config):
             return
         plan.T_base_ee, plan.gripper = route.T_base_ee, np.asarray(route.gripper, np.float32)
