@@ -198,6 +198,8 @@ def test_no_depth_leaves_nothing_to_check(planner):
 
 
 @pytest.mark.parametrize('values, message', [({'collision_check': 'yes'}, 'collision_check must be true or false'),
+                                             ({'route_over': 1}, 'route_over must be true or false'),
+                                             ({'return_home': 'no'}, 'return_home must be true or false'),
                                              ({'gripper_radius_m': -0.01}, 'gripper_radius_m must be in')])
 def test_bad_collision_settings_are_refused(values, message):
     with pytest.raises(ConfigError, match=message):

@@ -101,7 +101,7 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f'{name} must be a positive number, got {value!r}')
-        for name in ('collision_check',) + SCENE_SWITCHES:
+        for name in ('collision_check', 'route_over', 'return_home') + SCENE_SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f'{name} must be true or false, got {getattr(self, name)!r}')
         if not isinstance(self.gripper_radius_m, (int, float)) or not 0.0 <= self.gripper_radius_m <= 0.5:
