@@ -140,9 +140,43 @@ class Client:
         self.node = rclpy.create_node(name, namespace=namespace, context=self.context)
         self.executor = MultiThreadedExecutor(num_threads=threads, context=self.context)
         self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.spin_errors: list[str] = []   # what the spin thread survived; shown when a wait fails
+        self._closing = threading.Event()
+        self._camera_heard_at = float('-inf')
+        self._camera_watch = None
+        self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
         self.action = ActionClient(self.node, PlanVideo, 'plan_video')
+
+    def _spin(self) -> None:
+        """executor.spin, except that an exception in one wake-up does not end it. The tests create
+        subscriptions from the main thread while this one waits on the node's entities; when rclpy raised
+        there, executor.spin ended silently and the client heard nothing more (CI: a probe had just heard
+        the camera, then every new subscription of the test waited in vain)."""
+        while not self._closing.is_set() and self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.1)
+            except Exception as error:   # noqa: BLE001 - kept and reported, the thread must go on
+                if self._closing.is_set() or not self.context.ok():
+                    return
+                self.spin_errors.append(f'{type(error).__name__}: {error}')
+
+    def spinning(self) -> bool:
+        return self._thread.is_alive()
+
+    def camera_heard_since(self, since: float) -> bool:
+        """Whether a camera/image_raw frame has arrived after monotonic time ``since``. One watcher per
+        client, created on first use and kept: creating and destroying probes is what the spin thread choked
+        on."""
+        if self._camera_watch is None:
+            from rclpy.qos import qos_profile_sensor_data
+            from sensor_msgs.msg import Image
+            self._camera_watch = self.node.create_subscription(
+                Image, 'camera/image_raw', self._on_camera, qos_profile_sensor_data)
+        return self._camera_heard_at > since
+
+    def _on_camera(self, _msg) -> None:
+        self._camera_heard_at = time.monotonic()
 
     def record(self, msg_type, topic: str, qos: QoSProfile | int = 10) -> list:
         """Every message on ``topic`` from now on, appended to the returned list."""
@@ -193,6 +227,7 @@ class Client:
         return self.result(handle, timeout_s)
 
     def close(self) -> None:
+        self._closing.set()
         self.executor.shutdown()
         # The spin thread must be out of its last spin_once before the node's handles go: otherwise it can
         # trigger a guard condition that is being destroyed (InvalidHandle in the thread).
@@ -203,15 +238,12 @@ class Client:
 
 def hears_camera(client: 'Client', timeout_s: float) -> bool:
     """Whether ``client`` receives a frame on ``camera/image_raw`` (in its namespace) within ``timeout_s``."""
-    from sensor_msgs.msg import Image
-    from rclpy.qos import qos_profile_sensor_data
-    frames: list = []
-    subscription = client.node.create_subscription(Image, 'camera/image_raw', frames.append, qos_profile_sensor_data)
-    deadline = time.monotonic() + timeout_s
-    while not frames and time.monotonic() < deadline:
+    start = time.monotonic()
+    while not client.camera_heard_since(start):
+        if time.monotonic() - start > timeout_s:
+            return False
         time.sleep(0.05)
-    client.node.destroy_subscription(subscription)   # a probe: it must not keep every frame of the run
-    return bool(frames)
+    return True
 
 
 def connected_client(name: str, namespace: str = '', tries: int = 3, timeout_s: float = 20.0) -> 'Client':

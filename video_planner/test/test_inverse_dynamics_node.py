@@ -86,7 +86,11 @@ class Session:
         self.execute_action = client.execute_action
         self.frames_pub = client.publisher(VideoPlan, 'video_plan/frames', QoSProfile(
             depth=5, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE))
-        wait_until(lambda: self.camera and self.ee, 20.0, 'camera frames and ee_pose from the simulator')
+        try:
+            wait_until(lambda: self.camera and self.ee, 20.0, 'camera frames and ee_pose from the simulator')
+        except AssertionError as error:
+            raise AssertionError(f'{error} (client spin thread alive: {client.spinning()}; errors it survived: '
+                                 f'{client.spin_errors})') from None
         wait_until(lambda: self.frames_pub.get_subscription_count() > 0, 20.0, 'the inverse-dynamics node')
         # The node matches its sensor topics separately; on a loaded machine depth can come last.
         wait_until(lambda: client.node.count_subscribers('camera/depth/image_raw') > 0, 20.0,
