@@ -49,18 +49,54 @@ def test_only_a_grasp_near_the_object_moves_and_the_motion_after_it_follows():
     # A flat object: the tool closes at its middle, not below it.
     flat = SeenObject(centre_xy=np.array([0.5, 0.1]), top_z=0.024, table_z=0.0)
     assert snap_grasp(poses, gripper, flat, 0.0, config)[0][2, 2, 3] == pytest.approx(0.012)
-    # Far from the object, already holding something, or never closing: the plan is left as drawn.
+    # Far from the object, or never closing: the plan is left as drawn.
     far = SeenObject(centre_xy=np.array([0.5, 0.2]), top_z=0.05, table_z=0.0)
-    for args in ((far, 0.0), (seen, 1.0)):
-        same, _, index = snap_grasp(poses, gripper, *args, config)
-        assert index is None and same is poses
-    # Closed in the air above the object and then lowered onto it: a touch (reach) or a push, not a grasp.
-    touch = straight_down([start, [0.52, 0.12, 0.12], [0.52, 0.12, 0.05], [0.52, 0.12, 0.12]], np.eye(4))
-    assert snap_grasp(touch, np.array([0, 1, 1, 1], np.float32), seen, 0.0, config)[2] is None
+    same, _, index = snap_grasp(poses, gripper, far, 0.0, config)
+    assert index is None and same is poses
     assert snap_grasp(poses, np.array([0, 0, 0, 1], np.float32), seen, 0.0, config)[2] is None  # closes last
+
+
+def test_a_grasp_closed_early_in_the_air_is_made_at_the_bottom_of_the_descent_after_it():
+    seen = SeenObject(centre_xy=np.array([0.5, 0.1]), top_z=0.05, table_z=0.0)
+    config = ContactConfig()
+    drawn = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.14], [0.52, 0.12, 0.09], [0.51, 0.11, 0.06],
+                           [0.52, 0.12, 0.2]], np.eye(4))
+    out, g, i = snap_grasp(drawn, np.array([0, 1, 1, 1, 1], np.float32), seen, 0.0, config)
+    assert i == 3                                                                 # the bottom, not where it closed
+    np.testing.assert_array_equal(g, [0, 0, 0, 1, 1])                             # open until there
+    np.testing.assert_allclose(out[3, :3, 3], [0.5, 0.1, 0.03])
+    np.testing.assert_allclose(out[2, :3, 3], [0.5, 0.1, 0.12])                   # the hover before it
+    np.testing.assert_allclose(out[4, :3, 3], [0.5, 0.1, 0.2])                    # and straight up after
+    # A descent that ends and rises again: the bottom is where it turned, not a later low point.
+    twice = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.14], [0.5, 0.1, 0.07], [0.5, 0.1, 0.2],
+                           [0.3, 0.3, 0.02]], np.eye(4))
+    assert snap_grasp(twice, np.array([0, 1, 1, 1, 1], np.float32), seen, 0.0, config)[2] == 2
+
+
+def test_a_gripper_closed_on_nothing_grasps_where_the_plan_opens_and_closes_it_again():
+    seen = SeenObject(centre_xy=np.array([0.5, 0.1]), top_z=0.05, table_z=0.0, radius_m=0.02)
+    config = ContactConfig()
+    away = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.15], [0.52, 0.12, 0.09], [0.52, 0.12, 0.25]], np.eye(4))
+    regrasp = np.array([1, 0, 1, 1], np.float32)
+    out, g, i = snap_grasp(away, regrasp, seen, 1.0, config)
+    assert i == 2 and g[1] == 0 and g[2] == 1
+    np.testing.assert_allclose(out[2, :3, 3], [0.5, 0.1, 0.03])
+    # The release the plan draws after it is the one that moves over the destination, not its opening first.
+    pad = SeenPlace(centre_xy=np.array([0.3, 0.3]), surface_z=0.0)
+    carry = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.15], [0.52, 0.12, 0.09], [0.35, 0.3, 0.1],
+                           [0.35, 0.3, 0.2]], np.eye(4))
+    placed, j = snap_place(carry, np.array([1, 0, 1, 0, 0], np.float32), pad, 1.0, 0.03, config, grasp_at=2)
+    assert j == 3
+    np.testing.assert_allclose(placed[3, :2, 3], [0.3, 0.3])
+    np.testing.assert_allclose(placed[1, :3, 3], carry[1, :3, 3])
+    # Closed over the object (it may be held), or closed with no opening drawn: nothing moves.
+    over = away.copy()
+    over[0, :3, 3] = [0.5, 0.11, 0.08]
+    assert snap_grasp(over, regrasp, seen, 1.0, config)[2] is None
+    assert snap_grasp(away, np.ones(4, np.float32), seen, 1.0, config)[2] is None
     assert grasp_index(np.zeros(4), 0.0) is None
     assert grasp_index(np.array([1, 0, 0, 1]), 0.0) == 3  # the first value is the inverse dynamics' guess
-    assert snap_grasp(poses, gripper, None, 0.0, config)[2] is None
+    assert snap_grasp(away, regrasp, None, 1.0, config)[2] is None
 
 
 @pytest.mark.parametrize('arm', ['panda', 'so100', 'kinova'])

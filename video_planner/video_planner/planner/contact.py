@@ -8,7 +8,9 @@ when the instruction asks for that contact (`planner/intent.py`) and moves only 
   the camera ray through it meets the object's top: a height read wrong moves a point along that ray) of the
   named object closes on it (the tool `grasp_depth_m` below its top, at most to its middle), the waypoint
   before hovers `approach_height_m` above it, a drawn lift goes straight up, a drawn carry where it was
-  drawn. A plan that closes and then goes on down (a touch or push with a closed gripper) is left alone.
+  drawn. A drawn gripper that closes and then goes on down closed early (its state blurs at 64 px): the grasp
+  is made at the bottom. A gripper closed on nothing, away from the object (a missed grasp), grasps where the
+  plan opens and closes it again.
 - touch (`snap_touches`, on): the plan's lowest point near the object lands on the centre of its top,
   the gripper closed at the hover before it.
 - push (`snap_pushes`, on): the drawn push is redrawn straight through the object, 5-6 cm, the way the
@@ -43,10 +45,13 @@ class ContactConfig:
     approach_height_m: float = 0.07   # the waypoint before the grasp hovers this far above the object's top
     grasp_depth_m: float = 0.02       # the tool centre point closes this far below the top (half the height at most)
     min_height_m: float = 0.012       # a surface this far above the table belongs to an object (depth noise below)
+    min_pixels: int = 3               # ... if it holds this many pixels of the depth image at least
     top_band_m: float = 0.01          # points this near the highest one are the top face, whose centre is the grasp's
-    # A gripper closed and then lowered further than this is closed to touch or push with (as the expert
-    # reaches and pushes: it closes in the air, then goes down), not to grasp.
+    # A grasp drawn closing and then lowered further than this is made at the bottom of the descent: the
+    # drawn gripper closed early, in the air.
     descent_after_close_m: float = 0.03
+    # An object whose top's centre is within its radius plus this of the closed tool, sideways, may be held.
+    held_within_m: float = 0.03
     release_clearance_m: float = 0.01  # a placed object is let go this far above the surface under it
     touch_depth_m: float = 0.004       # a touch presses the closed gripper this far below the object's top
     push_gap_m: float = 0.025          # a push starts with the tool this far behind the object's side
@@ -59,7 +64,7 @@ class ContactConfig:
     floor_clearance_m: float = 0.012
 
     def scaled(self, scale: float) -> 'ContactConfig':
-        return ContactConfig(**{f.name: getattr(self, f.name) * (scale if f.name.endswith('_m') else 1.0)
+        return ContactConfig(**{f.name: getattr(self, f.name) * scale if f.name.endswith('_m') else getattr(self, f.name)
                                 for f in fields(self)})
 
 
@@ -121,6 +126,9 @@ def locate_object_pixels(depth_m: np.ndarray, camera: CameraModel, heat: np.ndar
     grown = cv2.dilate(blobs.astype(np.uint16), np.ones((3, 3), np.uint8))
     grown = np.where(blobs > 0, blobs, grown)
     mass = np.bincount(grown.reshape(-1), weights=np.asarray(heat, float).reshape(-1), minlength=count)[1:]
+    # A blob of a pixel or two is no object: a neighbour's rim left over once the reference's pixels are taken
+    # out, or depth noise. Found as the named object, it sent a push's gate to a point beside the object.
+    mass[np.bincount(blobs.reshape(-1), minlength=count)[1:] < config.min_pixels] = 0.0
     if not mass.max() > 0:
         return None, None
     label = int(np.argmax(mass)) + 1
@@ -133,14 +141,44 @@ def locate_object_pixels(depth_m: np.ndarray, camera: CameraModel, heat: np.ndar
     return seen, grown == label
 
 
-def grasp_index(gripper: np.ndarray, gripper_now: float) -> Optional[int]:
+def grasp_index(gripper: np.ndarray, gripper_now: float, empty_handed: bool = False) -> Optional[int]:
     """The first waypoint (>= 1) where the plan closes the gripper that is open now, or None. `gripper_now` is
     the robot's own reading (the plan's first value is the inverse dynamics' guess). A closed gripper may hold
-    the object, which the depth image then shows in the air or hidden by the gripper: no grasp is moved."""
+    the object, which the depth image then shows in the air or hidden by the gripper: no grasp is moved. One
+    closed on nothing (`empty_handed`: a grasp that missed) grasps where the plan closes it after opening it."""
+    g = np.asarray(gripper, float)
+    start = 1
     if gripper_now >= 0.5:
-        return None
-    closing = np.flatnonzero(np.asarray(gripper, float)[1:] >= 0.5)
-    return int(closing[0]) + 1 if len(closing) else None
+        opening = np.flatnonzero(g[1:] < 0.5) if empty_handed else []
+        if not len(opening):
+            return None
+        start = int(opening[0]) + 1
+    closing = np.flatnonzero(g[start:] >= 0.5)
+    return int(closing[0]) + start if len(closing) else None
+
+
+def grasp_bottom(T_base_ee: np.ndarray, i: int, config: ContactConfig) -> int:
+    """Where a grasp that the plan closes at waypoint i is made: at i, or, when the plan goes on down more
+    than `descent_after_close_m` after closing, at the bottom of that descent. At 64 px the gripper's state
+    blurs and the drawn gripper closes a frame or two early, in the air above the object, and the tool then
+    goes down to it; closed there, it would press onto the object instead of taking it."""
+    z = T_base_ee[:, 2, 3]
+    if i + 1 >= len(z) or z[i + 1:].min() >= z[i] - config.descent_after_close_m:
+        return i
+    bottom = i
+    for j in range(i + 1, len(z)):
+        if z[j] > z[bottom] + config.descent_after_close_m:   # rising again: the descent has ended
+            break
+        if z[j] < z[bottom]:
+            bottom = j
+    return bottom
+
+
+def empty_handed(tool_xy: np.ndarray, seen: Optional[SeenObject], config: ContactConfig) -> bool:
+    """Whether the named object, as the depth image shows it, is out of the gripper's reach: its top's centre
+    more than its radius plus `held_within_m` from the tool, sideways. A held object is under the tool."""
+    return seen is not None and float(np.linalg.norm(np.asarray(tool_xy, float) - seen.centre_xy)) > \
+        seen.radius_m + config.held_within_m
 
 
 def offset_from(point: np.ndarray, seen: SeenObject, eye: Optional[np.ndarray] = None) -> float:
@@ -180,17 +218,22 @@ def keep_above_table(T_base_ee: np.ndarray, table_z: float, config: ContactConfi
 
 def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject], gripper_now: float,
                config: ContactConfig, eye: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
-    """(poses, gripper, index of the moved grasp or None): the plan with its first grasp moved onto `seen`
-    when it closes within `snap_radius_m` of it (`offset_from`, seen from the camera at `eye` when given); the
-    inputs unchanged otherwise."""
-    i = grasp_index(gripper, gripper_now)
-    if seen is None or i is None or i == len(T_base_ee) - 1:  # closing at the end: grasp or touch, not yet told
+    """(poses, gripper, index of the moved grasp or None): the plan with its first grasp (`grasp_index`, at the
+    bottom of a descent after it: `grasp_bottom`) moved onto `seen` when it closes within `snap_radius_m` of it
+    (`offset_from`, seen from the camera at `eye` when given), the gripper open until then; the inputs
+    unchanged otherwise. Only an instruction that asks for a grasp gets here (`planner/intent.py`): a touch or
+    a push drawn with a gripper closed in the air is never read as a grasp."""
+    i = None if seen is None else grasp_index(gripper, gripper_now, empty_handed(T_base_ee[0, :2, 3], seen, config))
+    if i is None:
         return T_base_ee, gripper, None
-    if T_base_ee[i + 1:, 2, 3].min() < T_base_ee[i, 2, 3] - config.descent_after_close_m:
+    closes_at, i = i, grasp_bottom(T_base_ee, i, config)
+    if i == len(T_base_ee) - 1 and closes_at == i:  # closing at the end, not lowered onto: nothing says grasp yet
         return T_base_ee, gripper, None
     if offset_from(T_base_ee[i, :3, 3], seen, eye) > config.snap_radius_m:
         return T_base_ee, gripper, None
     poses, g = T_base_ee.copy(), np.asarray(gripper, np.float32).copy()
+    g[closes_at:i] = 0.0
+    g[i] = 1.0
     grasp_z = max(seen.top_z - config.grasp_depth_m, (seen.top_z + seen.table_z) / 2.0)
     poses[i, :3, 3] = (*seen.centre_xy, grasp_z)
     if i >= 2:  # the waypoint before becomes the hover above the object; at i == 1 the tool goes straight there
@@ -315,15 +358,18 @@ def release_index(gripper: np.ndarray, held_from: int) -> Optional[int]:
 
 
 def snap_place(T_base_ee: np.ndarray, gripper: np.ndarray, place: Optional[SeenPlace], gripper_now: float,
-               grasp_height_m: Optional[float], config: ContactConfig) -> tuple[np.ndarray, Optional[int]]:
+               grasp_height_m: Optional[float], config: ContactConfig,
+               grasp_at: Optional[int] = None) -> tuple[np.ndarray, Optional[int]]:
     """(poses, index of the moved release or None): when the plan holds the object (the gripper is closed
     now, or the plan closes it) and then opens it, the release moves over `place`: the tool at
     `grasp_height_m` (its height above the object's bottom when this plan grasped it; unknown: the approach
     height) plus `release_clearance_m` above the place's surface, the waypoint before it hovering there at the
-    drawn height or higher, and nothing after it lower than the release. The inputs unchanged otherwise."""
+    drawn height or higher, and nothing after it lower than the release. `grasp_at`: the waypoint where this
+    plan's snapped grasp holds it from (a re-grasp after a miss opens the gripper first). The inputs
+    unchanged otherwise."""
     if place is None:
         return T_base_ee, None
-    held_from = 0 if gripper_now >= 0.5 else grasp_index(gripper, gripper_now)
+    held_from = grasp_at if grasp_at is not None else 0 if gripper_now >= 0.5 else grasp_index(gripper, gripper_now)
     j = None if held_from is None else release_index(gripper, held_from)
     if j is None:
         return T_base_ee, None

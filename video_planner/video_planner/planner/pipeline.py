@@ -432,12 +432,12 @@ class VideoPlanner:
         waypoint the path to which may touch the named object (`contact.contact_start`)."""
         from video_planner.planner.contact import (contact_start, keep_above_table, keep_closed, push_span,
                                                    snap_grasp, snap_place, snap_push, snap_touch)
-        config, grasp_height, span = self.contact_config, None, None
+        config, grasp_height, span, grasp_at = self.contact_config, None, None, None
         if scene.seen is not None and scene.contact == 'grasp':
-            T_base_ee, gripper, i = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
-            if i is not None:
-                grasp_height = float(T_base_ee[i, 2, 3]) - scene.seen.table_z
-                span = (i, i)
+            T_base_ee, gripper, grasp_at = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
+            if grasp_at is not None:
+                grasp_height = float(T_base_ee[grasp_at, 2, 3]) - scene.seen.table_z
+                span = (grasp_at, grasp_at)
         if scene.seen is not None and scene.contact == 'touch':  # open or closed (a touch closes it in the air)
             T_base_ee, gripper, i = snap_touch(T_base_ee, gripper, scene.seen, config)
             span = None if i is None else (i, i)
@@ -451,7 +451,8 @@ class VideoPlanner:
             T_base_ee = turn_contact(T_base_ee, span, obstacles, self.contact_underside,
                                      self.collision_config.path_step_m, self._reachable_from(q_current))
         if scene.destination is not None:
-            T_base_ee, _ = snap_place(T_base_ee, gripper, scene.destination, gripper_now, grasp_height, config)
+            T_base_ee, _ = snap_place(T_base_ee, gripper, scene.destination, gripper_now, grasp_height, config,
+                                      grasp_at)
         if scene.contact in ('touch', 'push'):
             gripper = keep_closed(gripper)
         if scene.table_z is not None:
