@@ -45,7 +45,8 @@ class ContactConfig:
     approach_height_m: float = 0.07   # the waypoint before the grasp hovers this far above the object's top
     grasp_depth_m: float = 0.02       # the tool centre point closes this far below the top (half the height at most)
     min_height_m: float = 0.012       # a surface this far above the table belongs to an object (depth noise below)
-    min_pixels: int = 3               # ... if it holds this many pixels of the depth image at least
+    # ... if it covers this share of the depth image at least (3 pixels at 64x64; at 32x32 an object is one)
+    min_blob_share: float = 3 / 4096
     top_band_m: float = 0.01          # points this near the highest one are the top face, whose centre is the grasp's
     # A grasp drawn closing and then lowered further than this is made at the bottom of the descent: the
     # drawn gripper closed early, in the air.
@@ -128,7 +129,7 @@ def locate_object_pixels(depth_m: np.ndarray, camera: CameraModel, heat: np.ndar
     mass = np.bincount(grown.reshape(-1), weights=np.asarray(heat, float).reshape(-1), minlength=count)[1:]
     # A blob of a pixel or two is no object: a neighbour's rim left over once the reference's pixels are taken
     # out, or depth noise. Found as the named object, it sent a push's gate to a point beside the object.
-    mass[np.bincount(blobs.reshape(-1), minlength=count)[1:] < config.min_pixels] = 0.0
+    mass[np.bincount(blobs.reshape(-1), minlength=count)[1:] < config.min_blob_share * blobs.size] = 0.0
     if not mass.max() > 0:
         return None, None
     label = int(np.argmax(mass)) + 1
