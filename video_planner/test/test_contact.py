@@ -61,7 +61,10 @@ def test_a_grasp_closed_early_in_the_air_is_made_at_the_bottom_of_the_descent_af
     config = ContactConfig()
     drawn = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.14], [0.52, 0.12, 0.09], [0.51, 0.11, 0.06],
                            [0.52, 0.12, 0.2]], np.eye(4))
-    out, g, i = snap_grasp(drawn, np.array([0, 1, 1, 1, 1], np.float32), seen, 0.0, config)
+    closed_early = np.array([0, 1, 1, 1, 1], np.float32)
+    # An instruction that may ask for a touch instead (the grasp probe below 0.5): left as drawn.
+    assert snap_grasp(drawn, closed_early, seen, 0.0, config)[2] is None
+    out, g, i = snap_grasp(drawn, closed_early, seen, 0.0, config, sure=True)
     assert i == 3                                                                 # the bottom, not where it closed
     np.testing.assert_array_equal(g, [0, 0, 0, 1, 1])                             # open until there
     np.testing.assert_allclose(out[3, :3, 3], [0.5, 0.1, 0.03])
@@ -70,7 +73,7 @@ def test_a_grasp_closed_early_in_the_air_is_made_at_the_bottom_of_the_descent_af
     # A descent that ends and rises again: the bottom is where it turned, not a later low point.
     twice = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.14], [0.5, 0.1, 0.07], [0.5, 0.1, 0.2],
                            [0.3, 0.3, 0.02]], np.eye(4))
-    assert snap_grasp(twice, np.array([0, 1, 1, 1, 1], np.float32), seen, 0.0, config)[2] == 2
+    assert snap_grasp(twice, closed_early, seen, 0.0, config, sure=True)[2] == 2
 
 
 def test_a_gripper_closed_on_nothing_grasps_where_the_plan_opens_and_closes_it_again():
@@ -78,7 +81,8 @@ def test_a_gripper_closed_on_nothing_grasps_where_the_plan_opens_and_closes_it_a
     config = ContactConfig()
     away = straight_down([[0.3, 0.0, 0.3], [0.52, 0.12, 0.15], [0.52, 0.12, 0.09], [0.52, 0.12, 0.25]], np.eye(4))
     regrasp = np.array([1, 0, 1, 1], np.float32)
-    out, g, i = snap_grasp(away, regrasp, seen, 1.0, config)
+    assert snap_grasp(away, regrasp, seen, 1.0, config)[2] is None              # not surely a grasp
+    out, g, i = snap_grasp(away, regrasp, seen, 1.0, config, sure=True)
     assert i == 2 and g[1] == 0 and g[2] == 1
     np.testing.assert_allclose(out[2, :3, 3], [0.5, 0.1, 0.03])
     # The release the plan draws after it is the one that moves over the destination, not its opening first.
@@ -92,8 +96,8 @@ def test_a_gripper_closed_on_nothing_grasps_where_the_plan_opens_and_closes_it_a
     # Closed over the object (it may be held), or closed with no opening drawn: nothing moves.
     over = away.copy()
     over[0, :3, 3] = [0.5, 0.11, 0.08]
-    assert snap_grasp(over, regrasp, seen, 1.0, config)[2] is None
-    assert snap_grasp(away, np.ones(4, np.float32), seen, 1.0, config)[2] is None
+    assert snap_grasp(over, regrasp, seen, 1.0, config, sure=True)[2] is None
+    assert snap_grasp(away, np.ones(4, np.float32), seen, 1.0, config, sure=True)[2] is None
     assert grasp_index(np.zeros(4), 0.0) is None
     assert grasp_index(np.array([1, 0, 0, 1]), 0.0) == 3  # the first value is the inverse dynamics' guess
     assert snap_grasp(away, regrasp, None, 1.0, config)[2] is None

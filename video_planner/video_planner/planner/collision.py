@@ -57,6 +57,7 @@ class SceneMasks:
     # asked); None when neither a contact nor stepping aside looks for it
     seen_pixels: Optional[np.ndarray] = None
     contact: str = ''               # what the instruction asks to do at `seen`: 'grasp', 'touch' or 'push'
+    contact_sure: bool = False      # its probe reads >= 0.5: snapping may overrule the drawn gripper
     destination: Optional[object] = None   # a contact.SeenPlace, when the instruction asks for a place
     push_along: Optional[np.ndarray] = None  # (2,) unit base-frame xy: the way the instruction asks to push
     push_room_m: Optional[float] = None      # how far the pushed object may go that way (up to a reference)

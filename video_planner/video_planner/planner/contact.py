@@ -8,9 +8,10 @@ when the instruction asks for that contact (`planner/intent.py`) and moves only 
   the camera ray through it meets the object's top: a height read wrong moves a point along that ray) of the
   named object closes on it (the tool `grasp_depth_m` below its top, at most to its middle), the waypoint
   before hovers `approach_height_m` above it, a drawn lift goes straight up, a drawn carry where it was
-  drawn. A drawn gripper that closes and then goes on down closed early (its state blurs at 64 px): the grasp
-  is made at the bottom. A gripper closed on nothing, away from the object (a missed grasp), grasps where the
-  plan opens and closes it again.
+  drawn. When the grasp probe reads >= 0.5 (it surely asks for one): a drawn gripper that closes and then goes
+  on down closed early (its state blurs at 64 px), and the grasp is made at the bottom; a gripper closed on
+  nothing, away from the object (a missed grasp), grasps where the plan opens and closes it again. Below
+  that, such a plan is left as drawn (a touch or a push is drawn closing in the air and going down).
 - touch (`snap_touches`, on): the plan's lowest point near the object lands on the centre of its top,
   the gripper closed at the hover before it.
 - push (`snap_pushes`, on): the drawn push is redrawn straight through the object, 5-6 cm, the way the
@@ -48,8 +49,8 @@ class ContactConfig:
     # ... if it covers this share of the depth image at least (3 pixels at 64x64; at 32x32 an object is one)
     min_blob_share: float = 3 / 4096
     top_band_m: float = 0.01          # points this near the highest one are the top face, whose centre is the grasp's
-    # A grasp drawn closing and then lowered further than this is made at the bottom of the descent: the
-    # drawn gripper closed early, in the air.
+    # A grasp drawn closing and then lowered further than this is made at the bottom of the descent (the
+    # drawn gripper closed early, in the air) when the instruction surely asks for a grasp; else left as drawn.
     descent_after_close_m: float = 0.03
     # An object whose top's centre is within its radius plus this of the closed tool, sideways, may be held.
     held_within_m: float = 0.03
@@ -218,16 +219,24 @@ def keep_above_table(T_base_ee: np.ndarray, table_z: float, config: ContactConfi
 
 
 def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenObject], gripper_now: float,
-               config: ContactConfig, eye: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
-    """(poses, gripper, index of the moved grasp or None): the plan with its first grasp (`grasp_index`, at the
-    bottom of a descent after it: `grasp_bottom`) moved onto `seen` when it closes within `snap_radius_m` of it
-    (`offset_from`, seen from the camera at `eye` when given), the gripper open until then; the inputs
-    unchanged otherwise. Only an instruction that asks for a grasp gets here (`planner/intent.py`): a touch or
-    a push drawn with a gripper closed in the air is never read as a grasp."""
-    i = None if seen is None else grasp_index(gripper, gripper_now, empty_handed(T_base_ee[0, :2, 3], seen, config))
+               config: ContactConfig, eye: Optional[np.ndarray] = None,
+               sure: bool = False) -> tuple[np.ndarray, np.ndarray, Optional[int]]:
+    """(poses, gripper, index of the moved grasp or None): the plan with its first grasp (`grasp_index`) moved
+    onto `seen` when it closes within `snap_radius_m` of it (`offset_from`, seen from the camera at `eye` when
+    given); the inputs unchanged otherwise. Only an instruction that asks for a grasp gets here
+    (`planner/intent.py`). When it surely does (`sure`: its probe reads >= 0.5), the drawn gripper may be
+    overruled: a grasp closed early is made at the bottom of the descent after it (`grasp_bottom`), the
+    gripper open until then, and a gripper closed on nothing grasps again (`empty_handed`). Otherwise a
+    gripper closed in the air and lowered is left as drawn: it is how a touch or a push is drawn."""
+    i = None if seen is None else grasp_index(gripper, gripper_now,
+                                              sure and empty_handed(T_base_ee[0, :2, 3], seen, config))
     if i is None:
         return T_base_ee, gripper, None
-    closes_at, i = i, grasp_bottom(T_base_ee, i, config)
+    closes_at = i
+    if sure:
+        i = grasp_bottom(T_base_ee, i, config)
+    elif i + 1 < len(T_base_ee) and T_base_ee[i + 1:, 2, 3].min() < T_base_ee[i, 2, 3] - config.descent_after_close_m:
+        return T_base_ee, gripper, None
     if i == len(T_base_ee) - 1 and closes_at == i:  # closing at the end, not lowered onto: nothing says grasp yet
         return T_base_ee, gripper, None
     if offset_from(T_base_ee[i, :3, 3], seen, eye) > config.snap_radius_m:

@@ -73,6 +73,11 @@ class Intent:
                                     'video_planner.planner.intent --intent grasp|place|touch|push --out PATH`') from exc
 
 
+# A probe reading at least this is sure the instruction asks for its contact: snapping may then overrule the
+# drawn gripper (planner/contact.py snap_grasp). Below it, the likeliest contact is still snapped where drawn.
+SURE = 0.5
+
+
 def most_probable_contact(probabilities: dict[str, float]) -> str:
     """The contact (of CONTACTS) with the highest probability, or '' when none reaches CONTACT_FLOOR."""
     best = max(CONTACTS, key=lambda c: probabilities.get(c, 0.0))

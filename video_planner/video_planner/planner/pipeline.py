@@ -434,7 +434,8 @@ class VideoPlanner:
                                                    snap_grasp, snap_place, snap_push, snap_touch)
         config, grasp_height, span, grasp_at = self.contact_config, None, None, None
         if scene.seen is not None and scene.contact == 'grasp':
-            T_base_ee, gripper, grasp_at = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye)
+            T_base_ee, gripper, grasp_at = snap_grasp(T_base_ee, gripper, scene.seen, gripper_now, config, eye,
+                                                      scene.contact_sure)
             if grasp_at is not None:
                 grasp_height = float(T_base_ee[grasp_at, 2, 3]) - scene.seen.table_z
                 span = (grasp_at, grasp_at)
@@ -568,6 +569,7 @@ class VideoPlanner:
         by (a bare URDF: its links would read as objects)."""
         from video_planner.grounding.grounder import HINT_LEVEL
         from video_planner.planner.collision import SceneMasks, table_heights
+        from video_planner.planner.intent import SURE
         if not self.reads_scene or q_current is None or not np.isfinite(depth_m).any():
             return None
         ignore = self.canonical_view.arm_mask(q_current, camera, depth_m, gripper_now)
@@ -597,7 +599,7 @@ class VideoPlanner:
             along, room = self.push_way(way, seen, reference)
         table = table_heights(depth_m, camera, ignore)
         return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, seen_pixels=seen_pixels,
-                          contact=contact,
+                          contact=contact, contact_sure=bool(contact) and self._probability(contact, instruction) >= SURE,
                           destination=destination, push_along=along, push_room_m=room,
                           table_z=None if table is None else table.table_z)
 
