@@ -206,9 +206,9 @@ def markdown(result, files: dict[str, str]) -> str:
         + ('plans that drive the gripper through an object seen in the depth image are refused (collision '
            'gate)' + (', unless lifting the path over it clears it. ' if cfg.route_over else '. ')
            if cfg.collision_check else 'no collision gate. ')
-        + ('Grasps drawn near the named object are moved onto it as the depth image shows it (made at the bottom '
-           'of the descent when the drawn gripper closes early; a missed grasp is retried where the plan opens '
-           'and closes the gripper again). '
+        + ('Grasps drawn near the named object are moved onto it as the depth image shows it (when the '
+           'instruction surely asks for a grasp, one the drawn gripper closes early is made at the bottom of the '
+           'descent, and a missed grasp is retried where the plan opens and closes the gripper again). '
            if cfg.snap_grasps else 'Grasps as drawn. ')
         + ('A held object is released over the destination the instruction names. '
            if cfg.snap_places else 'Releases as drawn. ')
