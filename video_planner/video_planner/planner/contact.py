@@ -66,8 +66,9 @@ class ContactConfig:
     floor_clearance_m: float = 0.012
 
     def scaled(self, scale: float) -> 'ContactConfig':
-        return ContactConfig(**{f.name: getattr(self, f.name) * scale if f.name.endswith('_m') else getattr(self, f.name)
-                                for f in fields(self)})
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return ContactConfig(**{name: value * scale if name.endswith('_m') else value
+                                for name, value in values.items()})
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,20 @@ def grasp_index(gripper: np.ndarray, gripper_now: float, empty_handed: bool = Fa
     return int(closing[0]) + start if len(closing) else None
 
 
+def goes_on_down(T_base_ee: np.ndarray, i: int, config: ContactConfig) -> bool:
+    """Whether the plan goes more than `descent_after_close_m` below waypoint i after it."""
+    z = T_base_ee[:, 2, 3]
+    return i + 1 < len(z) and bool(z[i + 1:].min() < z[i] - config.descent_after_close_m)
+
+
 def grasp_bottom(T_base_ee: np.ndarray, i: int, config: ContactConfig) -> int:
     """Where a grasp that the plan closes at waypoint i is made: at i, or, when the plan goes on down more
     than `descent_after_close_m` after closing, at the bottom of that descent. At 64 px the gripper's state
     blurs and the drawn gripper closes a frame or two early, in the air above the object, and the tool then
     goes down to it; closed there, it would press onto the object instead of taking it."""
-    z = T_base_ee[:, 2, 3]
-    if i + 1 >= len(z) or z[i + 1:].min() >= z[i] - config.descent_after_close_m:
+    if not goes_on_down(T_base_ee, i, config):
         return i
+    z = T_base_ee[:, 2, 3]
     bottom = i
     for j in range(i + 1, len(z)):
         if z[j] > z[bottom] + config.descent_after_close_m:   # rising again: the descent has ended
@@ -235,7 +242,7 @@ def snap_grasp(T_base_ee: np.ndarray, gripper: np.ndarray, seen: Optional[SeenOb
     closes_at = i
     if sure:
         i = grasp_bottom(T_base_ee, i, config)
-    elif i + 1 < len(T_base_ee) and T_base_ee[i + 1:, 2, 3].min() < T_base_ee[i, 2, 3] - config.descent_after_close_m:
+    elif goes_on_down(T_base_ee, i, config):
         return T_base_ee, gripper, None
     if i == len(T_base_ee) - 1 and closes_at == i:  # closing at the end, not lowered onto: nothing says grasp yet
         return T_base_ee, gripper, None

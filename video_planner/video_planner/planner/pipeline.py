@@ -599,7 +599,8 @@ class VideoPlanner:
             along, room = self.push_way(way, seen, reference)
         table = table_heights(depth_m, camera, ignore)
         return SceneMasks(ignore=ignore, target=heat > HINT_LEVEL, heat=heat, seen=seen, seen_pixels=seen_pixels,
-                          contact=contact, contact_sure=bool(contact) and self._probability(contact, instruction) >= SURE,
+                          contact=contact,
+                          contact_sure=bool(contact) and self._probability(contact, instruction) >= SURE,
                           destination=destination, push_along=along, push_room_m=room,
                           table_z=None if table is None else table.table_z)
 
